@@ -1,0 +1,122 @@
+"""Settings: one pydantic-settings class read from ``DIGEST_*`` variables and ``.env``.
+
+Nested groups use ``__`` (``DIGEST_SMTP__HOST``). Components receive their own slice
+(``settings.smtp``) and never read ``os.environ`` themselves. Every field here must be
+documented in ``.env.example`` (a test enforces it).
+"""
+
+from __future__ import annotations
+
+import secrets
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from digest.errors import ConfigError
+
+DEFAULT_FEED = "seeds/arxiv_seed.xml"
+
+
+class SmtpSettings(BaseModel):
+    """Outgoing mail. With ``host`` unset, messages go to the outbox directory instead."""
+
+    host: str | None = None
+    port: int = Field(default=25, ge=1, le=65535)
+    username: str | None = None
+    password: SecretStr | None = None
+    security: Literal["none", "starttls", "tls"] = "none"
+    timeout: float = Field(default=30.0, gt=0)
+    pool_size: int = Field(default=4, ge=1, le=64)
+    max_per_connection: int = Field(default=100, ge=1)
+    rate_per_second: float = Field(default=0.0, ge=0)  # 0 = unlimited
+    hourly_cap: int = Field(default=0, ge=0)  # 0 = unlimited
+    max_attempts: int = Field(default=5, ge=1)
+    abort_after_consecutive_failures: int = Field(default=20, ge=1)
+
+
+class Settings(BaseSettings):
+    """Every setting digest reads; see ``.env.example`` for the documented list."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="DIGEST_",
+        env_nested_delimiter="__",
+        env_file=".env",
+        env_file_encoding="utf-8",
+        extra="ignore",
+    )
+
+    mode: Literal["demo", "production"] = "demo"
+    database_url: str = "sqlite:///digest.db"
+    smtp: SmtpSettings = SmtpSettings()
+    from_address: str = "digest@localhost"
+    from_name: str = "digest"
+    base_url: str = "http://localhost:8000"
+    secret_key: SecretStr | None = None
+    feeds: Annotated[list[str], NoDecode] = [DEFAULT_FEED]
+    outbox_dir: Path = Path("outbox")
+    subscribers_dir: Path = Path("subscribers")
+    papers_per_email: int = Field(default=10, ge=1, le=50)
+    product_name: str = "digest"
+    accent_color: str = Field(default="#3b5bdb", pattern=r"^#[0-9a-fA-F]{6}$")
+    postal_address: str = ""
+    http_timeout: float = Field(default=20.0, gt=0)
+    http_concurrency: int = Field(default=4, ge=1, le=32)
+
+    @field_validator("feeds", mode="before")
+    @classmethod
+    def _split_feeds(cls, value: Any) -> Any:
+        # Accept a JSON list or a comma/whitespace-separated string: env vars are easier
+        # to write as "a.xml,b.xml" than as JSON.
+        if isinstance(value, str):
+            text = value.strip()
+            if text.startswith("["):
+                import json
+
+                return json.loads(text)
+            return [part for part in text.replace("\n", ",").split(",") if part.strip()]
+        return value
+
+    @field_validator("from_address")
+    @classmethod
+    def _check_from(cls, value: str) -> str:
+        if "@" not in value or any(c in value for c in "\r\n\0 <>"):
+            raise ValueError("must be a bare address like digest@example.org")
+        return value
+
+    @property
+    def delivers_by_smtp(self) -> bool:
+        return bool(self.smtp.host)
+
+    def secret(self, *, state_dir: Path | None = None) -> str:
+        """The signing secret. In demo mode a random one is kept in ``.digest_secret``."""
+        if self.secret_key is not None and self.secret_key.get_secret_value():
+            return self.secret_key.get_secret_value()
+        if self.mode == "production":
+            raise ConfigError("DIGEST_SECRET_KEY: required in production mode (DIGEST_MODE=production)")
+        path = (state_dir or Path.cwd()) / ".digest_secret"
+        if path.exists():
+            return path.read_text().strip()
+        key = secrets.token_urlsafe(32)
+        path.write_text(key + "\n")
+        path.chmod(0o600)
+        return key
+
+
+def _setting_name(loc: tuple[Any, ...]) -> str:
+    return "DIGEST_" + "__".join(str(part).upper() for part in loc if not isinstance(part, int))
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Build settings, turning validation errors into one ConfigError naming the setting."""
+    try:
+        return Settings(**overrides)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        name = _setting_name(first.get("loc", ()))
+        value = first.get("input")
+        shown = "" if isinstance(value, dict) else f" (got {value!r})"
+        raise ConfigError(f"{name}: {first.get('msg', 'invalid value')}{shown}") from exc
+    except ValueError as exc:  # e.g. malformed JSON in a complex env value
+        raise ConfigError(f"invalid setting: {exc}") from exc

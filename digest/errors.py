@@ -1,0 +1,48 @@
+"""The error tree: every failure digest reports derives from DigestError.
+
+Third-party exceptions are translated where they enter (``raise FeedError(...) from exc``);
+only the CLI and web layers turn these into exit codes and HTTP statuses.
+"""
+
+from __future__ import annotations
+
+
+class DigestError(Exception):
+    """Base class for every error digest raises on purpose."""
+
+
+class ConfigError(DigestError):
+    """A setting is missing or malformed; the message names the setting."""
+
+
+class FeedError(DigestError):
+    """A feed could not be fetched or parsed (per feed: the others go on)."""
+
+
+class StoreError(DigestError):
+    """The database could not be opened, migrated or written."""
+
+
+class RenderError(DigestError):
+    """A template failed to compile or render."""
+
+
+class AddressError(DigestError):
+    """An email address is not acceptable (syntax, length, control characters)."""
+
+
+class DeliveryError(DigestError):
+    """One message could not be delivered; ``permanent`` tells retry from bounce."""
+
+    def __init__(self, message: str, *, permanent: bool = False, code: int | None = None) -> None:
+        super().__init__(message)
+        self.permanent = permanent
+        self.code = code
+
+
+class SendAborted(DigestError):
+    """Too many consecutive delivery failures: the configuration is broken, not one address."""
+
+
+class TokenError(DigestError):
+    """A signed token is forged, expired, or meant for another purpose."""
