@@ -72,8 +72,9 @@ def validate_profile(data: Mapping[str, Any]) -> SubscriberInput:
     quiet = str(data.get("quiet_week", "send")).lower()
     if quiet not in ("send", "skip"):
         raise ProfileError("quiet_week: 'send' (a shorter email) or 'skip'")
-    name = " ".join(str(data.get("name", "")).split())
-    if len(name) > 200 or any(ord(c) < 32 for c in name):
+    raw_name = str(data.get("name", ""))
+    name = " ".join(raw_name.split())
+    if len(name) > 200 or any(ord(c) < 32 or ord(c) == 127 for c in raw_name):
         raise ProfileError("name: at most 200 printable characters")
     return SubscriberInput(
         email=email,

@@ -60,7 +60,7 @@ def build() -> str:
             raise SystemExit(f"paper {meta['n']}: title mismatch {meta['title']!r} != {title!r}")
         items.append(item_xml(title, abstract, meta))
     return f"""<?xml version="1.0" encoding="UTF-8"?>
-<rss xmlns:arxiv="http://arxiv.org/schemas/atom" xmlns:atom="http://www.w3.org/2005/Atom" xmlns:dc="http://purl.org/dc/elements/1.1/" version="2.0">
+<rss xmlns:arxiv="http://arxiv.org/schemas/atom" xmlns:atom="http://www.w3.org/2005/Atom" xmlns:dc="http://purl.org/dc/elements/1.1/" version="2.0">  # noqa: E501
   <channel>
     <title>digest seed papers (arXiv RSS format)</title>
     <link>http://rss.arxiv.org/rss/cs.LG</link>

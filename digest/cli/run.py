@@ -52,7 +52,11 @@ def run_command(
             table.add_row(email, what)
         console.print(table)
         console.print(send_table(report, rt.transport().name))
-    if report.failed:
+        for error in dict.fromkeys(report.errors):  # each distinct reason once
+            err_console.print(f"[red]delivery error:[/] {error}", highlight=False)
+    # Exit 1 when any delivery did not go out in this run, even if it will be retried:
+    # a dead SMTP server must not look like success.
+    if report.failed or report.retried:
         raise typer.Exit(EXIT_FAILED)
 
 

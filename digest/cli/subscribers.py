@@ -72,4 +72,4 @@ def register(app: typer.Typer) -> None:
     app.add_typer(subscribers_app, name="subscribers")
 
 
-__all__ = ["register", "EXIT_FAILED"]
+__all__ = ["EXIT_FAILED", "register"]

@@ -77,7 +77,7 @@ class SmtpTransport:
         s = self.settings
         client = aiosmtplib.SMTP(
             hostname=s.host, port=s.port, timeout=s.timeout, use_tls=s.security == "tls",
-            start_tls=True if s.security == "starttls" else False,
+            start_tls=s.security == "starttls",
         )
         await client.connect()
         if s.username:
@@ -88,7 +88,7 @@ class SmtpTransport:
         async with self._slots:
             client, used = await self._checkout()
             try:
-                errors, reply = await client.send_message(
+                _errors, reply = await client.send_message(
                     message, sender=sender, recipients=[recipient]
                 )
             except aiosmtplib.SMTPRecipientsRefused as exc:
@@ -101,7 +101,7 @@ class SmtpTransport:
                 await self._discard(client, reset=exc.code != 421)
                 raise DeliveryError(f"{exc.code} {exc.message}", permanent=500 <= exc.code < 600,
                                     code=exc.code) from exc
-            except (aiosmtplib.SMTPException, OSError, asyncio.TimeoutError) as exc:
+            except (TimeoutError, aiosmtplib.SMTPException, OSError) as exc:
                 await self._discard(client, reset=False)
                 raise DeliveryError(f"{type(exc).__name__}: {exc}") from exc
             await self._checkin(client, used + 1)
@@ -114,7 +114,7 @@ class SmtpTransport:
                 return client, used
         try:
             return await self._connect(), 0
-        except (aiosmtplib.SMTPException, OSError, asyncio.TimeoutError) as exc:
+        except (TimeoutError, aiosmtplib.SMTPException, OSError) as exc:
             raise DeliveryError(f"cannot connect to {self.settings.host}:{self.settings.port}: "
                                 f"{exc}") from exc
 
@@ -124,7 +124,7 @@ class SmtpTransport:
             return
         try:
             await client.rset()
-        except (aiosmtplib.SMTPException, OSError, asyncio.TimeoutError):
+        except (TimeoutError, aiosmtplib.SMTPException, OSError):
             await self._discard(client, reset=False)
             return
         self._idle.put_nowait((client, used))
@@ -133,7 +133,7 @@ class SmtpTransport:
         try:
             if client.is_connected:
                 await client.quit()
-        except (aiosmtplib.SMTPException, OSError, asyncio.TimeoutError):
+        except (TimeoutError, aiosmtplib.SMTPException, OSError):
             client.close()
 
     async def close(self) -> None:

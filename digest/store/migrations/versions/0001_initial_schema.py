@@ -10,8 +10,6 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-
-
 revision = '0001'
 down_revision = None
 branch_labels = None
@@ -19,7 +17,7 @@ depends_on = None
 
 
 def upgrade() -> None:
-    
+
     op.create_table('editions',
     sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
     sa.Column('key', sa.String(length=64), nullable=False),
@@ -156,11 +154,11 @@ def upgrade() -> None:
     with op.batch_alter_table('feedback', schema=None) as batch_op:
         batch_op.create_index('ix_feedback_subscriber', ['subscriber_id'], unique=False)
 
-    
+
 
 
 def downgrade() -> None:
-    
+
     with op.batch_alter_table('feedback', schema=None) as batch_op:
         batch_op.drop_index('ix_feedback_subscriber')
 
@@ -185,4 +183,4 @@ def downgrade() -> None:
     op.drop_table('job_runs')
     op.drop_table('feeds')
     op.drop_table('editions')
-    
+
