@@ -13,6 +13,9 @@ from pathlib import Path
 from xml.sax.saxutils import escape
 
 HERE = Path(__file__).parent
+NAMESPACES = ('xmlns:arxiv="http://arxiv.org/schemas/atom" '
+              'xmlns:atom="http://www.w3.org/2005/Atom" '
+              'xmlns:dc="http://purl.org/dc/elements/1.1/"')
 HEADER_LINES = {"new", "Get trending papers in your email inbox!", "Subscribe",
                 "byAK and the research community", "Mar 14"}
 PUB_DATE = "Fri, 14 Mar 2025 00:00:00 -0400"
@@ -60,7 +63,7 @@ def build() -> str:
             raise SystemExit(f"paper {meta['n']}: title mismatch {meta['title']!r} != {title!r}")
         items.append(item_xml(title, abstract, meta))
     return f"""<?xml version="1.0" encoding="UTF-8"?>
-<rss xmlns:arxiv="http://arxiv.org/schemas/atom" xmlns:atom="http://www.w3.org/2005/Atom" xmlns:dc="http://purl.org/dc/elements/1.1/" version="2.0">  # noqa: E501
+<rss {NAMESPACES} version="2.0">
   <channel>
     <title>digest seed papers (arXiv RSS format)</title>
     <link>http://rss.arxiv.org/rss/cs.LG</link>
