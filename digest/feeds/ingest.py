@@ -103,13 +103,17 @@ async def _fetch_one(engine: Engine, spec: FeedSpec, client: httpx.AsyncClient, 
     counts = upsert_papers(engine, parsed.papers, now=now,
                            authoritative=parsed.kind in AUTHORITATIVE_KINDS)
     status = "error" if parsed.error else "ok"
+    distinct = len({p.id for p in parsed.papers})
+    warning = parsed.warning
+    if distinct < len(parsed.papers):
+        repeats = f"{len(parsed.papers) - distinct} repeated entries merged"
+        warning = f"{warning}; {repeats}" if warning else repeats
     record_fetch(engine, url=spec.url, name=spec.name, now=now, status=status,
-                 error=parsed.error, entries=len(parsed.papers), etag=got.etag,
+                 error=parsed.error, entries=distinct, etag=got.etag,
                  last_modified=got.last_modified, body_hash=None if parsed.error else body_hash)
-    return FeedResult(spec, status, entries=len(parsed.papers), new=counts.new,
-                      updated=counts.updated, unchanged=counts.unchanged, error=parsed.error,
-                      kind=parsed.kind, warning=parsed.warning, skipped=parsed.skipped,
-                      attempts=attempts)
+    return FeedResult(spec, status, entries=distinct, new=counts.new, updated=counts.updated,
+                      unchanged=counts.unchanged, error=parsed.error, kind=parsed.kind,
+                      warning=warning, skipped=parsed.skipped, attempts=attempts)
 
 
 async def fetch_feeds(engine: Engine, specs: Sequence[FeedSpec], *, now: datetime,
