@@ -15,18 +15,17 @@ _XMLISH = re.compile(rb"^\s*<")
 
 
 def _head(data: bytes) -> bytes:
+    """The first bytes as UTF-8, whatever BOM or UTF-16/32 layout they came in."""
     head = data[:4096]
-    for bom, codec in ((b"\xef\xbb\xbf", "utf-8"), (b"\xff\xfe", "utf-16-le"),
-                       (b"\xfe\xff", "utf-16-be")):
+    boms = ((b"\xff\xfe\x00\x00", "utf-32-le"), (b"\x00\x00\xfe\xff", "utf-32-be"),
+            (b"\xef\xbb\xbf", "utf-8"), (b"\xff\xfe", "utf-16-le"), (b"\xfe\xff", "utf-16-be"))
+    for bom, codec in boms:
         if head.startswith(bom):
-            try:
-                return head[len(bom):].decode(codec, "ignore").encode("utf-8")
-            except LookupError:  # pragma: no cover - codecs above always exist
-                return head
-    if head[:4] in (b"\x00<\x00?", b"<\x00?\x00", b"\x00\x00\x00<", b"<\x00\x00\x00"):
-        codec = {b"\x00<": "utf-16-be", b"<\x00": "utf-16-le"}.get(head[:2], "utf-32")
-        return head.decode(codec, "ignore").encode("utf-8")
-    return head
+            return head[len(bom):].decode(codec, "ignore").encode("utf-8")
+    layouts = {b"\x00\x00\x00<": "utf-32-be", b"<\x00\x00\x00": "utf-32-le",
+               b"\x00<\x00?": "utf-16-be", b"<\x00?\x00": "utf-16-le"}
+    codec = layouts.get(head[:4])
+    return head.decode(codec, "ignore").encode("utf-8") if codec else head
 
 
 def not_a_feed_reason(data: bytes, content_type: str | None = None) -> str | None:

@@ -88,7 +88,8 @@ def paper_from_entry(entry: Any, source: str, *, hf_fields: bool = False,
     categories += [title_cat] if title_cat else []
     announce = clean_text(entry.get("arxiv_announce_type")).lower() or prefix_type or title_type
     published = utc_from_struct(entry.get("published_parsed"))
-    updated = utc_from_struct(entry.get("updated_parsed"))
+    # dict.get: feedparser's own .get maps a missing updated to published, with a warning.
+    updated = utc_from_struct(dict.get(entry, "updated_parsed"))
     return Paper(
         id=pid or "",
         title=title,
