@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import html
 import re
-import unicodedata
 from datetime import UTC, datetime
 from time import struct_time
 from urllib.parse import urlsplit, urlunsplit
@@ -13,7 +12,13 @@ import nh3
 
 _WS = re.compile(r"\s+")
 _BLOCK_TAGS = re.compile(r"</?(?:p|br|div|li|tr|h[1-6])\b[^>]*>", re.I)
-_DROP_CATEGORIES = frozenset({"Cc", "Cs", "Cf", "Co", "Cn"})
+# Control (Cc), format (Cf: bidi overrides, zero-width), surrogate and private-use chars;
+# tab/newline/CR survive here and become spaces below.
+_INVISIBLE = re.compile(
+    "[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u00ad\u0600-\u0605\u061c\u06dd\u070f"
+    "\u180e\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u206f\ufeff\ufff9-\ufffb"
+    "\ud800-\udfff\ue000-\uf8ff]"
+)
 _INITIALS = re.compile(r"^(?:[A-Z][a-z]?\.\s*-?\s*){1,4}$")  # "N.", "P.-L.", "R. J."
 _AND = re.compile(r"\s+(?:and|&)\s+", re.I)
 _DOI = re.compile(r"\b(10\.\d{4,9}/[^\s\"<>]+)", re.I)
@@ -28,11 +33,7 @@ def clean_text(raw: str | None) -> str:
     if "<" in text:
         # Block tags become spaces so "<p>a</p><p>b</p>" does not read "ab".
         text = nh3.clean(_BLOCK_TAGS.sub(" ", text), tags=set())
-    text = html.unescape(text)
-    text = "".join(
-        ch for ch in text
-        if ch in "\t\n\r " or unicodedata.category(ch) not in _DROP_CATEGORIES
-    )
+    text = _INVISIBLE.sub("", html.unescape(text))
     return _WS.sub(" ", text).strip()
 
 

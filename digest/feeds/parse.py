@@ -86,7 +86,10 @@ def parse_feed(data: bytes, *, source: str, kind: str = "auto", url: str = "",
         return _parse_json(data, source)
     headers = {"content-type": content_type} if content_type else None
     try:
-        parsed = feedparser.parse(data, response_headers=headers, sanitize_html=True)
+        # feedparser's sanitizer first (it drops iframes with their content, which nh3 would
+        # keep as raw text), then nh3 on every field we keep.
+        parsed = feedparser.parse(data, response_headers=headers, sanitize_html=True,
+                                  resolve_relative_uris=False)
     except Exception as exc:  # noqa: BLE001 - feedparser bugs on hostile input are data too
         return ParsedFeed(error=f"unreadable feed: {_describe(exc)}", kind=kind)
     entries = list(parsed.get("entries") or [])
