@@ -25,9 +25,7 @@ from digest.store.db import open_store
 from digest.store.papers import _to_row, upsert_papers
 from digest.store.schema import papers
 
-WORDS = ("model learning neural graph language vision transformer diffusion robust sparse "
-         "optimal causal agent reasoning benchmark retrieval quantum scalable efficient "
-         "multimodal alignment policy gradient kernel bayesian federated").split()
+WORDS = ["model", "learning", "neural", "graph", "language", "vision", "transformer", "diffusion", "robust", "sparse", "optimal", "causal", "agent", "reasoning", "benchmark", "retrieval", "quantum", "scalable", "efficient", "multimodal", "alignment", "policy", "gradient", "kernel", "bayesian", "federated"]
 CATS = ("cs.LG", "cs.AI", "cs.CL", "cs.CV", "stat.ML", "cs.RO", "math.OC")
 
 
@@ -61,13 +59,13 @@ def synthetic_feed(n: int, seed: int = 7) -> bytes:
     ).encode()
 
 
-def timed_fetch(engine, path: Path, now: datetime) -> tuple[float, object]:  # noqa: ANN001
+def timed_fetch(engine, path: Path, now: datetime) -> tuple[float, object]:
     start = time.perf_counter()
     result, = asyncio.run(fetch_feeds(engine, [FeedSpec("cs.LG", str(path))], now=now))
     return time.perf_counter() - start, result
 
 
-def naive_store(engine, parsed: list, now: datetime) -> float:  # noqa: ANN001
+def naive_store(engine, parsed: list, now: datetime) -> float:
     """The baseline: one SELECT and one INSERT per entry (one transaction, to be fair)."""
     start = time.perf_counter()
     with engine.begin() as conn:
@@ -78,7 +76,7 @@ def naive_store(engine, parsed: list, now: datetime) -> float:  # noqa: ANN001
     return time.perf_counter() - start
 
 
-def timed(fn, *args, **kwargs):  # noqa: ANN001, ANN201
+def timed(fn, *args, **kwargs):
     start = time.perf_counter()
     value = fn(*args, **kwargs)
     return time.perf_counter() - start, value

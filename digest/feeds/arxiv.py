@@ -6,16 +6,16 @@ from __future__ import annotations
 import re
 from urllib.parse import urlsplit
 
-
 _NEW_ID = r"\d{4}\.\d{4,5}"
 _OLD_ID = r"[a-z]+(?:-[a-z]+)?(?:\.[A-Z]{2})?/\d{7}"
 _ID = re.compile(rf"(?<![\w.])({_NEW_ID}|{_OLD_ID})(?:v(\d+))?(?![\w])")
-_ARXIV_TEXT = re.compile(rf"arxiv(?:\.org)?[:/\s](?:abs/|pdf/)?\s*({_NEW_ID}|{_OLD_ID})", re.I)
+_ARXIV_TEXT = re.compile(rf"arxiv(?:\.org)?[:/\s](?:abs/|pdf/)?\s*({_NEW_ID}|{_OLD_ID})",
+                         re.IGNORECASE)
 # Hosts whose paper pages are keyed by the arXiv id (HF papers, derived digests).
 _ID_HOSTS = ("arxiv.org", "huggingface.co", "tldr.takara.ai", "alphaxiv.org", "arxiv-sanity",
              "paperswithcode.com", "semanticscholar.org/arxiv")
 _PREFIX = re.compile(
-    r"^\s*arXiv:\s*\S+\s+Announce\s+Type:\s*(?P<type>[\w-]+)\s+Abstract:\s*", re.I
+    r"^\s*arXiv:\s*\S+\s+Announce\s+Type:\s*(?P<type>[\w-]+)\s+Abstract:\s*", re.IGNORECASE
 )
 # Legacy RSS 1.0 titles: "Title. (arXiv:2007.03939v2 [hep-ph] UPDATED)"
 _LEGACY_SUFFIX = re.compile(

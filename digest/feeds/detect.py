@@ -10,7 +10,7 @@ import re
 
 KINDS = ("auto", "arxiv", "arxiv-api", "hf-json", "hf-rss", "rss")
 
-_HTML = re.compile(rb"^\s*(?:<!--.*?-->\s*)*(?:<!doctype\s+html|<html[\s>])", re.I | re.S)
+_HTML = re.compile(rb"^\s*(?:<!--.*?-->\s*)*(?:<!doctype\s+html|<html[\s>])", re.IGNORECASE | re.DOTALL)
 _XMLISH = re.compile(rb"^\s*<")
 
 

@@ -18,7 +18,7 @@ from digest.feeds.normalize import (
 )
 from digest.models import Paper
 
-_COLLAB = re.compile(r"(collaboration|consortium|team|group)\s*:\s*", re.I)
+_COLLAB = re.compile(r"(collaboration|consortium|team|group)\s*:\s*", re.IGNORECASE)
 
 
 def _raw_summary(entry: Any) -> str:

@@ -13,7 +13,7 @@ from digest.feeds.normalize import clean_text, safe_url, split_authors, utc_from
 from digest.models import Paper
 
 _FIELD = re.compile(r"<b>\s*(Authors|Upvotes|Summary|Comments|Stars):?\s*</b>:?\s*(.*?)</p>",
-                    re.I | re.S)
+                    re.IGNORECASE | re.DOTALL)
 
 
 def _int(value: Any) -> int | None:

@@ -11,7 +11,9 @@ from urllib.parse import urlsplit, urlunsplit
 import nh3
 
 _WS = re.compile(r"\s+")
-_BLOCK_TAGS = re.compile(r"</?(?:p|br|div|li|tr|h[1-6])\b[^>]*>", re.I)
+# Markup is a complete tag, comment or entity: "a<b" or "p < 0.05" in plain text is not.
+_MARKUP = re.compile(r"<(?:[a-zA-Z][^<>]*|/[a-zA-Z][^<>]*|!--.*?--)>", re.S)
+_BLOCK_TAGS = re.compile(r"</?(?:p|br|div|li|tr|h[1-6])\b[^>]*>", re.IGNORECASE)
 # Control (Cc), format (Cf: bidi overrides, zero-width), surrogate and private-use chars;
 # tab/newline/CR survive here and become spaces below.
 _INVISIBLE = re.compile(
@@ -20,8 +22,8 @@ _INVISIBLE = re.compile(
     "\ud800-\udfff\ue000-\uf8ff]"
 )
 _INITIALS = re.compile(r"^(?:[A-Z][a-z]?\.\s*-?\s*){1,4}$")  # "N.", "P.-L.", "R. J."
-_AND = re.compile(r"\s+(?:and|&)\s+", re.I)
-_DOI = re.compile(r"\b(10\.\d{4,9}/[^\s\"<>]+)", re.I)
+_AND = re.compile(r"\s+(?:and|&)\s+", re.IGNORECASE)
+_DOI = re.compile(r"\b(10\.\d{4,9}/[^\s\"<>]+)", re.IGNORECASE)
 
 
 def clean_text(raw: str | None) -> str:
@@ -30,7 +32,7 @@ def clean_text(raw: str | None) -> str:
     if not raw:
         return ""
     text = str(raw)
-    if "<" in text:
+    if "<" in text and _MARKUP.search(text):
         # Block tags become spaces so "<p>a</p><p>b</p>" does not read "ab".
         text = nh3.clean(_BLOCK_TAGS.sub(" ", text), tags=set())
     text = _INVISIBLE.sub("", html.unescape(text))
@@ -104,7 +106,7 @@ def utc_from_iso(value: object) -> datetime | None:
     if not isinstance(value, str) or not value.strip():
         return None
     try:
-        when = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+        when = datetime.fromisoformat(value.strip())
     except ValueError:
         return None
     return when.replace(tzinfo=UTC) if when.tzinfo is None else when.astimezone(UTC)

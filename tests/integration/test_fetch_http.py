@@ -41,7 +41,7 @@ class Server:
         server = self
 
         class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:  # noqa: N802 - http.server's naming
+            def do_GET(self) -> None:
                 server.requests.append((self.path, dict(self.headers)))
                 replies = server.script.get(self.path) or [Reply(404, b"not found", {})]
                 reply = replies.pop(0) if len(replies) > 1 else replies[0]

@@ -19,7 +19,7 @@ from digest.feeds.parse import ParsedFeed
 
 CASES = Path(__file__).resolve().parents[1] / "fixtures" / "feeds" / "feedparser_cases"
 ALL = sorted(p.relative_to(CASES).as_posix() for p in CASES.rglob("*.xml"))
-_HEADER = re.compile(r"^Header:\s*Content-type:\s*(.+)$", re.M | re.I)
+_HEADER = re.compile(r"^Header:\s*Content-type:\s*(.+)$", re.MULTILINE | re.IGNORECASE)
 
 
 def parse(name: str) -> ParsedFeed:
@@ -28,7 +28,7 @@ def parse(name: str) -> ParsedFeed:
     return parse_feed(data, source="case", content_type=header.group(1).strip() if header else None)
 
 
-def first(feed: ParsedFeed):  # noqa: ANN201 - a Paper
+def first(feed: ParsedFeed):
     items = feed.papers + feed.rejected
     assert items, "expected an entry"
     return items[0]
