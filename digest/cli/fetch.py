@@ -13,6 +13,7 @@ from rich.table import Table
 
 from digest.cli.common import EXIT_FAILED, console, runtime, utcnow
 from digest.feeds import FeedResult, FeedSpec, fetch_feeds, parse_feed_specs
+from digest.runtime import Runtime
 
 _STAGES = {"queued": 0, "fetching": 1, "parsing": 2, "storing": 3}
 _DONE = 4
@@ -53,8 +54,8 @@ def expand_feed_args(args: Sequence[str]) -> list[str]:
     return out
 
 
-def _run_with_progress(rt: object, specs: list[FeedSpec]) -> list[FeedResult]:
-    settings = rt.settings  # type: ignore[attr-defined]
+def _run_with_progress(rt: Runtime, specs: list[FeedSpec]) -> list[FeedResult]:
+    settings = rt.settings
     with Progress(TextColumn("{task.description}", style="bold"), BarColumn(),
                   TextColumn("{task.fields[stage]}"), console=console,
                   transient=False) as progress:
@@ -72,7 +73,7 @@ def _run_with_progress(rt: object, specs: list[FeedSpec]) -> list[FeedResult]:
             progress.update(tasks[result.spec.url], completed=_DONE, stage=label)
 
         return asyncio.run(fetch_feeds(
-            rt.engine, specs, now=utcnow(), timeout=settings.http_timeout,  # type: ignore[attr-defined]
+            rt.engine, specs, now=utcnow(), timeout=settings.http_timeout,
             concurrency=settings.http_concurrency, on_done=on_done, on_stage=on_stage))
 
 
