@@ -28,6 +28,8 @@ class RetryPolicy:
     attempts: int = 3  # tries in total, for timeouts, connection errors, 429 and 5xx
     backoff: float = 2.0  # seconds before the 2nd try, doubled after each further failure
     max_delay: float = 120.0  # a Retry-After longer than this ends the try for this run
+    deadline: float = 180.0  # whole-response limit per try (timeouts are per read)
+    max_bytes: int = 64 * 2**20  # a larger body is refused, not buffered
     sleep: Callable[[float], Awaitable[None]] = field(default=asyncio.sleep)
 
 
@@ -43,6 +45,7 @@ class Download:
     url: str = ""  # after redirects
     code: int = 200
     attempts: int = 1
+    reason: str = ""
 
 
 def is_remote(url: str) -> bool:
@@ -101,6 +104,19 @@ def _delay(policy: RetryPolicy, attempt: int, response: httpx.Response | None) -
     return min(policy.backoff * 2 ** (attempt - 1), policy.max_delay)
 
 
+async def _get(client: httpx.AsyncClient, url: str, headers: dict[str, str],
+               max_bytes: int) -> tuple[httpx.Response, bytes]:
+    async with client.stream("GET", url, headers=headers) as response:
+        chunks: list[bytes] = []
+        size = 0
+        async for chunk in response.aiter_bytes():
+            size += len(chunk)
+            if size > max_bytes:
+                raise FeedError(f"feed body is larger than {max_bytes:,} bytes; refused")
+            chunks.append(chunk)
+        return response, b"".join(chunks)
+
+
 async def download(client: httpx.AsyncClient, url: str, *, etag: str | None = None,
                    last_modified: str | None = None,
                    policy: RetryPolicy = RetryPolicy()) -> Download:
@@ -109,9 +125,13 @@ async def download(client: httpx.AsyncClient, url: str, *, etag: str | None = No
     for attempt in range(1, attempts + 1):
         response: httpx.Response | None = None
         try:
-            response = await client.get(url, headers=_headers(etag, last_modified))
+            response, body = await asyncio.wait_for(
+                _get(client, url, _headers(etag, last_modified), policy.max_bytes),
+                policy.deadline)
         except httpx.TimeoutException as exc:
             problem = f"timed out ({type(exc).__name__})"
+        except TimeoutError:
+            problem = f"timed out (no complete response in {policy.deadline:.0f}s)"
         except httpx.TransportError as exc:
             problem = f"connection failed: {exc or type(exc).__name__}"
         except (httpx.HTTPError, httpx.InvalidURL, ValueError) as exc:
@@ -122,16 +142,16 @@ async def download(client: httpx.AsyncClient, url: str, *, etag: str | None = No
                 return Download("not_modified", url=str(response.url), code=304, attempts=attempt)
             if code < 300:
                 return Download(
-                    "ok", body=response.content, content_type=response.headers.get("content-type"),
+                    "ok", body=body, content_type=response.headers.get("content-type"),
                     etag=response.headers.get("etag"),
                     last_modified=response.headers.get("last-modified"),
                     url=str(response.url), code=code, attempts=attempt,
                 )
             problem = f"HTTP {code} {response.reason_phrase}".strip()
             if code not in _RETRY_STATUSES:
-                return Download("http_error", body=response.content, url=str(response.url),
+                return Download("http_error", body=body, url=str(response.url),
                                 content_type=response.headers.get("content-type"), code=code,
-                                attempts=attempt)
+                                attempts=attempt, reason=response.reason_phrase)
         if attempt == attempts:
             break
         await policy.sleep(_delay(policy, attempt, response))

@@ -45,7 +45,7 @@ Stage = Callable[[FeedSpec, str], None]
 
 
 def _http_error(got: Download, spec: FeedSpec) -> str:
-    message = f"HTTP {got.code}"
+    message = f"HTTP {got.code} {got.reason}".rstrip()
     if got.body:  # the arXiv API explains a 400 in an Atom error entry
         parsed = parse_feed(got.body, source=spec.name, kind="auto", url=got.url,
                             content_type=got.content_type)

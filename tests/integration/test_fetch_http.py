@@ -179,7 +179,7 @@ def test_html_error_page_with_200_is_a_clear_error(sqlite_engine: Engine, server
 def test_404_is_not_retried(sqlite_engine: Engine, server: Server,
                             delays: list[float]) -> None:
     result, = fetch(sqlite_engine, delays, server.base + "/nothing-here")
-    assert result.status == "error" and result.error == "HTTP 404"
+    assert result.status == "error" and result.error == "HTTP 404 Not Found"
     assert delays == []
 
 
@@ -191,4 +191,22 @@ def test_arxiv_api_400_error_feed(sqlite_engine: Engine, server: Server,
                                          {"Content-Type": "application/atom+xml"}))
     result, = fetch(sqlite_engine, delays, url)
     assert result.status == "error"
-    assert result.error == "HTTP 400: arXiv API error: incorrect id format for abc"
+    assert result.error == "HTTP 400 Bad Request: arXiv API error: incorrect id format for abc"
+
+
+def test_oversized_body_and_slow_drip_are_refused(sqlite_engine: Engine, server: Server,
+                                                  delays: list[float]) -> None:
+    big = server.url("/big", Reply(body=RSS * 40))
+
+    async def record(seconds: float) -> None:
+        delays.append(seconds)
+
+    policy = RetryPolicy(attempts=1, max_bytes=len(RSS) * 10, sleep=record)
+    result, = asyncio.run(fetch_feeds(sqlite_engine, [FeedSpec("big", big)], now=NOW,
+                                      retry=policy))
+    assert result.status == "error" and "larger than" in (result.error or "")
+    slow = server.url("/drip", Reply(delay=0.5))
+    policy = RetryPolicy(attempts=1, deadline=0.2, sleep=record)
+    result, = asyncio.run(fetch_feeds(sqlite_engine, [FeedSpec("drip", slow)], now=NOW,
+                                      timeout=5.0, retry=policy))
+    assert result.status == "error" and "no complete response" in (result.error or "")
