@@ -11,8 +11,8 @@ from urllib.parse import urlsplit, urlunsplit
 import nh3
 
 _WS = re.compile(r"\s+")
-# Markup is a complete tag, comment or entity: "a<b" or "p < 0.05" in plain text is not.
-_MARKUP = re.compile(r"<(?:[a-zA-Z][^<>]*|/[a-zA-Z][^<>]*|!--.*?--)>", re.S)
+# Markup is a complete tag or comment: "a<b" or "p < 0.05" in plain text is not.
+_MARKUP = re.compile(r"<(?:[a-zA-Z][^<>]*|/[a-zA-Z][^<>]*|!--.*?--)>", re.DOTALL)
 _BLOCK_TAGS = re.compile(r"</?(?:p|br|div|li|tr|h[1-6])\b[^>]*>", re.IGNORECASE)
 # Control (Cc), format (Cf: bidi overrides, zero-width), surrogate and private-use chars;
 # tab/newline/CR survive here and become spaces below.
