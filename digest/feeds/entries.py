@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import re
 from datetime import datetime
 from typing import Any
@@ -18,6 +19,7 @@ from digest.feeds.normalize import (
 )
 from digest.models import Paper
 
+MAX_ID = 300  # schema: papers.id is String(300)
 _COLLAB = re.compile(r"(collaboration|consortium|team|group)\s*:\s*", re.IGNORECASE)
 
 
@@ -52,6 +54,14 @@ def _links(entry: Any, arxiv_id: str | None) -> tuple[str | None, str | None]:
     return link, pdf
 
 
+def _bounded(pid: str) -> str:
+    """Ids fit the store's 300-character key: an overlong link becomes its hash."""
+    if len(pid) <= MAX_ID:
+        return pid
+    kind = pid.split(":", 1)[0]
+    return f"{kind}:sha256:{hashlib.sha256(pid.encode('utf-8', 'replace')).hexdigest()}"
+
+
 def _canonical_id(entry: Any, title_id: str | None) -> tuple[str | None, str | None]:
     """(canonical id, arXiv id or None): arXiv id, else DOI, else normalized link/guid."""
     guid, link = entry.get("id"), entry.get("link")
@@ -63,12 +73,12 @@ def _canonical_id(entry: Any, title_id: str | None) -> tuple[str | None, str | N
                       guid if guid and "doi" in str(guid).lower() else None):
         doi = doi_from(candidate)
         if doi:
-            return f"doi:{doi}", None
+            return _bounded(f"doi:{doi}"), None
     url = safe_url(link) or safe_url(guid)
     if url:
-        return "url:" + normalize_link(url), None
+        return _bounded("url:" + normalize_link(url)), None
     text = clean_text(guid)
-    return (f"guid:{text}" if text else None), None
+    return (_bounded(f"guid:{text}") if text else None), None
 
 
 def paper_from_entry(entry: Any, source: str, *, hf_fields: bool = False,
@@ -104,5 +114,5 @@ def paper_from_entry(entry: Any, source: str, *, hf_fields: bool = False,
         upvotes=extra.get("upvotes"),
         comments=extra.get("comments"),
         stars=extra.get("stars"),
-        announce_type=announce or None,
+        announce_type=(announce or "")[:40] or None,
     )

@@ -14,6 +14,7 @@ from datetime import datetime
 
 import httpx
 from sqlalchemy import Engine
+from sqlalchemy.exc import SQLAlchemyError
 
 from digest.errors import DigestError, FeedError
 from digest.feeds.fetch import USER_AGENT, Download, RetryPolicy, download, is_remote, read_local
@@ -100,8 +101,12 @@ async def _fetch_one(engine: Engine, spec: FeedSpec, client: httpx.AsyncClient, 
         parse_feed, got.body, source=spec.name, kind=spec.kind, url=got.url,
         content_type=got.content_type)
     stage("storing")
-    counts = upsert_papers(engine, parsed.papers, now=now,
-                           authoritative=parsed.kind in AUTHORITATIVE_KINDS)
+    try:
+        counts = upsert_papers(engine, parsed.papers, now=now,
+                               authoritative=parsed.kind in AUTHORITATIVE_KINDS)
+    except SQLAlchemyError as exc:
+        return fail(f"the store refused this feed's papers: {type(exc).__name__}: "
+                    f"{str(exc).splitlines()[0][:300]}", kind=parsed.kind, attempts=attempts)
     status = "error" if parsed.error else "ok"
     distinct = len({p.id for p in parsed.papers})
     warning = parsed.warning

@@ -56,11 +56,13 @@ def _parse_json(data: bytes, source: str) -> ParsedFeed:
                       encoding="utf-8", entries=len(papers))
 
 
-def _papers(entries: list[Any], source: str, kind: str,
-            feed_date: datetime | None) -> tuple[list[Paper], list[Paper], list[str]]:
+def _papers(entries: list[Any], source: str, kind: str, feed_date: datetime | None
+            ) -> tuple[list[Paper], list[Paper], list[str], list[str]]:
+    """(papers, rejected, arXiv API error messages, entries that broke normalization)."""
     papers: list[Paper] = []
     rejected: list[Paper] = []
     api_errors: list[str] = []
+    broken: list[str] = []
     for entry in entries:
         try:
             if arxiv.is_api_error_entry(entry.get("id"), entry.get("title")):
@@ -68,10 +70,11 @@ def _papers(entries: list[Any], source: str, kind: str,
                 continue
             paper = paper_from_entry(entry, source, hf_fields=kind == "hf-rss",
                                      feed_date=feed_date)
-        except Exception:  # noqa: BLE001 - one odd entry must not sink the feed
-            paper = Paper(id="", title="")
+        except Exception as exc:  # noqa: BLE001 - one odd entry must not sink the feed
+            broken.append(f"{type(exc).__name__}: {exc}")
+            continue
         (papers if paper.id and paper.title else rejected).append(paper)
-    return papers, rejected, api_errors
+    return papers, rejected, api_errors, broken
 
 
 def parse_feed(data: bytes, *, source: str, kind: str = "auto", url: str = "",
@@ -96,13 +99,15 @@ def parse_feed(data: bytes, *, source: str, kind: str = "auto", url: str = "",
     channel = parsed.get("feed", {})
     feed_date = utc_from_struct(dict.get(channel, "updated_parsed")
                                 or dict.get(channel, "published_parsed"))
-    papers, rejected, api_errors = _papers(entries, source, kind, feed_date)
+    papers, rejected, api_errors, broken = _papers(entries, source, kind, feed_date)
     title = clean_text(channel.get("title"))
     encoding = parsed.get("encoding")
     error = warning = None
     exc = parsed.get("bozo_exception") if parsed.get("bozo") else None
     if api_errors:
         error = "arXiv API error: " + "; ".join(api_errors)
+    elif broken:  # a bug on our side must be loud, not a quiet short feed
+        error = f"{len(broken)} entries could not be normalized (first: {broken[0][:200]})"
     elif exc is not None and isinstance(exc, _BENIGN):
         warning = f"{_describe(exc)} (read as {encoding})"
     elif exc is not None and papers:

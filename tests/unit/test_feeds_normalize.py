@@ -149,3 +149,13 @@ def test_merge_rules() -> None:
     again = merge_papers(merged, revised)
     assert (again.title, again.announce_type, again.upvotes, again.first_seen) == \
         ("Revised title", "replace", 9, t0)
+
+
+def test_overlong_links_make_bounded_ids() -> None:
+    from digest.feeds import parse_feed
+
+    link = "https://example.org/" + "a" * 400
+    body = (f"<rss version='2.0'><channel><item><title>T</title><link>{link}</link>"
+            "</item></channel></rss>").encode()
+    paper = parse_feed(body, source="x").papers[0]
+    assert paper.url == link and len(paper.id) <= 300 and paper.id.startswith("url:sha256:")
