@@ -10,7 +10,12 @@ import re
 
 KINDS = ("auto", "arxiv", "arxiv-api", "hf-json", "hf-rss", "rss")
 
-_HTML = re.compile(rb"^\s*(?:<!--.*?-->\s*)*(?:<!doctype\s+html|<html[\s>])", re.IGNORECASE | re.DOTALL)
+# The root element after any XML declaration, doctypes and comments: "<html" means a page.
+_HTML_ROOT = re.compile(
+    rb"^\s*(?:<\?xml[^>]*>\s*)?(?:<!doctype[^>]*>\s*|<!--.*?-->\s*)*<html[\s>]",
+    re.IGNORECASE | re.DOTALL)
+_HTML_DOCTYPE = re.compile(rb"<!doctype\s+html", re.IGNORECASE)
+_FEED_ROOT = re.compile(rb"<(?:rss|feed|rdf:RDF|channel)[\s>]", re.IGNORECASE)
 _XMLISH = re.compile(rb"^\s*<")
 
 
@@ -33,7 +38,7 @@ def not_a_feed_reason(data: bytes, content_type: str | None = None) -> str | Non
     if not data.strip():
         return "empty body: the server sent no feed"
     head = _head(data)
-    if _HTML.match(head):
+    if _HTML_ROOT.match(head) or (_HTML_DOCTYPE.search(head) and not _FEED_ROOT.search(head)):
         return "an HTML page was served instead of a feed"
     if content_type and "html" in content_type.lower() and not _XMLISH.match(head):
         return f"the server sent {content_type.split(';')[0]}, not a feed"

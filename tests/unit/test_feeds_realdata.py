@@ -174,6 +174,9 @@ def test_derived_feed_on_another_host_maps_to_arxiv_id() -> None:
     (b"   \n", "empty body"),
     (b"<!DOCTYPE html><html><body>Service unavailable</body></html>", "HTML page"),
     (b"<html><head><title>404</title></head></html>", "HTML page"),
+    (b"<!doctype html><meta charset=utf-8><title>Just a moment...</title>", "HTML page"),
+    (b'<?xml version="1.0"?>\n<!DOCTYPE html PUBLIC "-//W3C//DTD XHTML 1.0 Strict//EN">'
+     b'<html xmlns="http://www.w3.org/1999/xhtml"><body>Error</body></html>', "HTML page"),
     (b"Just some text", "neither XML nor JSON"),
     (b'{"error": "rate limited"}', "not a feed"),
 ])
