@@ -38,6 +38,8 @@ class Server:
     def __init__(self) -> None:
         self.script: dict[str, list[Reply]] = {}
         self.requests: list[tuple[str, dict[str, str]]] = []
+        self.in_flight = self.max_in_flight = 0
+        lock = threading.Lock()
         server = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -45,8 +47,13 @@ class Server:
                 server.requests.append((self.path, dict(self.headers)))
                 replies = server.script.get(self.path) or [Reply(404, b"not found", {})]
                 reply = replies.pop(0) if len(replies) > 1 else replies[0]
+                with lock:
+                    server.in_flight += 1
+                    server.max_in_flight = max(server.max_in_flight, server.in_flight)
                 if reply.delay:
                     time.sleep(reply.delay)
+                with lock:
+                    server.in_flight -= 1
                 try:
                     self.send_response(reply.status)
                     for key, value in reply.headers.items():
@@ -116,9 +123,10 @@ def test_200_then_conditional_get_gets_304(sqlite_engine: Engine, server: Server
     assert delays == []
 
 
-def test_429_honours_retry_after(sqlite_engine: Engine, server: Server,
-                                 delays: list[float]) -> None:
-    url = server.url("/busy", Reply(429, b"slow down", {"Retry-After": "7"}), Reply())
+@pytest.mark.parametrize("status", [429, 503])
+def test_429_and_503_honour_retry_after(sqlite_engine: Engine, server: Server,
+                                        delays: list[float], status: int) -> None:
+    url = server.url("/busy", Reply(status, b"slow down", {"Retry-After": "7"}), Reply())
     result, = fetch(sqlite_engine, delays, url)
     assert (result.status, result.new, result.attempts) == ("ok", 3, 2)
     assert delays == [7.0]
@@ -210,3 +218,12 @@ def test_oversized_body_and_slow_drip_are_refused(sqlite_engine: Engine, server:
     result, = asyncio.run(fetch_feeds(sqlite_engine, [FeedSpec("drip", slow)], now=NOW,
                                       timeout=5.0, retry=policy))
     assert result.status == "error" and "no complete response" in (result.error or "")
+
+
+def test_concurrency_is_bounded(sqlite_engine: Engine, server: Server) -> None:
+    urls = [server.url(f"/c{i}", Reply(delay=0.15)) for i in range(6)]
+    specs = [FeedSpec(f"c{i}", u) for i, u in enumerate(urls)]
+    results = asyncio.run(fetch_feeds(sqlite_engine, specs, now=NOW, concurrency=2))
+    assert [r.status for r in results] == ["ok"] * 6
+    assert [r.spec.name for r in results] == [f"c{i}" for i in range(6)]  # input order
+    assert server.max_in_flight <= 2
