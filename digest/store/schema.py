@@ -94,6 +94,7 @@ feeds = Table(
     Column("last_error", Text),
     Column("last_entries", Integer),
     Column("consecutive_failures", Integer, nullable=False, default=0),
+    Column("body_hash", String(64)),  # sha256 of the last body parsed (skip if unchanged)
 )
 
 subscribers = Table(
