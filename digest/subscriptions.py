@@ -16,7 +16,7 @@ from digest.addresses import address_hash
 from digest.errors import SuppressedError, TokenError
 from digest.models import Subscriber
 from digest.notify import send_notice
-from digest.profiles import validate_profile
+from digest.profiles import ProfileError, validate_profile
 from digest.runtime import Runtime
 from digest.store import subscribers as store
 from digest.store.subscribers import SubscriberInput
@@ -159,3 +159,44 @@ def delete(rt: Runtime, token: str, *, now: datetime) -> str:
     if erased is None:
         raise LinkUsed("this data has already been deleted")
     return erased
+
+
+@dataclass(slots=True)
+class ImportReport:
+    created: list[str]
+    updated: list[str]
+    bad: list[tuple[int, str]]  # (line number, reason)
+
+
+IMPORT_COLUMNS = ("email", "interests", "frequency", "timezone")
+
+
+def import_rows(engine: Any, rows: Any, *, now: datetime) -> ImportReport:
+    """Import ``(line, mapping)`` pairs as active subscribers (the operator vouches for them).
+
+    Good rows are kept whatever happens to the bad ones; a deleted address is a bad row."""
+    report = ImportReport([], [], [])
+    seen: dict[str, int] = {}
+    for line, row in rows:
+        if None in row:
+            report.bad.append((line, row.get("error") or "more fields than the header has"))
+            continue
+        try:
+            data = validate_profile({k: (row.get(k) or "").strip() or default
+                                     for k, default in zip(IMPORT_COLUMNS,
+                                                           ("", "", "weekly", "UTC"))})
+        except ProfileError as exc:
+            report.bad.append((line, str(exc)))
+            continue
+        if data.email in seen:
+            report.bad.append((line, f"email: {data.email} already on line {seen[data.email]}"))
+            continue
+        try:
+            _, created = store.upsert_subscriber(engine, data, now=now, status="active",
+                                                 origin="import")
+        except SuppressedError as exc:
+            report.bad.append((line, f"email: {exc}"))
+            continue
+        seen[data.email] = line
+        (report.created if created else report.updated).append(data.email)
+    return report

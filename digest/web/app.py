@@ -42,6 +42,7 @@ def _origin(url: str) -> str:
 def create_app(rt: Runtime) -> FastAPI:
     app = FastAPI(title=f"{rt.settings.product_name} subscriptions", docs_url=None,
                   redoc_url=None)
+    rt.secret  # noqa: B018 - fail now, not on the first link, when the secret is missing
     app.state.rt = rt
     for module in (subscribe, confirm, unsubscribe, preferences, feedback, rights):
         app.include_router(module.router)
