@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from datetime import UTC, datetime
+from email import policy
 from email.headerregistry import Address
 from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
@@ -64,10 +65,13 @@ def plain_notice(kind: str, *, product: str, action_url: str,
 def compose_notice(rendered: RenderedEmail, *, to: str, name: str, from_addr: str,
                    from_name: str, now: datetime,
                    attachment: tuple[str, bytes] | None = None) -> EmailMessage:
-    msg = EmailMessage()
+    # An internationalized local part needs SMTPUTF8 (raw UTF-8 headers); others keep the
+    # most compatible encoding.
+    msg = EmailMessage(policy=policy.default if to.isascii() else policy.SMTPUTF8)
     msg["Subject"] = _one_line(rendered.subject)
     msg["From"] = Address(_one_line(from_name), addr_spec=from_addr)
-    msg["To"] = Address(_one_line(name), addr_spec=to)
+    local, _, domain = to.rpartition("@")
+    msg["To"] = Address(_one_line(name), username=local, domain=domain)
     msg["Date"] = format_datetime(now)
     msg["Message-ID"] = make_msgid(domain=from_addr.rsplit("@", 1)[1])
     msg["Auto-Submitted"] = "auto-generated"  # RFC 3834: no vacation replies to notices
