@@ -29,7 +29,8 @@ SECURITY_HEADERS = {
     "X-Frame-Options": "DENY",
     "X-Content-Type-Options": "nosniff",
     # Tokens live in our URLs: never leak them to another site through the Referer.
-    "Referrer-Policy": "no-referrer",
+    # (Not "no-referrer": Chromium then sends "Origin: null" on our own form posts.)
+    "Referrer-Policy": "same-origin",
     "Cache-Control": "no-store",
 }
 
@@ -37,6 +38,19 @@ SECURITY_HEADERS = {
 def _origin(url: str) -> str:
     parts = urlsplit(url)
     return f"{parts.scheme}://{parts.netloc}".lower()
+
+
+def _same_origin(request: Request, base_url: str) -> bool:
+    """True unless the browser says the POST comes from another site."""
+    site = request.headers.get("sec-fetch-site")
+    if site == "cross-site":
+        return False
+    origin = request.headers.get("origin")
+    if origin is None:  # not a browser, or an old one: the form token still applies
+        return True
+    if origin == "null":  # privacy modes send it; trust only the browser's own verdict
+        return site in ("same-origin", "none")
+    return origin.lower() in {_origin(base_url), _origin(str(request.base_url))}
 
 
 def create_app(rt: Runtime) -> FastAPI:
@@ -58,10 +72,7 @@ def create_app(rt: Runtime) -> FastAPI:
         if request.method == "POST" and not request.url.path.startswith("/unsubscribe/"):
             # CSRF: a browser POST from another site carries its Origin; refuse it. One-click
             # unsubscribe is exempt: mail providers post it from their own servers.
-            origin = request.headers.get("origin")
-            ours = {_origin(rt.settings.base_url), _origin(str(request.base_url))}
-            if (origin is not None and origin.lower() not in ours) or \
-                    request.headers.get("sec-fetch-site") == "cross-site":
+            if not _same_origin(request, rt.settings.base_url):
                 response: Response = message(request, "Not allowed",
                                              "This form must be sent from our own page.",
                                              status=403)
