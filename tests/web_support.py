@@ -75,4 +75,4 @@ def form_token(html: str) -> str:
     return match.group(1)
 
 
-__all__ = ["make_runtime", "serve", "find_link", "form_token", "free_port", "SEED_FEED"]
+__all__ = ["SEED_FEED", "find_link", "form_token", "free_port", "make_runtime", "serve"]

@@ -17,7 +17,7 @@ def serve_command(
 
     with runtime() as rt:
         app = create_app(rt)  # checks the secret: production refuses to start without one
-        rt.engine  # migrate before the first request, and fail here if the store is broken
+        _ = rt.engine  # migrate before the first request; fail here if the store is broken
         bind_host, bind_port = host or rt.settings.web.host, port or rt.settings.web.port
         console.print(f"serving on http://{bind_host}:{bind_port}/ (links point to "
                       f"{rt.settings.base_url})")

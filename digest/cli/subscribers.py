@@ -9,6 +9,7 @@ import io
 import json
 import sys
 from pathlib import Path
+from typing import Annotated
 
 import typer
 from rich.table import Table
@@ -30,7 +31,9 @@ subscribers_app = typer.Typer(help="Manage subscribers.", no_args_is_help=True)
 
 
 @subscribers_app.command("sync")
-def sync_command(directory: Path = typer.Argument(..., help="Folder of *.toml profiles.")) -> None:
+def sync_command(
+    directory: Annotated[Path, typer.Argument(help="Folder of *.toml profiles.")],
+) -> None:
     """Create or update a subscriber for each profile file in DIRECTORY."""
     with runtime() as rt:
         report = sync_profile_dir(rt.engine, directory, now=utcnow())
@@ -103,7 +106,9 @@ def list_command(as_json: bool = typer.Option(False, "--json", help="Machine-rea
 
 
 @subscribers_app.command("import")
-def import_command(file: Path = typer.Argument(..., help="CSV: email,interests[,frequency,timezone]")) -> None:
+def import_command(
+    file: Annotated[Path, typer.Argument(help="CSV: email,interests[,frequency,timezone]")],
+) -> None:
     """Import subscribers from a CSV file as active; reports each bad row and keeps the rest."""
     try:
         text = file.read_text(encoding="utf-8-sig")
@@ -182,4 +187,4 @@ def register(app: typer.Typer) -> None:
     app.add_typer(subscribers_app, name="subscribers")
 
 
-__all__ = ["register", "EXIT_FAILED"]
+__all__ = ["EXIT_FAILED", "register"]

@@ -9,9 +9,11 @@ from urllib.parse import urlsplit
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
+from sqlalchemy import text
+from sqlalchemy.exc import SQLAlchemyError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from digest.errors import DeliveryError, TokenError
+from digest.errors import DeliveryError, DigestError, TokenError
 from digest.profiles import ProfileError
 from digest.runtime import Runtime
 from digest.subscriptions import LinkUsed
@@ -62,9 +64,15 @@ def create_app(rt: Runtime) -> FastAPI:
         app.include_router(module.router)
 
     @app.get("/healthz", response_class=JSONResponse)
-    def healthz() -> dict[str, str]:
-        """Liveness: the process answers (the database is checked on first use)."""
-        return {"status": "ok"}
+    def healthz() -> JSONResponse:
+        """The process answers and the database is reachable (503 otherwise)."""
+        try:
+            with rt.engine.connect() as conn:
+                conn.execute(text("SELECT 1"))
+        except (SQLAlchemyError, DigestError) as exc:
+            log.warning("health check failed: %s", exc)
+            return JSONResponse({"status": "error", "database": "unreachable"}, status_code=503)
+        return JSONResponse({"status": "ok"})
 
     @app.middleware("http")
     async def guard(request: Request,

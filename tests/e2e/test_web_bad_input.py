@@ -15,9 +15,9 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
+from digest.profiles import validate_profile
 from digest.runtime import Runtime
 from digest.store.schema import deliveries, feedback, subscribers, suppressions
-from digest.profiles import validate_profile
 from digest.store.subscribers import get_subscriber, upsert_subscriber
 from digest.tokens import make_token
 from digest.web import create_app

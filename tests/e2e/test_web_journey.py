@@ -13,7 +13,15 @@ import pytest
 from digest.pipeline import deliver, fetch, plan
 from digest.store.subscribers import get_subscriber
 from tests.smtp_sink import SmtpSink
-from tests.web_support import SEED_FEED, body_text, find_link, form_token, free_port, make_runtime, serve
+from tests.web_support import (
+    SEED_FEED,
+    body_text,
+    find_link,
+    form_token,
+    free_port,
+    make_runtime,
+    serve,
+)
 
 READER = "reader@example.org"
 OLD_INTERESTS = "multi-armed bandits and regret bounds"
@@ -24,7 +32,7 @@ def test_journey_over_http(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
                            smtp_sink: SmtpSink) -> None:
     port = free_port()
     rt = make_runtime(tmp_path, monkeypatch, port=port, smtp=(smtp_sink.host, smtp_sink.port))
-    inbox = lambda: [r.message for r in smtp_sink.handler.to(READER)]  # noqa: E731
+    inbox = lambda: [r.message for r in smtp_sink.handler.to(READER)]
     with serve(rt, port) as base, httpx.Client(base_url=base, follow_redirects=False) as web:
         # 1. subscribe: the page carries a signed form token
         page = web.get("/")
