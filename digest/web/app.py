@@ -24,6 +24,8 @@ from digest.web.pages import message
 
 log = logging.getLogger("digest.web")
 
+MAX_BODY = 64 * 1024  # the largest form (preferences) is a few kB
+
 SECURITY_HEADERS = {
     # No scripts at all; inline styles only; forms post back to us.
     "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; "
@@ -77,13 +79,17 @@ def create_app(rt: Runtime) -> FastAPI:
     @app.middleware("http")
     async def guard(request: Request,
                     call_next: Callable[[Request], Awaitable[Response]]) -> Response:
-        if request.method == "POST" and not request.url.path.startswith("/unsubscribe/"):
+        length = request.headers.get("content-length", "0")
+        if not length.isdigit() or int(length) > MAX_BODY:
+            response: Response = message(request, "Too large",
+                                         "That request is larger than any form here.",
+                                         status=413)
+        elif request.method == "POST" and not request.url.path.startswith("/unsubscribe/"):
             # CSRF: a browser POST from another site carries its Origin; refuse it. One-click
             # unsubscribe is exempt: mail providers post it from their own servers.
             if not _same_origin(request, rt.settings.base_url):
-                response: Response = message(request, "Not allowed",
-                                             "This form must be sent from our own page.",
-                                             status=403)
+                response = message(request, "Not allowed",
+                                   "This form must be sent from our own page.", status=403)
             else:
                 response = await call_next(request)
         else:

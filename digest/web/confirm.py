@@ -14,7 +14,7 @@ router = APIRouter()
 
 
 @router.get("/confirm/{token}", response_class=HTMLResponse)
-async def confirm_page(request: Request, token: str) -> HTMLResponse:
+def confirm_page(request: Request, token: str) -> HTMLResponse:
     """Show the confirm button; nothing changes on GET."""
     _, sub = read_link(request.app.state.rt, "confirm", token)
     if sub.status == "active":

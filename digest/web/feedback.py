@@ -16,7 +16,7 @@ router = APIRouter()
 
 
 @router.get("/feedback/{token}", response_class=HTMLResponse)
-async def feedback_page(request: Request, token: str) -> HTMLResponse:
+def feedback_page(request: Request, token: str) -> HTMLResponse:
     """Ask for the click; nothing is recorded on GET (link scanners)."""
     rt = request.app.state.rt
     payload, _ = read_link(rt, "feedback", token)
@@ -29,7 +29,7 @@ async def feedback_page(request: Request, token: str) -> HTMLResponse:
 
 
 @router.post("/feedback/{token}", response_class=HTMLResponse)
-async def feedback_post(request: Request, token: str) -> HTMLResponse:
+def feedback_post(request: Request, token: str) -> HTMLResponse:
     """Record the signal; the ranker reads it on the next edition."""
     _, _, signal = record_feedback(request.app.state.rt, token, now=datetime.now(UTC))
     word = "more" if signal == "more" else "fewer"

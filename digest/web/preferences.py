@@ -33,14 +33,14 @@ def _page(request: Request, token: str, sub: Subscriber, *, status: int = 200,
 
 
 @router.get("/preferences/{token}", response_class=HTMLResponse)
-async def preferences_page(request: Request, token: str) -> HTMLResponse:
+def preferences_page(request: Request, token: str) -> HTMLResponse:
     """The preferences form, filled in with the current values."""
     _, sub = read_link(request.app.state.rt, "preferences", token)
     return _page(request, token, sub)
 
 
 @router.post("/preferences/{token}", response_class=HTMLResponse)
-async def preferences_post(request: Request, token: str, interests: Field = "",
+def preferences_post(request: Request, token: str, interests: Field = "",
                            seed_papers: Field = "", frequency: Field = "weekly",
                            weekday: Field = "monday", hour: Field = "8",
                            timezone: Field = "UTC", papers_per_email: Field = "10",

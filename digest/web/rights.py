@@ -57,14 +57,14 @@ async def delete_request(request: Request, token: str) -> HTMLResponse:
 
 
 @router.get("/delete/{token}", response_class=HTMLResponse)
-async def delete_page(request: Request, token: str) -> HTMLResponse:
+def delete_page(request: Request, token: str) -> HTMLResponse:
     """Show the delete button; nothing changes on GET."""
     _, sub = read_link(request.app.state.rt, "delete", token)
     return page(request, "delete.html", email=sub.email, action=f"/delete/{token}")
 
 
 @router.post("/delete/{token}", response_class=HTMLResponse)
-async def delete_post(request: Request, token: str) -> HTMLResponse:
+def delete_post(request: Request, token: str) -> HTMLResponse:
     """Erase everything; only a hash of the address stays, so it is never mailed again."""
     erased = delete(request.app.state.rt, token, now=datetime.now(UTC))
     return message(request, "Your data is deleted",

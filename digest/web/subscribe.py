@@ -33,7 +33,7 @@ def too_many(request: Request, retry_after: int, text: str) -> HTMLResponse:
 
 
 @router.get("/", response_class=HTMLResponse)
-async def subscribe_page(request: Request) -> HTMLResponse:
+def subscribe_page(request: Request) -> HTMLResponse:
     """The subscribe form: email, a line about what you read, how often."""
     return _form(request)
 

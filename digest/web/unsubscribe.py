@@ -15,7 +15,7 @@ router = APIRouter()
 
 
 @router.get("/unsubscribe/{token}", response_class=HTMLResponse)
-async def unsubscribe_page(request: Request, token: str) -> HTMLResponse:
+def unsubscribe_page(request: Request, token: str) -> HTMLResponse:
     """Show the unsubscribe button; nothing changes on GET."""
     _, sub = read_link(request.app.state.rt, "unsubscribe", token)
     return page(request, "unsubscribe.html", email=sub.email, action=f"/unsubscribe/{token}",

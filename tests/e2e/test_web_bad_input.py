@@ -286,3 +286,18 @@ def test_flood_for_one_address_from_many_ips(tmp_path: Path,
             assert answer.status_code == 429
     assert snapshot(rt) == before
     rt.close()
+
+
+def test_form_input_is_escaped_when_shown_back(rt: Runtime, web: TestClient) -> None:
+    answer = subscribe(web, email="bad address", interests='<script>alert(1)</script>"><img>')
+    assert answer.status_code == 400
+    assert "<script>alert" not in answer.text and "&lt;script&gt;" in answer.text
+    assert "<img>" not in answer.text
+
+
+def test_oversized_bodies_are_refused_before_parsing(rt: Runtime, web: TestClient) -> None:
+    before = snapshot(rt)
+    answer = web.post("/subscribe", content=b"email=" + b"a" * 200_000, headers={
+        "Content-Type": "application/x-www-form-urlencoded"})
+    assert answer.status_code == 413 and "<h1>" in answer.text
+    assert snapshot(rt) == before
