@@ -38,3 +38,9 @@ def hit(engine: Engine, key: str, *, limit: int, window: int, now: datetime) -> 
             if attempt:
                 raise
     return 0
+
+
+def forget(engine: Engine, key: str) -> None:
+    """Drop a key's count: the event it counted did not happen after all (mail failed)."""
+    with engine.begin() as conn:
+        conn.execute(delete(rate_limits).where(rate_limits.c.key == key))

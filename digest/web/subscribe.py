@@ -9,12 +9,12 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse
 
 from digest.addresses import address_hash
-from digest.errors import AddressError
+from digest.errors import AddressError, DeliveryError
 from digest.profiles import MAX_INTERESTS, ProfileError, validate_profile
 from digest.subscriptions import subscribe
 from digest.web.forms import FormError, check_form_token, clean, client_ip, form_token
 from digest.web.pages import message, page
-from digest.web.ratelimit import hit
+from digest.web.ratelimit import forget, hit
 
 router = APIRouter()
 Field = Annotated[str, Form()]
@@ -66,10 +66,14 @@ async def subscribe_post(request: Request, email: Field = "", interests: Field =
         data = validate_profile(fields)
     except (FormError, ProfileError, AddressError) as exc:
         return _form(request, status=400, error=str(exc), values=values)
-    wait = hit(rt.engine, f"addr:{address_hash(data.email)}", limit=1,
-               window=web.confirm_resend, now=now)
+    key = f"addr:{address_hash(data.email)}"
+    wait = hit(rt.engine, key, limit=1, window=web.confirm_resend, now=now)
     if wait:
         return too_many(request, wait, "We sent a confirmation to this address a short while "
                         "ago. Please check your inbox (and spam folder), or try again later.")
-    await subscribe(rt, data, now=now, origin="web")
+    try:
+        await subscribe(rt, data, now=now, origin="web")
+    except DeliveryError:
+        forget(rt.engine, key)  # nothing was sent: let them retry without waiting the window
+        raise
     return page(request, "check_inbox.html", email=data.email)

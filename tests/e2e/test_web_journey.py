@@ -108,3 +108,24 @@ def test_journey_over_http(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
         deliver(rt, clock=lambda: tomorrow)
         assert len(inbox()) == 4
     rt.close()
+
+
+def test_a_refused_confirmation_email_gets_a_retry_page(tmp_path: Path,
+                                                        monkeypatch: pytest.MonkeyPatch,
+                                                        smtp_sink: SmtpSink) -> None:
+    smtp_sink.handler.script["flaky@example.org"] = ["451 4.3.0 try again later"]
+    port = free_port()
+    rt = make_runtime(tmp_path, monkeypatch, port=port, smtp=(smtp_sink.host, smtp_sink.port))
+    with serve(rt, port) as base, httpx.Client(base_url=base) as web:
+        token = form_token(web.get("/").text)
+        answer = web.post("/subscribe", data={"email": "flaky@example.org", "interests": "x",
+                                              "form_token": token})
+        assert answer.status_code == 503 and "try again later" in answer.text
+        assert answer.headers["Retry-After"] == "300"
+        assert smtp_sink.handler.to("flaky@example.org") == []
+        # Nothing was sent, so the per-address window does not hold the retry back.
+        again = web.post("/subscribe", data={"email": "flaky@example.org", "interests": "x",
+                                             "form_token": token})
+        assert again.status_code == 200
+    assert len(smtp_sink.handler.to("flaky@example.org")) == 1
+    rt.close()
