@@ -7,10 +7,12 @@ through ``digest.notify`` (which respects suppression).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
+
+from sqlalchemy import Engine
 
 from digest.addresses import address_hash
 from digest.errors import SuppressedError, TokenError
@@ -171,7 +173,8 @@ class ImportReport:
 IMPORT_COLUMNS = ("email", "interests", "frequency", "timezone")
 
 
-def import_rows(engine: Any, rows: Any, *, now: datetime) -> ImportReport:
+def import_rows(engine: Engine, rows: Iterable[tuple[int, Mapping[Any, Any]]], *,
+                now: datetime) -> ImportReport:
     """Import ``(line, mapping)`` pairs as active subscribers (the operator vouches for them).
 
     Good rows are kept whatever happens to the bad ones; a deleted address is a bad row."""

@@ -8,8 +8,9 @@ import csv
 import io
 import json
 import sys
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.table import Table
@@ -123,7 +124,7 @@ def import_command(
         raise typer.Exit(EXIT_USAGE)
     reader.fieldnames = header
 
-    def rows():  # type: ignore[no-untyped-def]
+    def rows() -> Iterator[tuple[int, dict[Any, Any]]]:
         try:
             for row in reader:
                 yield reader.line_num, row

@@ -133,6 +133,7 @@ def create_app(rt: Runtime) -> FastAPI:
     async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
         titles = {404: "Not found", 405: "Method not allowed"}
         return message(request, titles.get(exc.status_code, "Error"),
-                       str(exc.detail), status=exc.status_code, headers=exc.headers)
+                       str(exc.detail), status=exc.status_code,
+                       headers=dict(exc.headers) if exc.headers else None)
 
     return app
