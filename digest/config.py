@@ -36,6 +36,19 @@ class SmtpSettings(BaseModel):
     abort_after_consecutive_failures: int = Field(default=20, ge=1)
 
 
+class WebSettings(BaseModel):
+    """The subscription web app (``digest serve``): limits and link lifetimes."""
+
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, ge=1, le=65535)
+    ip_limit: int = Field(default=20, ge=1)  # form POSTs per client IP per ip_window
+    ip_window: int = Field(default=600, ge=1)  # seconds
+    confirm_resend: int = Field(default=3600, ge=1)  # at most one confirmation per address per this
+    confirm_max_age: int = Field(default=172800, ge=60)  # seconds a confirmation link works
+    delete_max_age: int = Field(default=86400, ge=60)  # seconds a deletion link works
+    trust_proxy: bool = False  # take the client IP from X-Forwarded-For (behind a proxy only)
+
+
 class Settings(BaseSettings):
     """Every setting digest reads; see ``.env.example`` for the documented list."""
 
@@ -50,6 +63,7 @@ class Settings(BaseSettings):
     mode: Literal["demo", "production"] = "demo"
     database_url: str = "sqlite:///digest.db"
     smtp: SmtpSettings = SmtpSettings()
+    web: WebSettings = WebSettings()
     from_address: str = "digest@localhost"
     from_name: str = "digest"
     base_url: str = "http://localhost:8000"

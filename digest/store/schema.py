@@ -184,6 +184,16 @@ suppressions = Table(
     Column("created_at", UTCDateTime(), nullable=False),
 )
 
+# Fixed-window counters for the web app's rate limits (client IP, address hash); in the
+# store so that several server processes share them (migration 0006_web).
+rate_limits = Table(
+    "rate_limits",
+    metadata,
+    Column("key", String(100), primary_key=True),  # "ip:<addr>" or "addr:<sha256>"
+    Column("window_start", UTCDateTime(), nullable=False),
+    Column("count", Integer, nullable=False),
+)
+
 # One row per job run (fetch, deliver, housekeeping) for `digest status` and debugging.
 job_runs = Table(
     "job_runs",
