@@ -1,7 +1,7 @@
 """Web app: fixed-window rate-limit counters shared by every server process.
 
 Revision ID: 0006_web
-Revises: 0001
+Revises: 0003_feeds
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0006_web"
-down_revision = "0001"
+down_revision = "0003_feeds"
 branch_labels = None
 depends_on = None
 
