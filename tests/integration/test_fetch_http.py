@@ -12,22 +12,20 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine
 
 from digest.feeds import FeedResult, FeedSpec, RetryPolicy, fetch_feeds
+from tests.feed_files import FEEDS, feed_file
 
-FIX = Path(__file__).resolve().parents[1] / "fixtures" / "feeds"
-RSS = (FIX / "arxiv_rss" / "rss_cs_ai_2026-04-27_jmamath-distill.xml").read_bytes()
 NOW = datetime(2026, 8, 1, 6, 0, tzinfo=UTC)
 
 
 @dataclass
 class Reply:
     status: int = 200
-    body: bytes = RSS
+    body: bytes | None = None  # None: the server's sample feed (see the rss fixture)
     headers: dict[str, str] = field(default_factory=lambda: {"Content-Type": "application/rss+xml"})
     delay: float = 0.0
 
@@ -39,6 +37,7 @@ class Server:
         self.script: dict[str, list[Reply]] = {}
         self.requests: list[tuple[str, dict[str, str]]] = []
         self.in_flight = self.max_in_flight = 0
+        self.sample = b"no sample feed: this test must request the rss fixture"
         lock = threading.Lock()
         server = self
 
@@ -54,14 +53,15 @@ class Server:
                     time.sleep(reply.delay)
                 with lock:
                     server.in_flight -= 1
+                body = server.sample if reply.body is None else reply.body
                 try:
                     self.send_response(reply.status)
                     for key, value in reply.headers.items():
                         self.send_header(key, value)
-                    self.send_header("Content-Length", str(len(reply.body)))
+                    self.send_header("Content-Length", str(len(body)))
                     self.end_headers()
                     if reply.status != 304:
-                        self.wfile.write(reply.body)
+                        self.wfile.write(body)
                 except OSError:  # the client gave up (timeout test)
                     pass
 
@@ -92,6 +92,14 @@ def server() -> Iterator[Server]:
 
 
 @pytest.fixture
+def rss(server: Server) -> bytes:
+    """A real arXiv RSS feed (reference-only input), served by every Reply() without a body;
+    resolved here so that only the tests that serve it skip when it is unavailable."""
+    server.sample = feed_file("arxiv_rss/rss_cs_ai_2026-04-27_jmamath-distill.xml").read_bytes()
+    return server.sample
+
+
+@pytest.fixture
 def delays() -> list[float]:
     return []
 
@@ -106,6 +114,7 @@ def fetch(engine: Engine, delays: list[float], *urls: str, timeout: float = 5.0,
     return asyncio.run(fetch_feeds(engine, specs, now=now, timeout=timeout, retry=policy))
 
 
+@pytest.mark.usefixtures("rss")
 def test_200_then_conditional_get_gets_304(sqlite_engine: Engine, server: Server,
                                            delays: list[float]) -> None:
     headers = {"Content-Type": "application/rss+xml", "ETag": '"v1"',
@@ -124,6 +133,7 @@ def test_200_then_conditional_get_gets_304(sqlite_engine: Engine, server: Server
 
 
 @pytest.mark.parametrize("status", [429, 503])
+@pytest.mark.usefixtures("rss")
 def test_429_and_503_honour_retry_after(sqlite_engine: Engine, server: Server,
                                         delays: list[float], status: int) -> None:
     url = server.url("/busy", Reply(status, b"slow down", {"Retry-After": "7"}), Reply())
@@ -140,6 +150,7 @@ def test_retry_after_over_the_cap_gives_up_for_this_run(sqlite_engine: Engine, s
     assert delays == [] and len(server.hits("/later")) == 1
 
 
+@pytest.mark.usefixtures("rss")
 def test_500_then_200_retries_with_backoff(sqlite_engine: Engine, server: Server,
                                            delays: list[float]) -> None:
     url = server.url("/flaky", Reply(500, b"oops", {}), Reply(502, b"", {}), Reply())
@@ -164,6 +175,7 @@ def test_timeout_is_retried_then_reported(sqlite_engine: Engine, server: Server,
     assert delays == [0.5]
 
 
+@pytest.mark.usefixtures("rss")
 def test_redirect_is_followed(sqlite_engine: Engine, server: Server,
                               delays: list[float]) -> None:
     server.url("/new-home", Reply())
@@ -172,6 +184,7 @@ def test_redirect_is_followed(sqlite_engine: Engine, server: Server,
     assert (result.status, result.new) == ("ok", 3)
 
 
+@pytest.mark.usefixtures("rss")
 def test_html_error_page_with_200_is_a_clear_error(sqlite_engine: Engine, server: Server,
                                                    delays: list[float]) -> None:
     page = b"<!DOCTYPE html><html><body><h1>Maintenance</h1></body></html>"
@@ -193,7 +206,7 @@ def test_404_is_not_retried(sqlite_engine: Engine, server: Server,
 
 def test_arxiv_api_400_error_feed(sqlite_engine: Engine, server: Server,
                                   delays: list[float]) -> None:
-    recorded = json.loads((FIX / "arxiv_api" / "arxivpy_id_abc_s0_m100_b79c8dcf6bc3.json")
+    recorded = json.loads((FEEDS / "arxiv_api" / "arxivpy_id_abc_s0_m100_b79c8dcf6bc3.json")
                           .read_text())
     url = server.url("/api/query", Reply(recorded["status_code"], recorded["body"].encode(),
                                          {"Content-Type": "application/atom+xml"}))
@@ -203,13 +216,13 @@ def test_arxiv_api_400_error_feed(sqlite_engine: Engine, server: Server,
 
 
 def test_oversized_body_and_slow_drip_are_refused(sqlite_engine: Engine, server: Server,
-                                                  delays: list[float]) -> None:
-    big = server.url("/big", Reply(body=RSS * 40))
+                                                  delays: list[float], rss: bytes) -> None:
+    big = server.url("/big", Reply(body=rss * 40))
 
     async def record(seconds: float) -> None:
         delays.append(seconds)
 
-    policy = RetryPolicy(attempts=1, max_bytes=len(RSS) * 10, sleep=record)
+    policy = RetryPolicy(attempts=1, max_bytes=len(rss) * 10, sleep=record)
     result, = asyncio.run(fetch_feeds(sqlite_engine, [FeedSpec("big", big)], now=NOW,
                                       retry=policy))
     assert result.status == "error" and "larger than" in (result.error or "")
@@ -220,6 +233,7 @@ def test_oversized_body_and_slow_drip_are_refused(sqlite_engine: Engine, server:
     assert result.status == "error" and "no complete response" in (result.error or "")
 
 
+@pytest.mark.usefixtures("rss")
 def test_concurrency_is_bounded(sqlite_engine: Engine, server: Server) -> None:
     urls = [server.url(f"/c{i}", Reply(delay=0.15)) for i in range(6)]
     specs = [FeedSpec(f"c{i}", u) for i, u in enumerate(urls)]

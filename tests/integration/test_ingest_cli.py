@@ -9,8 +9,7 @@ import pytest
 from typer.testing import CliRunner
 
 from digest.cli import app
-
-FIX = Path(__file__).resolve().parents[1] / "fixtures" / "feeds"
+from tests.feed_files import FEEDS, feed_file, reference_files
 
 
 @pytest.fixture
@@ -31,7 +30,9 @@ def fetch(*feeds: str) -> tuple[int, str]:
 
 
 def test_every_fixture_file_at_once(cli_env: Path) -> None:
-    files = sorted(str(p) for p in FIX.rglob("*") if p.is_file())
+    # Committed fixtures plus the reference-only inputs from ../shared/realdata when present.
+    extra = [str(p) for p in reference_files()]
+    files = sorted(str(p) for p in FEEDS.rglob("*") if p.is_file()) + extra
     code, out = fetch(*files)
     assert code == 0
     assert "Traceback" not in out
@@ -41,7 +42,7 @@ def test_every_fixture_file_at_once(cli_env: Path) -> None:
     assert "arXiv API error: incorrect id format for abc" in out
     assert "neither XML nor JSON" in out  # SOURCES.md and LICENSE files, honestly reported
     # The same files again: nothing changed, nothing re-parsed.
-    code, out = fetch(str(FIX))  # a directory stands for the files below it
+    code, out = fetch(str(FEEDS), *extra)  # a directory stands for the files below it
     assert code == 0 and "0 new, 0 updated" in out.strip().splitlines()[-1]
 
 
@@ -51,6 +52,6 @@ def test_exit_1_only_when_every_feed_failed(cli_env: Path) -> None:
     code, out = fetch(str(bad), str(cli_env / "missing.xml"))
     assert code == 1 and "Traceback" not in out
     assert out.strip().splitlines()[-1].startswith("2 feeds: 0 ok, 0 not modified, 2 failed")
-    weekend = next((FIX / "arxiv_rss").glob("*weekend_empty*"))
+    weekend = feed_file("arxiv_rss/rss_cs_cl_weekend_empty_2026-08-01_All-News-AI.xml")
     code, _ = fetch(str(bad), str(weekend))
     assert code == 0  # one feed worked (an empty weekend feed is a success)
