@@ -50,10 +50,13 @@ class ScheduleSettings(BaseModel):
     too_late: timedelta = Field(default=timedelta(hours=24), gt=timedelta(0))
     leader_retry: timedelta = Field(default=timedelta(seconds=15), gt=timedelta(0))
     shutdown_timeout: timedelta = Field(default=timedelta(seconds=30), gt=timedelta(0))
+    first_edition: Literal["at_once", "on_schedule"] = "at_once"
     unconfirmed_expiry_days: int = Field(default=7, ge=1)
     outbox_retention_days: int = Field(default=30, ge=1)
 
-    @field_validator("*", mode="before")
+    @field_validator("fetch_interval", "deliver_interval", "housekeeping_interval",
+                     "misfire_grace", "too_late", "leader_retry", "shutdown_timeout",
+                     mode="before")
     @classmethod
     def _seconds(cls, value: Any) -> Any:
         # Environment values arrive as strings; "90" and "0.5" mean seconds.

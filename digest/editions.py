@@ -89,14 +89,15 @@ def next_due(subscriber: Subscriber, now: datetime) -> datetime:
 
 
 def is_due(subscriber: Subscriber, now: datetime, last_edition: LastEdition | None, *,
-           too_late: timedelta = DEFAULT_TOO_LATE,
-           active_since: datetime | None = None) -> Due:
+           too_late: timedelta = DEFAULT_TOO_LATE, active_since: datetime | None = None,
+           first_at_once: bool = True) -> Due:
     """Should this subscriber's edition go out now?
 
     The edition is the one whose delivery time passed most recently. If the subscriber
     already has a row for it, wait. If it is more than ``too_late`` overdue (the service was
-    down), skip it with a record rather than send stale news — unless they joined after it
-    was due, in which case there is nothing to skip and they simply wait for the next one.
+    down), skip it with a record rather than send stale news. Someone who joined after that
+    delivery time was owed nothing then: with ``first_at_once`` they get their first edition
+    now (a welcome, so a new reader sees it work), else they wait for their next hour.
     """
     if subscriber.frequency == "off" or subscriber.status != "active":
         return Due("wait", reason=f"frequency {subscriber.frequency}, status {subscriber.status}")
@@ -104,10 +105,12 @@ def is_due(subscriber: Subscriber, now: datetime, last_edition: LastEdition | No
     edition = edition_for(subscriber, due)
     if last_edition is not None and last_edition.key == edition.key:
         return Due("wait", edition, due, "this period's edition is already in the ledger")
+    if active_since is not None and active_since > due:
+        if first_at_once and last_edition is None:
+            return Due("send", edition, due, "first edition, sent on joining")
+        return Due("wait", edition, due, "joined after this period's delivery time")
     late = now - due
     if late > too_late:
-        if active_since is not None and active_since > due:
-            return Due("wait", edition, due, "joined after this period's delivery time")
         return Due("skip", edition, due,
                    f"too late: due {due:%Y-%m-%d %H:%M} UTC, {_hours(late)} h overdue "
                    f"(limit {_hours(too_late)} h)")

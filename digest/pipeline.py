@@ -82,13 +82,14 @@ def rank_for(rt: Runtime, subscriber: Subscriber, *, now: datetime, ranker: obje
 
 
 def plan(rt: Runtime, *, now: datetime, only: str | None = None, scheduled: bool = False,
-         too_late: timedelta = DEFAULT_TOO_LATE) -> PlanReport:
+         too_late: timedelta = DEFAULT_TOO_LATE, first_at_once: bool = True) -> PlanReport:
     """Put editions in the ledger for active subscribers who lack them.
 
     ``scheduled=False`` (``digest run --once``, ``digest send``): this calendar period's
     edition for everyone not yet served, whatever the hour — the operator asked for it now.
     ``scheduled=True`` (the service): only editions whose local delivery time has passed;
-    one more than ``too_late`` overdue is recorded as skipped instead of sent stale.
+    one more than ``too_late`` overdue is recorded as skipped instead of sent stale, and a
+    new subscriber's first edition goes out at once when ``first_at_once``.
     Each edition covers the papers first seen since the subscriber's last delivered one.
     """
     report = PlanReport()
@@ -101,7 +102,8 @@ def plan(rt: Runtime, *, now: datetime, only: str | None = None, scheduled: bool
         if not scheduled:
             todo.append((sub, edition_for(sub, now)))
             continue
-        due = is_due(sub, now, last.get(sub.id), too_late=too_late, active_since=joined.get(sub.id))
+        due = is_due(sub, now, last.get(sub.id), too_late=too_late,
+                     active_since=joined.get(sub.id), first_at_once=first_at_once)
         if due.action == "wait" or due.edition is None:
             report.waiting += 1
             continue

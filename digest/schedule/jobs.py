@@ -48,7 +48,9 @@ def run_fetch(rt: Runtime, *, now: datetime) -> dict[str, Any]:
 
 
 def run_plan(rt: Runtime, *, now: datetime) -> dict[str, Any]:
-    report = plan(rt, now=now, scheduled=True, too_late=rt.settings.schedule.too_late)
+    schedule = rt.settings.schedule
+    report = plan(rt, now=now, scheduled=True, too_late=schedule.too_late,
+                  first_at_once=schedule.first_edition == "at_once")
     return {"planned": report.planned, "skipped_late": report.skipped_late,
             "skipped_quiet": report.skipped_quiet, "nothing_new": report.nothing_new,
             "already": report.already, "waiting": report.waiting}

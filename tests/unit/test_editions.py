@@ -76,11 +76,18 @@ def test_down_over_due_time_sends_within_grace_and_skips_past_it() -> None:
     assert shorter.action == "skip"
 
 
-def test_joined_after_a_long_past_due_time_waits_without_a_skip() -> None:
+def test_joined_after_the_due_time_gets_a_first_edition_or_waits_never_a_skip() -> None:
     s = sub(weekday=0, hour=8)
     now = utc(2026, 12, 3, 12)  # Thursday; Monday's edition is 3 days late
     assert is_due(s, now, None).action == "skip"
-    assert is_due(s, now, None, active_since=utc(2026, 12, 2)).action == "wait"
+    assert is_due(s, now, None, active_since=utc(2026, 11, 30)).action == "skip"
+    first = is_due(s, now, None, active_since=utc(2026, 12, 2))
+    assert (first.action, first.edition.key) == ("send", "weekly:2026-W49")  # type: ignore[union-attr]
+    assert is_due(s, now, None, active_since=utc(2026, 12, 2),
+                  first_at_once=False).action == "wait"
+    # Back after unsubscribing: nothing owed for the period they were away.
+    seen = LastEdition(key="weekly:2026-W40", planned_at=utc(2026, 10, 1), delivered=True)
+    assert is_due(s, now, seen, active_since=utc(2026, 12, 2)).action == "wait"
 
 
 def test_the_same_period_is_never_due_twice() -> None:
