@@ -116,20 +116,27 @@ def plan(rt: Runtime, *, now: datetime, only: str | None = None, scheduled: bool
                 report.per_subscriber[sub.email] = due.reason
             continue
         todo.append((sub, due.edition))
-    if not todo:
-        return report
-    delivered = history.last_delivered_at(rt.engine)
-    starts = {sub.id: window_start(delivered.get(sub.id), now) for sub, _ in todo}
-    pool = papers_seen_since(rt.engine, min(starts.values()))
-    ranker = build_ranker(pool)
+    fresh: list[tuple[Subscriber, int]] = []
     for sub, info in todo:
         edition_id = ledger.ensure_edition(rt.engine, info, now=now)
         if ledger.has_delivery(rt.engine, edition_id=edition_id, subscriber_id=sub.id):
             report.already += 1
             report.per_subscriber[sub.email] = "already planned"
-            continue
-        older = {p.id for p in pool if p.first_seen is not None and p.first_seen < starts[sub.id]}
-        ranking = rank_for(rt, sub, now=now, ranker=ranker, exclude=older)
+        else:
+            fresh.append((sub, edition_id))
+    if not fresh:
+        return report
+    delivered = history.last_delivered_at(rt.engine)
+    starts = {sub.id: window_start(delivered.get(sub.id), now) for sub, _ in fresh}
+    pool = papers_seen_since(rt.engine, min(starts.values()))
+    ranker = build_ranker(pool) if pool else None
+    for sub, edition_id in fresh:
+        # After a previous edition, papers seen at its very instant were its candidates.
+        cut, had = starts[sub.id], sub.id in delivered
+        older = {p.id for p in pool
+                 if p.first_seen is not None and (p.first_seen < cut or had and p.first_seen == cut)}
+        ranking = (rank_for(rt, sub, now=now, ranker=ranker, exclude=older) if ranker
+                   else Ranking(quiet=True))
         if not ranking.picks:
             report.nothing_new += 1
             report.per_subscriber[sub.email] = "nothing new"

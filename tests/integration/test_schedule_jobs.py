@@ -296,3 +296,17 @@ async def _lookup(rt: Runtime):  # type: ignore[no-untyped-def]
         return scheduler.get_job("deliver")
     finally:
         scheduler.shutdown(wait=False)
+
+
+def test_planning_again_with_nothing_new_since_the_last_edition_is_harmless(rt: Runtime) -> None:
+    """Regression: `digest send` right after the service sent used to fit the ranker on an
+    empty window and crash with "empty vocabulary"."""
+    from digest.pipeline import deliver, plan
+
+    run_job(rt, Clock(SUNDAY), jobs.fetch_job)
+    add_subscriber(rt, "ada@example.org", now=SUNDAY - timedelta(days=1), frequency="daily")
+    assert plan(rt, now=SUNDAY).planned == 1
+    assert deliver(rt, clock=Clock(SUNDAY)).sent == 1
+    assert plan(rt, now=SUNDAY + timedelta(minutes=5)).already == 1
+    # Next day, no paper arrived since the last edition: nothing new, no crash.
+    assert plan(rt, now=SUNDAY + timedelta(days=1)).nothing_new == 1
