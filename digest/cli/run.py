@@ -37,6 +37,8 @@ def _serve(host: str, port: int) -> None:
     from digest.service import run_service
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    # digest logs one JSON line per job run; APScheduler's own per-run lines would double it.
+    logging.getLogger("apscheduler").setLevel(logging.WARNING)
     with runtime() as rt:
         _sync_profiles(rt, utcnow())
         schedule = rt.settings.schedule
