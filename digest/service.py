@@ -72,6 +72,7 @@ class Service:
         self.scheduler: AsyncIOScheduler | None = None
         self.stop_event = asyncio.Event()
         config = uvicorn.Config(build_app(rt), host=host, port=port, log_config=None,
+                                proxy_headers=False, server_header=False,
                                 timeout_graceful_shutdown=max(1, int(self._bound() / 2)))
         self.server = _Server(config)
 

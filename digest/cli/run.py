@@ -33,13 +33,17 @@ def _sync_profiles(rt: Runtime, now: datetime) -> None:
             err_console.print(f"[red]{path}[/]: {error}", highlight=False)
 
 
-def _serve(host: str, port: int) -> None:
+def _serve(host: str | None, port: int | None) -> None:
     from digest.service import run_service
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     # digest logs one JSON line per job run; APScheduler's own per-run lines would double it.
     logging.getLogger("apscheduler").setLevel(logging.WARNING)
     with runtime() as rt:
+        # The web app's own settings (DIGEST_WEB__HOST/PORT) are the defaults when present.
+        web = getattr(rt.settings, "web", None)
+        host = host or getattr(web, "host", "127.0.0.1")
+        port = port or getattr(web, "port", 8000)
         _sync_profiles(rt, utcnow())
         schedule = rt.settings.schedule
         console.print(f"digest service on http://{host}:{port}/ — fetch every "
@@ -51,8 +55,10 @@ def _serve(host: str, port: int) -> None:
 
 def run_command(
     once: bool = typer.Option(False, "--once", help="Run the flow one time and exit."),
-    host: str = typer.Option("127.0.0.1", "--host", help="Address the web app listens on."),
-    port: int = typer.Option(8000, "--port", min=1, max=65535, help="Port of the web app."),
+    host: str = typer.Option(None, "--host", help="Address the web app listens on "
+                             "(default DIGEST_WEB__HOST, else 127.0.0.1)."),
+    port: int = typer.Option(None, "--port", min=1, max=65535,
+                             help="Port of the web app (default DIGEST_WEB__PORT, else 8000)."),
 ) -> None:
     """Run the service (web app + schedule) until stopped, or the flow once with --once."""
     if not once:

@@ -156,7 +156,8 @@ def test_sigterm_during_a_send_exits_zero_and_a_rerun_completes_without_duplicat
     people = [f"reader{i}@example.org" for i in range(4)]
     add_subscribers(url, *people)
     with SmtpSink(ScriptedHandler(data_delay=1.0)) as sink:
-        env = service_env(url, sink, tmp_path)
+        # One SMTP connection, so exactly one message is on the wire when SIGTERM lands.
+        env = {**service_env(url, sink, tmp_path), "DIGEST_SMTP__POOL_SIZE": "1"}
         nodes.append(node := Node(tmp_path, env, "node"))
         wait_for(lambda: sink.handler.attempts, "the first message on the wire")
         assert node.stop(timeout=10 + 10) == 0
