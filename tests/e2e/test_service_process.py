@@ -41,8 +41,9 @@ def wait_for(check: Callable[[], object], what: str, timeout: float = 90.0) -> o
 
 
 class Node:
-    def __init__(self, tmp: Path, env: dict[str, str], name: str) -> None:
-        self.port = free_port()
+    def __init__(self, tmp: Path, env: dict[str, str], name: str,
+                 port: int | None = None) -> None:
+        self.port = port or free_port()
         self.log = tmp / f"{name}.log"
         self.proc = subprocess.Popen(
             [*DIGEST, "run", "--host", "127.0.0.1", "--port", str(self.port)],
