@@ -76,6 +76,12 @@ class Service:
                                 timeout_graceful_shutdown=max(1, int(self._bound() / 2)))
         self.server = _Server(config)
 
+    async def _serve_web(self) -> None:
+        try:
+            await self.server.serve()
+        except SystemExit:  # uvicorn exits when it cannot bind; it has logged why
+            return
+
     def _bound(self) -> float:
         return self.settings.shutdown_timeout.total_seconds()
 
@@ -91,6 +97,8 @@ class Service:
         while not self.stop_event.is_set():
             if self.scheduler is None:
                 if await jobs.in_daemon_thread(self.leadership.acquire):
+                    if self.stop_event.is_set():  # won the lock while shutting down
+                        break
                     self.scheduler = build_scheduler(self.rt.engine, self.settings,
                                                      now=self.clock())
                     self.scheduler.start()
@@ -112,15 +120,15 @@ class Service:
     async def run(self) -> int:
         """Serve until asked to stop; returns the exit code."""
         jobs.bind(jobs.JobContext(self.rt, self.clock, self.sender))
-        web = asyncio.create_task(self.server.serve(), name="web")
+        web = asyncio.create_task(self._serve_web(), name="web")
         lead = asyncio.create_task(self._lead(), name="leader")
         send = asyncio.create_task(self.sender.run(self.settings.deliver_interval), name="send")
         stopper = asyncio.create_task(self.stop_event.wait())
         await asyncio.wait({web, stopper}, return_when=asyncio.FIRST_COMPLETED)
         code = 0
         if web.done() and not self.stop_event.is_set():
-            log.error('{"event": "web_stopped", "detail": "the web server could not start or '
-                      'stopped; shutting down"}')
+            log.error('{"event": "web_stopped", "detail": "the web server could not start '
+                      '(see the error above) or stopped; shutting down"}')
             code = 1
         await self._shutdown(web, lead, send)
         stopper.cancel()
@@ -139,6 +147,7 @@ class Service:
             remaining = max(0.1, deadline - loop.time())
             with contextlib.suppress(BaseException):
                 await asyncio.wait_for(task, remaining)
+        self._stop_scheduler()  # in case leadership was won during the shutdown
         await jobs.in_daemon_thread(self.leadership.release)
         log.info('{"event": "stopped", "released": %d}', released)
 
