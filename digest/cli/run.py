@@ -42,14 +42,14 @@ def _serve(host: str | None, port: int | None) -> None:
     with runtime() as rt:
         # The web app's own settings (DIGEST_WEB__HOST/PORT) are the defaults when present.
         web = getattr(rt.settings, "web", None)
-        host = host or getattr(web, "host", "127.0.0.1")
-        port = port or getattr(web, "port", 8000)
+        bind_host = str(host or getattr(web, "host", "127.0.0.1"))
+        bind_port = int(port or getattr(web, "port", 8000))
         _sync_profiles(rt, utcnow())
         schedule = rt.settings.schedule
-        console.print(f"digest service on http://{host}:{port}/ — fetch every "
+        console.print(f"digest service on http://{bind_host}:{bind_port}/ — fetch every "
                       f"{schedule.fetch_interval}, deliver every {schedule.deliver_interval}; "
                       "SIGTERM or Ctrl-C stops it")
-        code = run_service(rt, host=host, port=port)
+        code = run_service(rt, host=bind_host, port=bind_port)
     raise typer.Exit(code)
 
 

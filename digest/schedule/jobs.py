@@ -103,6 +103,7 @@ async def _recorded(job: str, body: Callable[[JobContext, datetime], Any]) -> No
     if ctx is None or ctx.sender.stopping:
         return
     started = ctx.clock()
+    error: str | None = None
     try:
         found = await body(ctx, started)
     except asyncio.CancelledError:  # the scheduler is shutting down; the ledger keeps state
@@ -111,8 +112,6 @@ async def _recorded(job: str, body: Callable[[JobContext, datetime], Any]) -> No
     except Exception as exc:  # one failed run is recorded; the schedule goes on
         log.exception("job %s failed", job)
         found, error = {}, f"{type(exc).__name__}: {exc}"
-    else:
-        error = None
     await in_daemon_thread(lambda: record_job_run(ctx.rt.engine, job=job, started_at=started,
                                                   finished_at=ctx.clock(), counts=found,
                                                   error=error))

@@ -51,7 +51,8 @@ def test_subscribe_confirm_and_the_digest_arrives(tmp_path: Path, smtp_sink: Smt
         finally:
             engine.dispose()
 
-    [message_id] = wait_for(sent_ids, "the first digest from the schedule")  # type: ignore[misc]
+    found: list[str] = wait_for(sent_ids, "the first digest from the schedule")  # type: ignore[assignment]
+    [message_id] = found
     assert node.stop(timeout=20) == 0
     received = [str(r.message["Message-ID"]) for r in smtp_sink.handler.to("newcomer@example.org")]
     assert received.count(message_id) == 1

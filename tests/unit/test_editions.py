@@ -22,8 +22,8 @@ def sub(**kw: object) -> Subscriber:
     return Subscriber(id=1, email="a@example.org", profile=Profile(interests="x"), **kw)  # type: ignore[arg-type]
 
 
-def utc(*args: int) -> datetime:
-    return datetime(*args, tzinfo=UTC)
+def utc(year: int, month: int, day: int, hour: int = 0, minute: int = 0) -> datetime:
+    return datetime(year, month, day, hour, minute, tzinfo=UTC)
 
 
 def test_tokyo_monday_0800_is_due_at_2300_utc_sunday() -> None:
