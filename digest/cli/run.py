@@ -42,8 +42,8 @@ def _serve(host: str | None, port: int | None) -> None:
     with runtime() as rt:
         # The web app's own settings (DIGEST_WEB__HOST/PORT) are the defaults when present.
         web = getattr(rt.settings, "web", None)
-        bind_host = str(host or getattr(web, "host", "127.0.0.1"))
-        bind_port: int = port or getattr(web, "port", 8000)
+        bind_host = host if host is not None else str(getattr(web, "host", "127.0.0.1"))
+        bind_port = port if port is not None else int(getattr(web, "port", 8000))
         _sync_profiles(rt, utcnow())
         schedule = rt.settings.schedule
         console.print(f"digest service on http://{bind_host}:{bind_port}/ — fetch every "
