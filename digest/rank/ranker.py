@@ -1,0 +1,142 @@
+"""The Ranker: fuses semantic, lexical, learned and prior scores and picks a digest's papers.
+
+Encoder-dominant fusion: cosine similarity is the relevance scale, BM25 (normalized per
+query) adds at most LEXICAL_WEIGHT; a z-score average gave much of the encoder's gain back.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Mapping, Sequence
+from datetime import datetime
+
+import numpy as np
+
+from digest.models import Paper, Pick, Profile, Ranking
+from digest.rank.encoder import Embedder
+from digest.rank.learned import learned_scores
+from digest.rank.lexical import LexicalIndex, paper_text
+from digest.rank.priors import prior_scores
+from digest.rank.profile import ParsedProfile, normalize_author, parse_profile
+from digest.rank.reasons import reasons_for
+from digest.rank.select import pick_top
+from digest.rank.semantic import interest_scores, nearest, paper_matrix
+
+FLOOR = 0.3  # MiniLM cosine: unrelated abstracts sit near 0-0.2 against a short profile
+LEXICAL_WEIGHT = 0.1
+LEXICAL_FLOOR = 0.2  # without embeddings: a fifth of the best BM25 match for this profile
+AUTHOR_BONUS = 0.2  # a followed author is a stated interest, strong enough to clear the floor
+CATEGORY_BONUS = 0.03
+
+
+class Ranker:
+    """Scores one corpus for many profiles; build once per edition with :func:`build_ranker`."""
+
+    def __init__(
+        self, papers: Sequence[Paper], vectors: np.ndarray | None, embedder: Embedder | None
+    ) -> None:
+        self.papers = tuple(papers)
+        self.vectors = vectors
+        self.embedder = embedder if vectors is not None else None
+        self.lexical = LexicalIndex([paper_text(p) for p in self.papers])
+        self._index = {p.id: i for i, p in enumerate(self.papers)}
+
+    @property
+    def semantic(self) -> bool:
+        """True when relevance uses sentence embeddings (else BM25 alone)."""
+        return self.vectors is not None and self.embedder is not None
+
+    def _rows(self, papers: Sequence[Paper]) -> np.ndarray:
+        idx = [self._index[p.id] for p in papers]
+        assert self.vectors is not None
+        return self.vectors[idx] if idx else np.zeros((0, self.vectors.shape[1]), np.float32)
+
+    def relevance(self, parsed: ParsedProfile) -> tuple[np.ndarray, np.ndarray, dict]:
+        """(relevance, floor-eligible mask, details for reasons) for every paper."""
+        n = len(self.papers)
+        bm25 = self.lexical.bm25([parsed.text])[0] if parsed.text else np.zeros(n, np.float32)
+        lex = bm25 / bm25.max() if bm25.max() > 0 else bm25
+        details: dict = {"bm25": bm25}
+        if self.semantic:
+            assert self.vectors is not None and self.embedder is not None
+            phrases = list(parsed.phrases) if len(parsed.phrases) > 1 else []
+            pvecs = self.embedder.embed([parsed.text, *phrases])
+            interest = interest_scores(pvecs, self.vectors)
+            positives = self._rows(parsed.seeds + parsed.liked)
+            rel = learned_scores(interest, positives, self._rows(parsed.disliked), self.vectors)
+            rel = rel + LEXICAL_WEIGHT * lex
+            floor = FLOOR
+            if phrases:
+                phrase_sims = pvecs[1:] @ self.vectors.T
+                details["closest"] = [phrases[j] for j in phrase_sims.argmax(axis=0)]
+            liked_sim, liked_idx = nearest(positives, self.vectors)
+            details["liked"] = (liked_sim, liked_idx, parsed.seeds + parsed.liked)
+        else:
+            rel, floor = lex.astype(np.float32), LEXICAL_FLOOR
+        for i, p in enumerate(self.papers):
+            if parsed.authors and any(normalize_author(a) in parsed.authors for a in p.authors):
+                rel[i] += AUTHOR_BONUS
+            if parsed.categories.intersection(p.categories):
+                rel[i] += CATEGORY_BONUS
+        return rel, rel >= floor, details
+
+    def rank(
+        self,
+        profile: Profile,
+        *,
+        now: datetime,
+        k: int = 10,
+        exclude: Collection[str] = frozenset(),
+    ) -> Ranking:
+        """Top-k picks for one subscriber, never one of ``exclude`` (ids already sent)."""
+        if not self.papers:
+            return Ranking(picks=(), quiet=k > 0, considered=0)
+        parsed = parse_profile(profile, self.papers)
+        rel, eligible, details = self.relevance(parsed)
+        known = set(exclude) | {p.id for p in parsed.seeds + parsed.liked + parsed.disliked}
+        eligible &= np.array([p.id not in known for p in self.papers])
+        score = rel + prior_scores(self.papers, now, profile.popularity_weight)
+        vectors = self.vectors if self.semantic else None
+        chosen = pick_top(score, eligible, vectors, k)
+        picks = tuple(self._pick(i, float(score[i]), parsed, details) for i in chosen)
+        return Ranking(picks=picks, quiet=len(picks) < k, considered=len(self.papers))
+
+    def _pick(self, i: int, score: float, parsed: ParsedProfile, details: dict) -> Pick:
+        liked, liked_sim = None, 0.0
+        if "liked" in details and details["liked"][2]:
+            sims, idx, refs = details["liked"]
+            liked, liked_sim = refs[int(idx[i])], float(sims[i])
+        terms = self.lexical.shared_terms(parsed.text, i) if details["bm25"][i] > 0 else []
+        closest = details.get("closest", [None] * len(self.papers))[i] or (
+            parsed.phrases[0] if parsed.phrases else None
+        )
+        reasons = reasons_for(
+            self.papers[i],
+            parsed,
+            terms=terms,
+            closest_interest=closest,
+            liked=liked,
+            liked_sim=liked_sim,
+        )
+        return Pick(paper=self.papers[i], score=round(score, 4), reasons=reasons)
+
+
+def build_ranker(
+    papers: Sequence[Paper],
+    *,
+    embedder: Embedder | None = None,
+    embeddings: Mapping[str, np.ndarray] | None = None,
+    semantic: bool = True,
+) -> Ranker:
+    """Fit the lexical models and gather paper embeddings once for this corpus.
+
+    ``embedder=None`` means the packaged default encoder; ``semantic=False`` ranks by BM25
+    alone. ``embeddings`` (paper id -> vector, e.g. from the store) skip re-encoding papers.
+    """
+    if semantic and embedder is None:
+        from digest.rank.semantic import default_embedder
+
+        embedder = default_embedder()
+    if not semantic:
+        return Ranker(papers, None, None)
+    vectors = paper_matrix(papers, embedder, embeddings) if papers else None
+    return Ranker(papers, vectors, embedder)

@@ -1,0 +1,45 @@
+"""Selection: relevance floor, never-resend, and MMR so the list is not one idea five times."""
+
+from __future__ import annotations
+
+import numpy as np
+
+MMR_LAMBDA = 0.85  # weight of relevance against redundancy (Carbonell & Goldstein's MMR)
+DUPLICATE = 0.92  # cosine above which two papers are the same work (versions, re-posts)
+SHORTLIST = 50  # MMR only needs to look past the top few dozen
+
+
+def pick_top(
+    score: np.ndarray,
+    eligible: np.ndarray,
+    vectors: np.ndarray | None,
+    k: int,
+) -> list[int]:
+    """Indices of up to ``k`` eligible papers, best first, by maximal marginal relevance.
+
+    ``score`` is what we rank by (relevance + priors); ``eligible`` already encodes the floor
+    and the exclusions; ``vectors`` (unit rows) measure redundancy, or None to skip MMR.
+    """
+    candidates = np.flatnonzero(eligible)
+    if k <= 0 or len(candidates) == 0:
+        return []
+    if len(candidates) > SHORTLIST:
+        top = np.argpartition(-score[candidates], SHORTLIST - 1)[:SHORTLIST]
+        candidates = candidates[top]
+    candidates = candidates[np.argsort(-score[candidates], kind="stable")]
+    if vectors is None:
+        return [int(i) for i in candidates[:k]]
+    vecs = vectors[candidates]
+    sims = vecs @ vecs.T
+    chosen: list[int] = []
+    redundancy = np.full(len(candidates), -1.0, dtype=np.float32)
+    alive = np.ones(len(candidates), dtype=bool)
+    while len(chosen) < k and alive.any():
+        mmr = MMR_LAMBDA * score[candidates] - (1 - MMR_LAMBDA) * np.maximum(redundancy, 0)
+        mmr[~alive] = -np.inf
+        best = int(np.argmax(mmr))
+        chosen.append(best)
+        alive[best] = False
+        redundancy = np.maximum(redundancy, sims[best])
+        alive &= sims[best] < DUPLICATE
+    return [int(candidates[i]) for i in chosen]
