@@ -38,6 +38,14 @@ def _when(struct: Any) -> datetime | None:
         return None
 
 
+def _iso(value: Any) -> datetime | None:
+    try:
+        when = datetime.fromisoformat(value) if isinstance(value, str) else None
+    except ValueError:
+        return None
+    return when.replace(tzinfo=UTC) if when and when.tzinfo is None else when
+
+
 def _entry_id(entry: Mapping[str, Any]) -> str:
     for key in ("id", "link"):
         value = str(entry.get(key) or "")
@@ -85,7 +93,6 @@ def papers_from_hf_json(data: bytes, *, source: str) -> list[Paper]:
         p = item.get("paper", item) if isinstance(item, dict) else {}
         if not isinstance(p, dict) or not p.get("id") or not p.get("title"):
             continue
-        published = p.get("publishedAt")
         out.append(
             Paper(
                 id=arxiv_id(str(p["id"])) or f"url:{p['id']}",
@@ -93,9 +100,7 @@ def papers_from_hf_json(data: bytes, *, source: str) -> list[Paper]:
                 abstract=_clean(p.get("summary")),
                 authors=tuple(_clean(a.get("name")) for a in p.get("authors", []) if a.get("name")),
                 url=f"https://arxiv.org/abs/{p['id']}",
-                published=datetime.fromisoformat(published.replace("Z", "+00:00"))
-                if isinstance(published, str)
-                else None,
+                published=_iso(p.get("publishedAt")),
                 sources=(source,),
                 summary=_clean(p.get("ai_summary")) or None,
                 upvotes=p.get("upvotes") if isinstance(p.get("upvotes"), int) else None,

@@ -21,7 +21,10 @@ from digest.rank.reasons import reasons_for
 from digest.rank.select import pick_top
 from digest.rank.semantic import interest_scores, nearest, paper_matrix
 
-FLOOR = 0.3  # MiniLM cosine: unrelated abstracts sit near 0-0.2 against a short profile
+# MiniLM cosine between a short profile and an abstract: the corpus median for a profile
+# runs 0.05-0.35, judged-relevant papers mostly 0.25-0.6. The floor is on semantic
+# relevance alone, so lexical overlap or popularity never make filler clear it.
+FLOOR = 0.2
 LEXICAL_WEIGHT = 0.1
 LEXICAL_FLOOR = 0.2  # without embeddings: a fifth of the best BM25 match for this profile
 AUTHOR_BONUS = 0.2  # a followed author is a stated interest, strong enough to clear the floor
@@ -62,22 +65,28 @@ class Ranker:
             pvecs = self.embedder.embed([parsed.text, *phrases])
             interest = interest_scores(pvecs, self.vectors)
             positives = self._rows(parsed.seeds + parsed.liked)
-            rel = learned_scores(interest, positives, self._rows(parsed.disliked), self.vectors)
-            rel = rel + LEXICAL_WEIGHT * lex
-            floor = FLOOR
+            base = learned_scores(interest, positives, self._rows(parsed.disliked), self.vectors)
+            extra = LEXICAL_WEIGHT * lex
             if phrases:
                 phrase_sims = pvecs[1:] @ self.vectors.T
                 details["closest"] = [phrases[j] for j in phrase_sims.argmax(axis=0)]
             liked_sim, liked_idx = nearest(positives, self.vectors)
             details["liked"] = (liked_sim, liked_idx, parsed.seeds + parsed.liked)
+            floor = FLOOR
         else:
-            rel, floor = lex.astype(np.float32), LEXICAL_FLOOR
+            base, extra, floor = lex.astype(np.float32), np.zeros(n, np.float32), LEXICAL_FLOOR
+        base = base + self._stated_bonus(parsed)
+        return base + extra, base >= floor, details
+
+    def _stated_bonus(self, parsed: ParsedProfile) -> np.ndarray:
+        """Followed authors and categories: interests the reader stated outright."""
+        bonus = np.zeros(len(self.papers), dtype=np.float32)
         for i, p in enumerate(self.papers):
             if parsed.authors and any(normalize_author(a) in parsed.authors for a in p.authors):
-                rel[i] += AUTHOR_BONUS
+                bonus[i] += AUTHOR_BONUS
             if parsed.categories.intersection(p.categories):
-                rel[i] += CATEGORY_BONUS
-        return rel, rel >= floor, details
+                bonus[i] += CATEGORY_BONUS
+        return bonus
 
     def rank(
         self,
