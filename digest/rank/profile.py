@@ -82,9 +82,7 @@ def parse_profile(profile: Profile, papers: Sequence[Paper]) -> ParsedProfile:
         phrases=tuple(dict.fromkeys(phrases)),
         seeds=resolve_papers(profile.seed_papers, papers),
         liked=liked,
-        disliked=tuple(
-            p for p in resolve_papers(profile.disliked, papers) if p not in liked
-        ),
+        disliked=tuple(p for p in resolve_papers(profile.disliked, papers) if p not in liked),
         authors=frozenset(normalize_author(a) for a in profile.authors if a.strip()),
         categories=frozenset(c.strip() for c in profile.categories if c.strip()),
     )

@@ -9,7 +9,7 @@ from digest.models import Paper
 from digest.rank.profile import ParsedProfile, normalize_author
 
 TRENDING_MIN = 10  # upvotes; below this "trending" would be noise
-LIKED_MIN = 0.5  # cosine to a liked paper before we say "because you liked"
+LIKED_MIN = 0.4  # cosine to a liked paper before "because you liked" (same-topic pairs: 0.4-0.65)
 TITLE_CHARS = 70
 
 
@@ -19,10 +19,13 @@ def _short(title: str) -> str:
 
 
 def phrase_in(phrase: str, text: str) -> bool:
-    """Every word of ``phrase`` occurs in ``text`` (case-insensitive, whole words)."""
+    """``phrase`` occurs in ``text`` as consecutive words (any case, separators or suffix:
+    'KV cache' matches 'KV-caches'), so a claimed match is one a reader can find."""
     words = re.findall(r"\w+", phrase.lower())
-    low = text.lower()
-    return bool(words) and all(re.search(rf"\b{re.escape(w)}", low) for w in words)
+    if not words:
+        return False
+    pattern = r"\W+".join(re.escape(w) for w in words)
+    return re.search(rf"\b{pattern}\w{{0,3}}\b", text.lower()) is not None
 
 
 def matched_phrases(phrases: Sequence[str], paper: Paper, limit: int = 3) -> list[str]:
