@@ -48,6 +48,11 @@ class LexicalIndex:
         self.vocabulary: dict[str, int] = self._count.vocabulary_
 
     @property
+    def bm25_matrix(self) -> sparse.csr_matrix:
+        """(papers, vocab) BM25 contribution of each term to each paper, for batch ranking."""
+        return self._bm25
+
+    @property
     def empty(self) -> bool:
         return self._count is None or self._n == 0
 
