@@ -14,7 +14,7 @@ from typing import Annotated
 import typer
 
 from digest.errors import DigestError
-from digest.models import Pick, Profile, Ranking
+from digest.models import Paper, Pick, Profile, Ranking
 
 
 def pick_to_json(pick: Pick) -> dict:
@@ -33,14 +33,14 @@ def pick_to_json(pick: Pick) -> dict:
     }
 
 
-def _load(paths: list[Path]) -> list:
+def _load(paths: list[Path]) -> list[Paper]:
     try:  # the lead's parser, once it lands; the fallback reads the same formats
         from digest.feeds import parse_feed  # type: ignore[import-not-found]
     except ImportError:
         from digest.rank.corpus import load_papers_from_files
 
         return load_papers_from_files(paths)
-    papers: dict = {}
+    papers: dict[str, Paper] = {}
     for path in paths:
         for paper in parse_feed(path.read_bytes(), source=path.name).papers:
             papers.setdefault(paper.id, paper)

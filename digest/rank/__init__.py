@@ -11,9 +11,18 @@ from datetime import datetime
 from digest.models import Paper, Profile, Ranking
 from digest.rank.encoder import Embedder
 from digest.rank.ranker import Ranker, build_ranker
-from digest.rank.semantic import default_embedder
+from digest.rank.semantic import default_embedder, embed_papers, from_blob, to_blob
 
-__all__ = ["Embedder", "Ranker", "build_ranker", "default_embedder", "rank_papers"]
+__all__ = [
+    "Embedder",
+    "Ranker",
+    "build_ranker",
+    "default_embedder",
+    "embed_papers",
+    "from_blob",
+    "rank_papers",
+    "to_blob",
+]
 
 
 def rank_papers(

@@ -25,6 +25,30 @@ def default_embedder() -> Embedder | None:
         return None  # a broken or missing model degrades to lexical ranking, never a crash
 
 
+def embed_papers(
+    papers: Sequence[Paper], embedder: Embedder | None = None
+) -> dict[str, np.ndarray]:
+    """Embeddings to store with each paper (once per paper): id -> float32 unit vector.
+
+    Empty when no encoder is installed; ranking then falls back to lexical relevance.
+    """
+    embedder = embedder or default_embedder()
+    if embedder is None or not papers:
+        return {}
+    vectors = embedder.embed([paper_text(p) for p in papers])
+    return {p.id: v for p, v in zip(papers, vectors, strict=True)}
+
+
+def to_blob(vector: np.ndarray) -> bytes:
+    """A stored embedding: little-endian float32 bytes (1,536 bytes for MiniLM)."""
+    return np.asarray(vector, dtype="<f4").reshape(-1).tobytes()
+
+
+def from_blob(blob: bytes) -> np.ndarray:
+    """Inverse of :func:`to_blob`."""
+    return np.frombuffer(blob, dtype="<f4").astype(np.float32)
+
+
 def paper_matrix(
     papers: Sequence[Paper],
     embedder: Embedder | None,

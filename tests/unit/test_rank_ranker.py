@@ -140,3 +140,16 @@ def test_rank_papers_convenience_and_empty_corpus() -> None:
     assert ids(got) == ["2601.00003"]
     empty = rank_papers([], Profile(interests="anything"), now=NOW, k=3)
     assert empty.picks == () and empty.quiet and empty.considered == 0
+
+
+def test_embed_papers_and_blobs_round_trip(ranker: Ranker) -> None:
+    from digest.rank import embed_papers, from_blob, to_blob
+
+    stored = embed_papers(CORPUS[:2])
+    assert set(stored) == {"2601.00001", "2601.00002"}
+    blob = to_blob(stored["2601.00001"])
+    assert len(blob) == 384 * 4
+    back = from_blob(blob)
+    assert back.dtype == np.float32 and np.array_equal(back, stored["2601.00001"])
+    assert ranker.vectors is not None
+    assert float(back @ ranker.vectors[0]) > 0.9999  # same text, same vector
