@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Collection, Mapping, Sequence
 from datetime import datetime
+from typing import Any
 
 import numpy as np
 
@@ -53,12 +54,12 @@ class Ranker:
         assert self.vectors is not None
         return self.vectors[idx] if idx else np.zeros((0, self.vectors.shape[1]), np.float32)
 
-    def relevance(self, parsed: ParsedProfile) -> tuple[np.ndarray, np.ndarray, dict]:
+    def relevance(self, parsed: ParsedProfile) -> tuple[np.ndarray, np.ndarray, dict[str, Any]]:
         """(relevance, floor-eligible mask, details for reasons) for every paper."""
         n = len(self.papers)
         bm25 = self.lexical.bm25([parsed.text])[0] if parsed.text else np.zeros(n, np.float32)
         lex = bm25 / bm25.max() if bm25.max() > 0 else bm25
-        details: dict = {"bm25": bm25}
+        details: dict[str, Any] = {"bm25": bm25}
         if self.semantic:
             assert self.vectors is not None and self.embedder is not None
             phrases = list(parsed.phrases) if len(parsed.phrases) > 1 else []
@@ -109,7 +110,7 @@ class Ranker:
         picks = tuple(self._pick(i, float(score[i]), parsed, details) for i in chosen)
         return Ranking(picks=picks, quiet=len(picks) < k, considered=len(self.papers))
 
-    def _pick(self, i: int, score: float, parsed: ParsedProfile, details: dict) -> Pick:
+    def _pick(self, i: int, score: float, parsed: ParsedProfile, details: dict[str, Any]) -> Pick:
         liked, liked_sim = None, 0.0
         if "liked" in details and details["liked"][2]:
             sims, idx, refs = details["liked"]
