@@ -94,9 +94,7 @@ class Settings(BaseSettings):
         if self.secret_key is not None and self.secret_key.get_secret_value():
             return self.secret_key.get_secret_value()
         if self.mode == "production":
-            raise ConfigError(
-                "DIGEST_SECRET_KEY: required in production mode (DIGEST_MODE=production)"
-            )
+            raise ConfigError("DIGEST_SECRET_KEY: required in production mode (DIGEST_MODE=production)")
         path = (state_dir or Path.cwd()) / ".digest_secret"
         if path.exists():
             return path.read_text().strip()
