@@ -36,13 +36,30 @@ class Ranker:
     """Scores one corpus for many profiles; build once per edition with :func:`build_ranker`."""
 
     def __init__(
-        self, papers: Sequence[Paper], vectors: np.ndarray | None, embedder: Embedder | None
+        self,
+        papers: Sequence[Paper],
+        vectors: np.ndarray | None,
+        embedder: Embedder | None,
+        *,
+        history: Sequence[Paper] = (),
+        history_vectors: np.ndarray | None = None,
     ) -> None:
         self.papers = tuple(papers)
         self.vectors = vectors
         self.embedder = embedder if vectors is not None else None
         self.lexical = LexicalIndex([paper_text(p) for p in self.papers])
-        self._index = {p.id: i for i, p in enumerate(self.papers)}
+        # Liked, disliked and seed papers are mostly from earlier weeks: they are looked up
+        # in the corpus and in ``history`` but are never candidates themselves.
+        ids = {p.id for p in self.papers}
+        self.history = tuple(p for p in history if p.id not in ids)
+        self._refs = self.papers + self.history
+        self._ref_index = {p.id: i for i, p in enumerate(self._refs)}
+        self._ref_vectors = vectors
+        if vectors is not None and self.history:
+            extra = history_vectors
+            if extra is None or len(extra) != len(self.history):
+                extra = np.zeros((len(self.history), vectors.shape[1]), np.float32)
+            self._ref_vectors = np.vstack([vectors, extra]).astype(np.float32)
 
     @property
     def semantic(self) -> bool:
@@ -50,9 +67,10 @@ class Ranker:
         return self.vectors is not None and self.embedder is not None
 
     def _rows(self, papers: Sequence[Paper]) -> np.ndarray:
-        idx = [self._index[p.id] for p in papers]
-        assert self.vectors is not None
-        return self.vectors[idx] if idx else np.zeros((0, self.vectors.shape[1]), np.float32)
+        idx = [self._ref_index[p.id] for p in papers]
+        assert self._ref_vectors is not None
+        dim = self._ref_vectors.shape[1]
+        return self._ref_vectors[idx] if idx else np.zeros((0, dim), np.float32)
 
     def relevance(self, parsed: ParsedProfile) -> tuple[np.ndarray, np.ndarray, dict[str, Any]]:
         """(relevance, floor-eligible mask, details for reasons) for every paper."""
@@ -100,7 +118,7 @@ class Ranker:
         """Top-k picks for one subscriber, never one of ``exclude`` (ids already sent)."""
         if not self.papers:
             return Ranking(picks=(), quiet=k > 0, considered=0)
-        parsed = parse_profile(profile, self.papers)
+        parsed = parse_profile(profile, self._refs)
         rel, eligible, details = self.relevance(parsed)
         known = set(exclude) | {p.id for p in parsed.seeds + parsed.liked + parsed.disliked}
         eligible &= np.array([p.id not in known for p in self.papers])
@@ -136,17 +154,25 @@ def build_ranker(
     embedder: Embedder | None = None,
     embeddings: Mapping[str, np.ndarray] | None = None,
     semantic: bool = True,
+    history: Sequence[Paper] = (),
 ) -> Ranker:
     """Fit the lexical models and gather paper embeddings once for this corpus.
 
     ``embedder=None`` means the packaged default encoder; ``semantic=False`` ranks by BM25
     alone. ``embeddings`` (paper id -> vector, e.g. from the store) skip re-encoding papers.
+    ``history``: earlier papers that profiles may name as liked, disliked or seed papers
+    (their vectors also come from ``embeddings`` when present); never picked.
     """
     if semantic and embedder is None:
         from digest.rank.semantic import default_embedder
 
         embedder = default_embedder()
     if not semantic:
-        return Ranker(papers, None, None)
+        return Ranker(papers, None, None, history=history)
     vectors = paper_matrix(papers, embedder, embeddings) if papers else None
-    return Ranker(papers, vectors, embedder)
+    current = {p.id for p in papers}
+    hist = [p for p in history if p.id not in current]
+    hist_vectors = None
+    if hist and vectors is not None:
+        hist_vectors = paper_matrix(hist, embedder, embeddings)
+    return Ranker(papers, vectors, embedder, history=hist, history_vectors=hist_vectors)

@@ -153,3 +153,23 @@ def test_embed_papers_and_blobs_round_trip(ranker: Ranker) -> None:
     assert back.dtype == np.float32 and np.array_equal(back, stored["2601.00001"])
     assert ranker.vectors is not None
     assert float(back @ ranker.vectors[0]) > 0.9999  # same text, same vector
+
+
+def test_feedback_on_papers_from_earlier_weeks_uses_history(ranker: Ranker) -> None:
+    # Last week's liked paper is not a candidate now, but still steers and explains.
+    last_week, this_week = CORPUS[6], CORPUS[:6]
+    assert ranker.vectors is not None
+    stored = {p.id: ranker.vectors[i] for i, p in enumerate(CORPUS)}
+    counting = CountingEmbedder()
+    with_history = build_ranker(
+        this_week, embedder=counting, embeddings=stored, history=[last_week]
+    )
+    assert counting.texts == 0
+    profile = Profile(interests="language models", liked=(last_week.id,))
+    got = with_history.rank(profile, now=NOW, k=3)
+    assert last_week.id not in ids(got)
+    kv = next(p for p in got.picks if p.paper.id == "2601.00001")
+    assert f"because you liked {last_week.title}" in kv.reasons
+    without = build_ranker(this_week, embedder=counting, embeddings=stored)
+    plain = without.rank(profile, now=NOW, k=3)
+    assert all(not r.startswith("because you liked") for p in plain.picks for r in p.reasons)
