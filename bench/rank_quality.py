@@ -10,7 +10,7 @@ import json
 import math
 import sys
 import time
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import numpy as np
@@ -70,8 +70,7 @@ def top_ids(scores: np.ndarray, papers: list[Paper], k: int = 10) -> list[str]:
 def evaluate(name: str, papers: list[Paper], spec: dict, runs: dict) -> dict:
     lexical = LexicalIndex([paper_text(p) for p in papers])
     dates = [p.published for p in papers if p.published]
-    now = (max(dates) if dates else None) or __import__("datetime").datetime(2026, 6, 15)
-    now = now + timedelta(days=1)
+    now = (max(dates) + timedelta(days=1)) if dates else datetime(2026, 6, 15, tzinfo=UTC)
     results: dict[str, dict[str, list[float]]] = {}
     per_profile = []
     for prof in spec["profiles"]:
@@ -107,6 +106,38 @@ def evaluate(name: str, papers: list[Paper], spec: dict, runs: dict) -> dict:
         for run, metrics in results.items()
     }
     return {"profiles": len(spec["profiles"]), "summary": summary, "per_profile": per_profile}
+
+
+def evaluate_feedback(papers: list[Paper], spec: dict, ranker, now) -> dict:
+    """One simulated round of feedback: the reader likes one grade-3 paper and dislikes the
+    best-ranked irrelevant one; both runs then rank the rest (those two excluded)."""
+    before: dict[int, list[float]] = {5: [], 10: []}
+    after: dict[int, list[float]] = {5: [], 10: []}
+    for prof in spec["profiles"]:
+        judg = {k: int(v) for k, v in prof["judgments"].items()}
+        threes = sorted(pid for pid, g in judg.items() if g == 3)
+        if len(threes) < 2:
+            continue  # nothing left to find after liking the only relevant paper
+        liked = threes[0]
+        plain = ranker.rank(Profile(interests=prof["interests"]), now=now, k=10, exclude={liked})
+        wrong = [p.paper.id for p in plain.picks if judg.get(p.paper.id, 0) == 0]
+        disliked = tuple(wrong[:1])
+        rest = {k: v for k, v in judg.items() if k not in {liked, *disliked}}
+        skip = {liked, *disliked}
+        base = ranker.rank(Profile(interests=prof["interests"]), now=now, k=10, exclude=skip)
+        fed = ranker.rank(
+            Profile(interests=prof["interests"], liked=(liked,), disliked=disliked),
+            now=now,
+            k=10,
+        )
+        for k in (5, 10):
+            before[k].append(ndcg([p.paper.id for p in base.picks], rest, k))
+            after[k].append(ndcg([p.paper.id for p in fed.picks], rest, k))
+    return {
+        "profiles": len(before[5]),
+        "no_feedback": {f"ndcg@{k}": round(float(np.mean(v)), 4) for k, v in before.items()},
+        "with_feedback": {f"ndcg@{k}": round(float(np.mean(v)), 4) for k, v in after.items()},
+    }
 
 
 def main() -> None:
@@ -148,6 +179,11 @@ def main() -> None:
         for row in result["per_profile"]:
             print("  ", json.dumps(row))
         report[name] = result["summary"]
+        dates = [p.published for p in papers if p.published]
+        now = (max(dates) + timedelta(days=1)) if dates else datetime(2026, 6, 15, tzinfo=UTC)
+        fb = evaluate_feedback(papers, spec, runs["ranker"][0], now)
+        print(f"   feedback round ({fb['profiles']} profiles): {json.dumps(fb)}")
+        report[name]["ranker_after_feedback"] = fb
     report["seconds"] = round(time.perf_counter() - t0, 1)
     print(json.dumps(report, separators=(",", ":")))
 
