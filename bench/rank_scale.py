@@ -12,10 +12,13 @@ import json
 import os
 import resource
 import time
+from datetime import UTC, datetime
 
 import numpy as np
 from scipy import sparse
 
+from digest.models import Paper, Profile
+from digest.rank import build_ranker
 from digest.rank.batch import Corpus, ProfileChunk, rank_chunks
 from digest.rank.lexical import LexicalIndex
 from digest.rank.ranker import FLOOR, LEXICAL_WEIGHT
@@ -24,6 +27,7 @@ from digest.rank.select import pick_top
 DIM = 384
 TOPICS = 60
 VOCAB = 4000
+NOW = datetime(2026, 6, 15, tzinfo=UTC)
 
 
 def rss_mb() -> float:
@@ -34,7 +38,7 @@ def unit(x: np.ndarray) -> np.ndarray:
     return (x / np.linalg.norm(x, axis=1, keepdims=True)).astype(np.float32)
 
 
-def make_corpus(rng: np.random.Generator, papers: int) -> tuple[Corpus, np.ndarray, int]:
+def make_corpus(rng: np.random.Generator, papers: int) -> tuple[Corpus, np.ndarray, int, list[str]]:
     """Clustered embeddings (same-topic cosine ~0.5, like real abstracts) and topic texts."""
     centers = unit(rng.normal(size=(TOPICS, DIM)))
     topic = rng.integers(0, TOPICS, papers)
@@ -51,7 +55,7 @@ def make_corpus(rng: np.random.Generator, papers: int) -> tuple[Corpus, np.ndarr
     age_days = rng.uniform(0, 14, papers)
     prior = 0.05 * np.log1p(upvotes) / np.log1p(upvotes.max()) + 0.02 * 0.5 ** (age_days / 7)
     corpus = Corpus.build(vecs, index.bm25_matrix, prior)
-    return corpus, centers, len(index.vocabulary)
+    return corpus, centers, len(index.vocabulary), texts
 
 
 def make_chunk(
@@ -96,9 +100,10 @@ def main() -> None:
     ap.add_argument("--chunk", type=int, default=4_096)
     ap.add_argument("--naive", type=int, default=500)
     ap.add_argument("--k", type=int, default=10)
+    ap.add_argument("--full", type=int, default=20)
     args = ap.parse_args()
     rng = np.random.default_rng(8)
-    corpus, centers, vocab = make_corpus(rng, args.papers)
+    corpus, centers, vocab, texts = make_corpus(rng, args.papers)
     rss_before = rss_mb()
     print(
         "measured: per subscriber, semantic cosine (profile vector x paper matrix), BM25 over "
@@ -139,6 +144,17 @@ def main() -> None:
     agree = np.mean([list(fast[i][fast[i] >= 0]) == slow[i] for i in range(args.naive)])
     naive_extrapolated = naive_seconds / args.naive * args.subscribers
 
+    # The same 2,000 papers through the public Ranker, one subscriber at a time, including
+    # what the batch path caches: embedding the profile text, and building reasons.
+    papers = [Paper(id=f"p{i}", title=t[:40], abstract=t) for i, t in enumerate(texts)]
+    ranker = build_ranker(papers, embeddings={p.id: v for p, v in zip(papers, corpus.vectors)})
+    words = [texts[i].split()[:4] for i in range(args.full)]
+    t2 = time.perf_counter()
+    for w in words:
+        ranker.rank(Profile(interests=" ".join(w)), now=NOW, k=args.k)
+    full_seconds = time.perf_counter() - t2
+    full_extrapolated = full_seconds / args.full * args.subscribers
+
     load = os.getloadavg()[0]
     print(f"batch: {args.subscribers} subscribers x {args.papers} papers, chunk {args.chunk}")
     print(
@@ -151,6 +167,10 @@ def main() -> None:
         f"naive per-subscriber loop: {args.naive} subscribers in {naive_seconds:.2f} s -> "
         f"extrapolated {naive_extrapolated:.0f} s for {args.subscribers} (ratio "
         f"{naive_extrapolated / wall:.0f}x); same picks as batch for {agree:.1%}"
+    )
+    print(
+        f"Ranker.rank per subscriber (embeds the profile text, builds reasons): {args.full} in "
+        f"{full_seconds:.2f} s -> extrapolated {full_extrapolated:.0f} s for {args.subscribers}"
     )
     print(
         json.dumps(
@@ -166,6 +186,8 @@ def main() -> None:
                 "naive_sample": args.naive,
                 "naive_extrapolated_s": round(naive_extrapolated, 1),
                 "speedup": round(naive_extrapolated / wall, 1),
+                "ranker_rank_sample": args.full,
+                "ranker_rank_extrapolated_s": round(full_extrapolated, 1),
                 "batch_matches_naive": round(float(agree), 4),
                 "load_avg_1m": round(load, 1),
             }

@@ -57,18 +57,16 @@ def _shortlist(corpus: Corpus, chunk: ProfileChunk) -> tuple[np.ndarray, np.ndar
     rows, cols = np.divmod(keys, m)
     score = sem.ravel()[keys] + chunk.weight[rows] * corpus.prior[cols]
     del sem
-    if chunk.terms is not None:
-        lex = (chunk.terms @ corpus.bm25.T).tocsr()
-        lex.sort_indices()
+    if chunk.terms is not None and len(keys):
+        lex = (chunk.terms @ corpus.bm25.T).tocsr()  # unique entries, unsorted columns
         lex_rows = np.repeat(np.arange(n), np.diff(lex.indptr))
         top = np.zeros(n, dtype=np.float32)
         np.maximum.at(top, lex_rows, lex.data)
         lex_keys = lex_rows.astype(np.int64) * m + lex.indices
-        at = np.searchsorted(lex_keys, keys).clip(0, max(len(lex_keys) - 1, 0))
-        if len(lex_keys):
-            hit = lex_keys[at] == keys
-            value = np.where(hit, lex.data[at] / np.maximum(top[rows], 1e-12), 0.0)
-            score = score + LEXICAL_WEIGHT * value.astype(np.float32)
+        # Look lexical entries up among the (sorted) eligible pairs: no sort of lex needed.
+        at = np.searchsorted(keys, lex_keys).clip(0, len(keys) - 1)
+        hit = keys[at] == lex_keys
+        score[at[hit]] += LEXICAL_WEIGHT * lex.data[hit] / top[lex_rows[hit]]
     # Sort by row, then score descending; keep each row's first SHORTLIST entries.
     order = np.argsort(rows * 16.0 - score, kind="stable")  # scores lie well within (-8, 8)
     rows, cols, score = rows[order], cols[order], score[order]
