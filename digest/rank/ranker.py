@@ -82,6 +82,11 @@ class Ranker:
             assert self.vectors is not None and self.embedder is not None
             phrases = list(parsed.phrases) if len(parsed.phrases) > 1 else []
             pvecs = self.embedder.embed([parsed.text, *phrases])
+            if pvecs.shape[1] != self.vectors.shape[1]:
+                raise ValueError(
+                    f"paper embeddings have {self.vectors.shape[1]} dimensions but "
+                    f"{self.embedder.name} makes {pvecs.shape[1]}: re-embed the papers"
+                )
             interest = interest_scores(pvecs, self.vectors)
             positives = self._rows(parsed.seeds + parsed.liked)
             base = learned_scores(interest, positives, self._rows(parsed.disliked), self.vectors)

@@ -173,3 +173,10 @@ def test_feedback_on_papers_from_earlier_weeks_uses_history(ranker: Ranker) -> N
     without = build_ranker(this_week, embedder=counting, embeddings=stored)
     plain = without.rank(profile, now=NOW, k=3)
     assert all(not r.startswith("because you liked") for p in plain.picks for r in p.reasons)
+
+
+def test_embeddings_from_another_model_are_refused_clearly() -> None:
+    stale = {p.id: np.ones(8, dtype=np.float32) for p in CORPUS}
+    ranker = build_ranker(CORPUS, embeddings=stale)
+    with pytest.raises(ValueError, match="re-embed"):
+        ranker.rank(Profile(interests="protein design"), now=NOW)
