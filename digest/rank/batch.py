@@ -55,18 +55,21 @@ def _shortlist(corpus: Corpus, chunk: ProfileChunk) -> tuple[np.ndarray, np.ndar
         sem[np.repeat(np.arange(n), np.diff(ex.indptr)), ex.indices] = -np.inf
     keys = np.flatnonzero(sem >= FLOOR)  # row * m + col, sorted: cheaper than 2-D nonzero
     rows, cols = np.divmod(keys, m)
-    score = sem.ravel()[keys] + chunk.weight[rows] * corpus.prior[cols]
-    del sem
+    flat = sem.ravel()
     if chunk.terms is not None and len(keys):
-        lex = (chunk.terms @ corpus.bm25.T).tocsr()  # unique entries, unsorted columns
-        lex_rows = np.repeat(np.arange(n), np.diff(lex.indptr))
+        lex = chunk.terms @ corpus.bm25.T  # csr, one entry per (subscriber, paper) pair
+        counts = np.diff(lex.indptr)
         top = np.zeros(n, dtype=np.float32)
-        np.maximum.at(top, lex_rows, lex.data)
-        lex_keys = lex_rows.astype(np.int64) * m + lex.indices
-        # Look lexical entries up among the (sorted) eligible pairs: no sort of lex needed.
-        at = np.searchsorted(keys, lex_keys).clip(0, len(keys) - 1)
-        hit = keys[at] == lex_keys
-        score[at[hit]] += LEXICAL_WEIGHT * lex.data[hit] / top[lex_rows[hit]]
+        filled = counts > 0
+        top[filled] = np.maximum.reduceat(lex.data, lex.indptr[:-1][filled])
+        lex_rows = np.repeat(np.arange(n), counts)
+        # The floor is already applied (keys), so the lexical bonus can go straight into the
+        # dense block: a scatter and a gather instead of matching pairs up.
+        flat[lex_rows.astype(np.int64) * m + lex.indices] += (
+            LEXICAL_WEIGHT * lex.data / top[lex_rows]
+        )
+    score = flat[keys] + chunk.weight[rows] * corpus.prior[cols]
+    del sem, flat
     # Sort by row, then score descending; keep each row's first SHORTLIST entries.
     order = np.argsort(rows * 16.0 - score, kind="stable")  # scores lie well within (-8, 8)
     rows, cols, score = rows[order], cols[order], score[order]
