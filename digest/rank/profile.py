@@ -1,0 +1,118 @@
+"""Profile parsing: free-text interests into phrases, seed papers resolved against the corpus.
+
+Also builds a Profile from a plain mapping (a subscriber file or form), validating types.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from digest.models import Paper, Profile
+
+_SPLIT = re.compile(r"[;,\n]|\s+(?:and|or|&)\s+|\.\s+")
+_ARXIV_ID = re.compile(
+    r"^(?:arxiv:)?(\d{4}\.\d{4,5}|[a-z\-]+(?:\.[A-Z]{2})?/\d{7})(?:v\d+)?$", re.IGNORECASE
+)
+_SPACE = re.compile(r"\s+")
+
+
+@dataclass(frozen=True, slots=True)
+class ParsedProfile:
+    """What the scorers need from a Profile, normalized once per rank call."""
+
+    text: str  # interests + keywords: the lexical and semantic query
+    phrases: tuple[str, ...]  # each interest on its own, for multi-topic readers
+    seeds: tuple[Paper, ...]  # seed papers found in the corpus (liked before subscribing)
+    liked: tuple[Paper, ...]
+    disliked: tuple[Paper, ...]
+    authors: frozenset[str]  # normalized names
+    categories: frozenset[str]
+
+
+def split_interests(text: str) -> tuple[str, ...]:
+    """'KV cache, long context and protein design' -> ('KV cache', 'long context', ...)."""
+    parts = (_SPACE.sub(" ", p).strip(" .:-\t") for p in _SPLIT.split(text or ""))
+    seen: dict[str, str] = {}
+    for part in parts:
+        if len(part) >= 2 and part.lower() not in seen:
+            seen[part.lower()] = part
+    return tuple(seen.values())
+
+
+def normalize_author(name: str) -> str:
+    """Case- and spacing-insensitive author key ('Oriol  Vinyals' == 'oriol vinyals')."""
+    return _SPACE.sub(" ", name).strip().lower()
+
+
+def arxiv_id(text: str) -> str | None:
+    """The versionless arXiv id in ``text`` if it is one (``arXiv:2401.01234v2`` -> ``2401.01234``)."""
+    m = _ARXIV_ID.match(text.strip())
+    return m.group(1) if m else None
+
+
+def _title_key(title: str) -> str:
+    return re.sub(r"[^a-z0-9]+", " ", title.lower()).strip()
+
+
+def resolve_papers(refs: Sequence[str], papers: Sequence[Paper]) -> tuple[Paper, ...]:
+    """Find referenced papers by id, arXiv id or exact (normalized) title; unknown refs drop out."""
+    by_id = {p.id: p for p in papers}
+    by_title = {_title_key(p.title): p for p in papers}
+    found: dict[str, Paper] = {}
+    for ref in refs:
+        key = arxiv_id(ref) or ref.strip()
+        paper = by_id.get(key) or by_title.get(_title_key(ref))
+        if paper is not None:
+            found[paper.id] = paper
+    return tuple(found.values())
+
+
+def parse_profile(profile: Profile, papers: Sequence[Paper]) -> ParsedProfile:
+    """Normalize a Profile against the corpus being ranked."""
+    phrases = split_interests(profile.interests) + tuple(
+        k.strip() for k in profile.keywords if k.strip()
+    )
+    text = " ".join([profile.interests.strip(), *profile.keywords]).strip()
+    liked = resolve_papers(profile.liked, papers)
+    return ParsedProfile(
+        text=text,
+        phrases=tuple(dict.fromkeys(phrases)),
+        seeds=resolve_papers(profile.seed_papers, papers),
+        liked=liked,
+        disliked=tuple(p for p in resolve_papers(profile.disliked, papers) if p not in liked),
+        authors=frozenset(normalize_author(a) for a in profile.authors if a.strip()),
+        categories=frozenset(c.strip() for c in profile.categories if c.strip()),
+    )
+
+
+def _strings(value: Any, field: str) -> tuple[str, ...]:
+    if value is None:
+        return ()
+    if isinstance(value, str):
+        return tuple(v.strip() for v in value.split(",") if v.strip())
+    if isinstance(value, Sequence) and all(isinstance(v, str) for v in value):
+        return tuple(v.strip() for v in value if v.strip())
+    raise ValueError(f"{field}: expected a list of strings")
+
+
+def profile_from_mapping(data: Mapping[str, Any]) -> Profile:
+    """Build a Profile from a subscriber file's table; raises ValueError naming the bad field."""
+    interests = data.get("interests")
+    if not isinstance(interests, str) or not interests.strip():
+        raise ValueError("interests: required, a non-empty string")
+    weight = data.get("popularity_weight", 1.0)
+    if isinstance(weight, bool) or not isinstance(weight, int | float) or not 0 <= weight <= 10:
+        raise ValueError("popularity_weight: expected a number between 0 and 10")
+    return Profile(
+        interests=interests.strip(),
+        keywords=_strings(data.get("keywords"), "keywords"),
+        categories=_strings(data.get("categories"), "categories"),
+        authors=_strings(data.get("authors"), "authors"),
+        seed_papers=_strings(data.get("seed_papers"), "seed_papers"),
+        liked=_strings(data.get("liked"), "liked"),
+        disliked=_strings(data.get("disliked"), "disliked"),
+        popularity_weight=float(weight),
+    )

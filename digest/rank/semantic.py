@@ -1,0 +1,97 @@
+"""Semantic relevance: cosine similarity between profile and paper embeddings.
+
+Paper embeddings are computed once per paper (or handed in from the store); profile vectors
+are a few short texts per subscriber.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from functools import lru_cache
+
+import numpy as np
+
+from digest.models import Paper
+from digest.rank.encoder import Embedder, load_encoder
+from digest.rank.lexical import paper_text
+
+
+@lru_cache(maxsize=1)
+def default_embedder() -> Embedder | None:
+    """The packaged offline MiniLM encoder (fp32 with the semantic extra, else int8), or None."""
+    try:
+        return load_encoder()
+    except (ImportError, OSError, ValueError):
+        return None  # a broken or missing model degrades to lexical ranking, never a crash
+
+
+def embed_papers(
+    papers: Sequence[Paper], embedder: Embedder | None = None
+) -> dict[str, np.ndarray]:
+    """Embeddings to store with each paper (once per paper): id -> float32 unit vector.
+
+    Empty when no encoder is installed; ranking then falls back to lexical relevance.
+    """
+    embedder = embedder or default_embedder()
+    if embedder is None or not papers:
+        return {}
+    vectors = embedder.embed([paper_text(p) for p in papers])
+    return {p.id: v for p, v in zip(papers, vectors, strict=True)}
+
+
+def to_blob(vector: np.ndarray) -> bytes:
+    """A stored embedding: little-endian float32 bytes (1,536 bytes for MiniLM)."""
+    return np.asarray(vector, dtype="<f4").reshape(-1).tobytes()
+
+
+def from_blob(blob: bytes) -> np.ndarray:
+    """Inverse of :func:`to_blob`."""
+    return np.frombuffer(blob, dtype="<f4").astype(np.float32)
+
+
+def paper_matrix(
+    papers: Sequence[Paper],
+    embedder: Embedder | None,
+    embeddings: Mapping[str, np.ndarray] | None,
+) -> np.ndarray | None:
+    """One unit row per paper: stored embeddings where given, the embedder for the rest.
+
+    Returns None when some paper has no embedding and there is no embedder to make one.
+    """
+    given = embeddings or {}
+    missing = [i for i, p in enumerate(papers) if p.id not in given]
+    if missing and embedder is None:
+        return None
+    dim = 384
+    if given:
+        dim = int(np.asarray(next(iter(given.values()))).shape[-1])
+    mat = np.zeros((len(papers), dim), dtype=np.float32)
+    for i, p in enumerate(papers):
+        if p.id in given:
+            mat[i] = np.asarray(given[p.id], dtype=np.float32).reshape(-1)
+    if missing and embedder is not None:
+        mat[missing] = embedder.embed([paper_text(papers[i]) for i in missing])
+    norms = np.linalg.norm(mat, axis=1, keepdims=True)
+    return mat / np.maximum(norms, 1e-12)
+
+
+def interest_scores(profile_vecs: np.ndarray, papers: np.ndarray) -> np.ndarray:
+    """Blend of the whole-profile match and the best single-interest match.
+
+    Row 0 of ``profile_vecs`` is the whole interests text, the others one phrase each: a reader
+    of two topics should not need a paper that sits between them (the mean vector would).
+    """
+    sims = profile_vecs @ papers.T
+    whole = sims[0]
+    if len(profile_vecs) == 1:
+        return whole
+    return 0.5 * whole + 0.5 * sims[1:].max(axis=0)
+
+
+def nearest(vectors: np.ndarray, papers: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """For each paper, the highest cosine to any of ``vectors`` and which one it was."""
+    if len(vectors) == 0:
+        n = papers.shape[0]
+        return np.zeros(n, dtype=np.float32), np.zeros(n, dtype=np.int64)
+    sims = vectors @ papers.T
+    return sims.max(axis=0), sims.argmax(axis=0)

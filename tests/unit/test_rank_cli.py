@@ -1,0 +1,126 @@
+"""The ``digest rank`` contract, run through Typer on a small app built here, and its loader."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import typer
+from typer.testing import CliRunner
+
+from digest.cli.rank import register
+from digest.errors import FeedError
+from digest.rank.corpus import load_papers_from_files
+
+DATA = Path(__file__).resolve().parents[2] / "bench" / "data"
+HF = DATA / "hf_daily_papers_2026-06-12.json"
+TRANSFORMER = DATA / "arxiv_api_transformer_5.xml"
+
+ATOM = b"""<?xml version="1.0" encoding="UTF-8"?>
+<feed xmlns="http://www.w3.org/2005/Atom" xmlns:arxiv="http://arxiv.org/schemas/atom">
+ <entry>
+  <id>http://arxiv.org/abs/2601.00042v2</id>
+  <published>2026-06-10T00:00:00Z</published>
+  <title>Inverse folding <b>with</b> diffusion</title>
+  <summary>Generate amino acid sequences for a target backbone.</summary>
+  <author><name>A. Author</name></author>
+  <category term="q-bio.BM"/>
+  <link href="http://arxiv.org/abs/2601.00042v2" rel="alternate" type="text/html"/>
+ </entry>
+ <entry>
+  <id>http://arxiv.org/abs/hep-ph/0301050v1</id>
+  <title>Statistical test of anarchy</title>
+  <summary>Neutrino masses.</summary>
+ </entry>
+</feed>"""
+
+
+@pytest.fixture(scope="module")
+def app() -> typer.Typer:
+    app = typer.Typer()
+
+    @app.callback()
+    def main() -> None:  # a group, so "rank" stays a subcommand as in the real app
+        pass
+
+    register(app)
+    return app
+
+
+def test_json_output_is_only_an_array_of_picks_best_first(app: typer.Typer, tmp_path: Path) -> None:
+    # A slice of the real HF capture keeps the test fast (every paper gets embedded).
+    items = json.loads(HF.read_bytes())
+    keep = {"2606.13392", "2606.12243", "2606.13681", "2606.12575", "2606.08103"}
+    hf = tmp_path / "hf.json"
+    hf.write_text(json.dumps([i for i in items if i["paper"]["id"] in keep]))
+    result = CliRunner().invoke(
+        app,
+        [
+            "rank",
+            "--interests",
+            "sparse attention for long context LLMs",
+            "--feed",
+            str(hf),
+            "--feed",
+            str(TRANSFORMER),
+            "--top",
+            "3",
+            "--json",
+        ],
+    )
+    assert result.exit_code == 0, result.stderr
+    picks = json.loads(result.stdout)
+    assert isinstance(picks, list) and len(picks) == 3
+    for pick in picks:
+        assert {"id", "title", "score", "reasons"} <= pick.keys()
+        assert isinstance(pick["score"], float) and isinstance(pick["reasons"], list)
+        assert pick["reasons"] and all(isinstance(r, str) for r in pick["reasons"])
+    assert picks[0]["id"] == "2606.13392"  # MiniMax Sparse Attention
+    assert "trending: 103 upvotes" in picks[0]["reasons"]
+
+
+def test_text_output_lists_picks_with_reasons(app: typer.Typer, tmp_path: Path) -> None:
+    feed = tmp_path / "feed.xml"
+    feed.write_bytes(ATOM)
+    result = CliRunner().invoke(app, ["rank", "--interests", "protein design", "--feed", str(feed)])
+    assert result.exit_code == 0, result.stderr
+    assert "Inverse folding with diffusion" in result.stdout
+    assert "Quiet week" in result.stdout  # 1 of 2 papers cleared the floor, 10 were asked
+
+
+def test_subscriber_needs_the_store(app: typer.Typer) -> None:
+    result = CliRunner().invoke(app, ["rank", "--interests", "x", "--subscriber", "a@b.org"])
+    assert result.exit_code == 2
+    assert "needs the store" in result.stderr
+    assert result.stdout == ""
+
+
+def test_missing_feed_file_is_a_clear_error(app: typer.Typer, tmp_path: Path) -> None:
+    result = CliRunner().invoke(
+        app, ["rank", "--interests", "x", "--feed", str(tmp_path / "nope.xml"), "--json"]
+    )
+    assert result.exit_code == 2
+    assert "feed file not found" in result.stderr
+    assert result.stdout == ""
+
+
+def test_loader_reads_atom_and_hf_json_and_normalizes_ids(tmp_path: Path) -> None:
+    feed = tmp_path / "feed.xml"
+    feed.write_bytes(ATOM)
+    papers = load_papers_from_files([feed, HF, feed])
+    assert [p.id for p in papers[:2]] == ["2601.00042", "hep-ph/0301050"]
+    first = papers[0]
+    assert first.title == "Inverse folding with diffusion"  # markup stripped
+    assert first.authors == ("A. Author",) and first.categories == ("q-bio.BM",)
+    assert first.published is not None and first.published.tzinfo is not None
+    hf = {p.id: p for p in papers}["2606.13681"]
+    assert hf.upvotes == 118 and hf.summary
+    assert len(papers) == 2 + 30  # the repeated file adds nothing
+
+
+def test_loader_rejects_what_is_not_a_feed(tmp_path: Path) -> None:
+    junk = tmp_path / "junk.xml"
+    junk.write_bytes(b"\x00\x01 not xml at all <<<")
+    with pytest.raises(FeedError):
+        load_papers_from_files([junk])

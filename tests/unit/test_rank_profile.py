@@ -1,0 +1,84 @@
+"""Profile parsing: interest phrases, arXiv ids, seed resolution, subscriber-file mappings."""
+
+from __future__ import annotations
+
+import pytest
+
+from digest.models import Profile
+from digest.rank.profile import (
+    arxiv_id,
+    parse_profile,
+    profile_from_mapping,
+    resolve_papers,
+    split_interests,
+)
+from tests.unit.rank_corpus import CORPUS
+
+
+def test_split_interests_on_commas_semicolons_and_conjunctions() -> None:
+    got = split_interests("KV cache, long context; protein design and RL.  Bandits")
+    assert got == ("KV cache", "long context", "protein design", "RL", "Bandits")
+
+
+def test_split_interests_drops_duplicates_and_blanks() -> None:
+    assert split_interests(" , kv cache,, KV cache ,") == ("kv cache",)
+
+
+@pytest.mark.parametrize(
+    ("ref", "want"),
+    [
+        ("2401.01234", "2401.01234"),
+        ("arXiv:2401.01234v2", "2401.01234"),
+        ("hep-ph/0301050v1", "hep-ph/0301050"),
+        ("math.NT/0601001", "math.NT/0601001"),
+        ("not an id", None),
+    ],
+)
+def test_arxiv_id(ref: str, want: str | None) -> None:
+    assert arxiv_id(ref) == want
+
+
+def test_resolve_papers_by_id_version_and_title() -> None:
+    refs = ["2601.00003v2", "inverse folding with graph neural networks!", "9999.99999"]
+    got = resolve_papers(refs, CORPUS)
+    assert [p.id for p in got] == ["2601.00003", "2601.00002"]
+
+
+def test_parse_profile_keeps_keywords_as_phrases_and_normalizes_authors() -> None:
+    profile = Profile(
+        interests="KV cache, speculative decoding",
+        keywords=("long context",),
+        authors=("  Ada   LOVELACE ",),
+        liked=("2601.00004", "2601.00001"),
+        disliked=("2601.00001", "2601.00005"),
+    )
+    parsed = parse_profile(profile, CORPUS)
+    assert parsed.phrases == ("KV cache", "speculative decoding", "long context")
+    assert "long context" in parsed.text
+    assert parsed.authors == frozenset({"ada lovelace"})
+    # A paper both liked and disliked counts as liked: the later click wins upstream.
+    assert [p.id for p in parsed.disliked] == ["2601.00005"]
+
+
+def test_profile_from_mapping_accepts_lists_and_comma_strings() -> None:
+    profile = profile_from_mapping(
+        {"interests": " protein design ", "categories": "q-bio.BM, cs.LG", "authors": ["A B"]}
+    )
+    assert profile.interests == "protein design"
+    assert profile.categories == ("q-bio.BM", "cs.LG")
+    assert profile.authors == ("A B",)
+
+
+@pytest.mark.parametrize(
+    ("data", "field"),
+    [
+        ({}, "interests"),
+        ({"interests": "  "}, "interests"),
+        ({"interests": "x", "keywords": [1, 2]}, "keywords"),
+        ({"interests": "x", "popularity_weight": "high"}, "popularity_weight"),
+        ({"interests": "x", "popularity_weight": True}, "popularity_weight"),
+    ],
+)
+def test_profile_from_mapping_names_the_bad_field(data: dict, field: str) -> None:
+    with pytest.raises(ValueError, match=field):
+        profile_from_mapping(data)
