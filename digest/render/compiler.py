@@ -19,7 +19,7 @@ from mjml import mjml2html
 
 from digest.errors import RenderError
 
-_JINJA_TAG = re.compile(r"\{\{.*?\}\}|\{%.*?%\}|\{#.*?#\}", re.S)
+_JINJA_TAG = re.compile(r"\{\{.*?\}\}|\{%.*?%\}|\{#.*?#\}", re.DOTALL)
 _TOKEN = "zqjx{}xjqz"  # lowercase alphanumerics: MJML copies them untouched into text, attrs, CSS
 _TOKEN_PREFIX = "zqjx"
 _TOKEN_RE = re.compile(r"zqjx(\d+)xjqz")

@@ -6,10 +6,11 @@ Templates only ever see this view model, never a raw Paper, so untrusted text is
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from functools import lru_cache
 from typing import Any
 
 from digest.errors import RenderError
-from digest.models import EditionInfo, Pick, Ranking, Subscriber
+from digest.models import EditionInfo, Paper, Pick, Ranking, Subscriber
 from digest.render.fields import clean_text, excerpt, safe_url, short_authors, shorten
 from digest.render.types import Branding, DigestLinks
 
@@ -45,8 +46,7 @@ def trusted_url(url: str, what: str) -> str:
     return checked
 
 
-def _signal(pick: Pick) -> str:
-    paper = pick.paper
+def _signal(paper: Paper) -> str:
     if paper.upvotes:
         return f"▲ {paper.upvotes:,} upvote{'s' if paper.upvotes != 1 else ''}"
     if paper.stars:
@@ -56,8 +56,10 @@ def _signal(pick: Pick) -> str:
     return ""
 
 
-def paper_view(pick: Pick, links: DigestLinks) -> dict[str, Any]:
-    paper = pick.paper
+@lru_cache(maxsize=4096)
+def paper_fields(paper: Paper) -> dict[str, Any]:
+    """The subscriber-independent part of a paper's view, cleaned once per edition: every
+    reader who gets this paper shares it (templates only read it)."""
     url = safe_url(paper.url)
     pdf = safe_url(paper.pdf_url)
     code = safe_url(paper.code_url)
@@ -68,9 +70,16 @@ def paper_view(pick: Pick, links: DigestLinks) -> dict[str, Any]:
         "url": url,
         "authors": short_authors(paper.authors),
         "excerpt": excerpt(paper.abstract, paper.summary),
-        "reasons": [r for r in (clean_text(x, limit=160) for x in pick.reasons[:4]) if r],
-        "signal": _signal(pick),
+        "signal": _signal(paper),
         "links": pairs,
+    }
+
+
+def paper_view(pick: Pick, links: DigestLinks) -> dict[str, Any]:
+    paper = pick.paper
+    return {
+        **paper_fields(paper),
+        "reasons": [r for r in (clean_text(x, limit=160) for x in pick.reasons[:4]) if r],
         "more_url": trusted_url(links.feedback_url(paper.id, "more"), "feedback URL"),
         "less_url": trusted_url(links.feedback_url(paper.id, "less"), "feedback URL"),
     }

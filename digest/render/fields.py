@@ -6,12 +6,12 @@ Everything here is pure and total: any str in, a displayable str (or None for a 
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 from urllib.parse import urlsplit
 
 # C0/C1 controls (tab and newline included: display fields are single-line or re-wrapped),
 # DEL, lone surrogates (unencodable as UTF-8), and bidi overrides that can disguise text.
 _CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069\ud800-\udfff]")
-_SPACES = re.compile(r"\s+")
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9\"'(\[])")
 _URL_FORBIDDEN = re.compile(r"[\x00-\x20\x7f-\x9f\"'<>\\`\ud800-\udfff]")
 
@@ -20,7 +20,10 @@ def clean_text(value: object, *, limit: int | None = None) -> str:
     """One line of plain text: controls become spaces, runs of space collapse, capped."""
     if value is None:
         return ""
-    text = _SPACES.sub(" ", _CONTROL.sub(" ", str(value))).strip()
+    # str.split() and isprintable() are C loops: the regex only runs on the rare odd string.
+    text = " ".join(str(value).split())
+    if not text.isprintable():
+        text = " ".join(_CONTROL.sub(" ", text).split())
     if limit is not None and len(text) > limit:
         return shorten(text, limit)
     return text
@@ -82,8 +85,10 @@ def excerpt(abstract: str, summary: str | None = None, *, limit: int = 420) -> s
     return out
 
 
+@lru_cache(maxsize=8192)
 def wrap(text: str, width: int = 72, indent: str = "") -> str:
-    """Greedy word wrap for the plaintext twin; textwrap is several times slower per call."""
+    """Greedy word wrap for the plaintext twin; textwrap is several times slower per call, and
+    the same excerpt is wrapped for every subscriber who gets that paper, hence the cache."""
     lines: list[str] = []
     line = ""
     room = width - len(indent)
