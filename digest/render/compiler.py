@@ -22,6 +22,7 @@ from digest.errors import RenderError
 _JINJA_TAG = re.compile(r"\{\{.*?\}\}|\{%.*?%\}|\{#.*?#\}", re.DOTALL)
 _TOKEN = "zqjx{}xjqz"  # lowercase alphanumerics: MJML copies them untouched into text, attrs, CSS
 _TOKEN_PREFIX = "zqjx"
+_INCLUDE = re.compile(r'<mj-include\s+path="([^"]+)"\s*/>')
 _TOKEN_RE = re.compile(r"zqjx(\d+)xjqz")
 
 Signature = tuple[tuple[str, int, int], ...]
@@ -34,9 +35,20 @@ def _resolve(root: Path, name: str) -> Path:
     return path
 
 
-def _mjml(source: str, loader: Callable[[str], str], name: str) -> str:
+def inline_includes(name: str, read: Callable[[str], str], depth: int = 0) -> str:
+    """Paste ``<mj-include path="..."/>`` partials in as text. mrml's own include loses the
+    body width for included sections (Outlook tables), and pasting keeps both paths equal."""
+    if depth > 8:
+        raise RenderError(f"{name}: mj-include nested too deep")
+    return _INCLUDE.sub(lambda m: inline_includes(m.group(1), read, depth + 1), read(name))
+
+
+def _mjml(source: str, name: str) -> str:
+    def no_include(path: str) -> str:
+        raise RenderError(f"{name}: unsupported include {path!r}")
+
     try:
-        return mjml2html(source, disable_comments=True, include_loader=loader)
+        return mjml2html(source, disable_comments=True, include_loader=no_include)
     except Exception as exc:  # mrml raises plain exceptions with its parse error text
         raise RenderError(f"MJML compile of {name} failed: {exc}") from exc
 
@@ -105,20 +117,17 @@ class MjmlCompiler:
             stats.append((str(path), st.st_mtime_ns, st.st_size))
             text = path.read_text(encoding="utf-8")
             sources.append(text)
-            return protect(text)
+            return text
 
         try:
-            main = load(name)
+            main = protect(inline_includes(name, load))
         except OSError as exc:
             raise jinja2.TemplateNotFound(name) from exc
-        if entry is not None:
-            # Touched but maybe unchanged (a checkout, an editor save): compare content before
-            # paying for MJML. Partials are only known after a compile, so re-read the old set.
-            old = [Path(p).read_text(encoding="utf-8") for p, _, _ in entry.signature[1:]]
-            if entry.digest == _digest([sources[0], *old]):
-                entry.signature = self.signature(tuple(p for p, _, _ in entry.signature))
-                return entry.html
-        html = _mjml(main, load, name)
+        if entry is not None and entry.digest == _digest(sources):
+            # Touched but unchanged (a checkout, an editor save): no need to pay for MJML.
+            entry.signature = tuple(stats)
+            return entry.html
+        html = _mjml(main, name)
         self.compiles += 1
         html = self._restore(html, tokens, name)
         self._cache[name] = _Compiled(tuple(stats), _digest(sources), html)
@@ -161,11 +170,11 @@ class MjmlLoader(jinja2.BaseLoader):
 
 
 def compile_per_message(root: Path, env: jinja2.Environment, name: str, context: Any) -> str:
-    """The naive path: Jinja over the MJML source (and each partial), then MJML, per message.
-    Kept for the equivalence test and the benchmark's baseline."""
+    """The naive path: Jinja over the whole MJML source, then MJML, for every message.
+    Kept as the reference the cache must equal, and as the benchmark's baseline."""
 
-    def render(path_name: str) -> str:
-        text = _resolve(root, path_name).read_text(encoding="utf-8")
-        return env.from_string(text).render(context)
+    def read(path_name: str) -> str:
+        return _resolve(root, path_name).read_text(encoding="utf-8")
 
-    return _mjml(render(name), render, name)
+    rendered = env.from_string(inline_includes(name, read)).render(context)
+    return _mjml(rendered, name)

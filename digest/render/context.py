@@ -108,7 +108,7 @@ def digest_context(
         preheader = f"Nothing new cleared your relevance bar this {unit}."
     interests = clean_text(subscriber.profile.interests, limit=120)
     email = clean_text(subscriber.email, limit=254)
-    why = f"You get this because {email} subscribed to {adjective} {product} digests"
+    why = f"You get this because {email} signed up for the {adjective} {product} digest"
     why += f" about “{interests}”." if interests else "."
     return {
         "brand": brand,

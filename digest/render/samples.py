@@ -93,7 +93,7 @@ def sample_links(subscriber: Subscriber, base_url: str = "https://digest.example
     token = f"tok{subscriber.id}"
 
     def feedback(paper_id: str, kind: str) -> str:
-        return f"{base_url}/feedback/{token}/{quote(paper_id, safe='')}/{kind}"
+        return f"{base_url}/feedback/{token}/{quote(paper_id, safe='', errors='replace')}/{kind}"
 
     return DigestLinks(
         unsubscribe_url=f"{base_url}/unsubscribe/{token}",
