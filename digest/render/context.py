@@ -77,11 +77,15 @@ def paper_fields(paper: Paper) -> dict[str, Any]:
 
 def paper_view(pick: Pick, links: DigestLinks) -> dict[str, Any]:
     paper = pick.paper
+    # Paper ids come from feeds (``url:<link>``): a monstrous one loses its feedback links
+    # rather than failing the whole digest.
+    more = safe_url(links.feedback_url(paper.id, "more"))
+    less = safe_url(links.feedback_url(paper.id, "less"))
     return {
         **paper_fields(paper),
         "reasons": [r for r in (clean_text(x, limit=160) for x in pick.reasons[:4]) if r],
-        "more_url": trusted_url(links.feedback_url(paper.id, "more"), "feedback URL"),
-        "less_url": trusted_url(links.feedback_url(paper.id, "less"), "feedback URL"),
+        "more_url": more if less else None,
+        "less_url": less if more else None,
     }
 
 
