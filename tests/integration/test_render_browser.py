@@ -141,11 +141,11 @@ def test_no_horizontal_overflow(tmp_path: Path, digest_html: Path, width: int) -
     # a probe paints the top-left corner green when the layout fits the viewport exactly.
     probe = tmp_path / "probe.html"
     script = (
-        "<script>var d=document.createElement('div');var ok=innerWidth==%d&&"
+        "<script>var d=document.createElement('div');var ok=innerWidth==WIDTH&&"
         "document.documentElement.scrollWidth<=innerWidth;d.style.cssText='position:fixed;"
         "left:0;top:0;width:20px;height:20px;background:'+(ok?'#00ff00':'#ff0000');"
-        "document.body.appendChild(d)</script></body>" % width
-    )
+        "document.body.appendChild(d)</script></body>"
+    ).replace("WIDTH", str(width))
     probe.write_text(digest_html.read_text(encoding="utf-8").replace("</body>", script))
     _, _, rows = screenshot(tmp_path, probe, width)
     assert pixel(rows, 5, 5) == (0, 255, 0)
