@@ -9,10 +9,16 @@ import json
 from datetime import UTC, datetime, timedelta
 from functools import cache
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import quote
 
 from digest.models import EditionInfo, Paper, Pick, Profile, Ranking, Subscriber
-from digest.render.types import Branding, DigestLinks
+from digest.render.types import Branding, DigestLinks, RenderedEmail
+
+if TYPE_CHECKING:
+    from email.message import EmailMessage
+
+    from digest.render.renderer import Renderer
 
 _DATA = Path(__file__).with_name("sample_papers.json")
 _REASONS = (
@@ -101,3 +107,24 @@ def sample_links(subscriber: Subscriber, base_url: str = "https://digest.example
         feedback_url=feedback,
         list_unsubscribe_mailto=f"mailto:unsubscribe@digest.example.org?subject=unsubscribe%20{token}",
     )
+
+
+def sample_message(renderer: Renderer | None = None, n: int = 0) -> tuple[Subscriber, RenderedEmail, EmailMessage]:
+    """A rendered and composed sample digest, as the pipeline would produce it."""
+    from digest.compose import compose_message, make_message_id
+    from digest.render.renderer import Renderer as _Renderer
+    from digest.render.renderer import default_templates_dir
+
+    renderer = renderer or _Renderer(default_templates_dir(), branding=sample_branding())
+    sub = sample_subscriber(n)
+    links = sample_links(sub)
+    edition = sample_edition()
+    rendered = renderer.render_digest(subscriber=sub, ranking=sample_ranking(n), edition=edition,
+                                      links=links)
+    message = compose_message(
+        rendered, to_addr=sub.email, to_name=sub.name, from_addr="digest@digest.example.org",
+        from_name="Paper Digest", message_id=make_message_id(edition.key, sub.id, "digest.example.org"),
+        date=datetime(2026, 11, 30, 8, 0, tzinfo=UTC), list_id="Paper Digest <weekly.digest.example.org>",
+        unsubscribe_url=links.unsubscribe_url, unsubscribe_mailto=links.list_unsubscribe_mailto,
+    )
+    return sub, rendered, message
