@@ -69,6 +69,8 @@ POLICY = _ComposePolicy(linesep="\r\n")  # SMTP wants CRLF; .as_bytes() is what 
 _TEXT_TYPE = _Prefolded('text/plain; charset="utf-8"')
 _HTML_TYPE = _Prefolded('text/html; charset="utf-8"')
 _QP = _Prefolded("quoted-printable")
+_7BIT = _Prefolded("7bit")
+_MAX_BODY_LINE = 990  # RFC 5321: 998 octets + CRLF; keep a margin
 _ALT_TYPE = _Prefolded(f'multipart/alternative; boundary="{BOUNDARY}"')
 _MIME_VERSION = _Prefolded("1.0")
 _ONE_CLICK = _Prefolded("List-Unsubscribe=One-Click")
@@ -172,11 +174,18 @@ class DigestMessage(EmailMessage):
 def _part(content_type: _Prefolded, body: str) -> tuple[MIMEPart, bytes]:
     part = MIMEPart(POLICY)
     part["Content-Type"] = content_type
-    part["Content-Transfer-Encoding"] = _QP
-    # b2a_qp is C: the stdlib's content manager would QP-encode in pure Python, twice.
-    data = body.replace("\r\n", "\n").replace("\r", "\n").encode("utf-8", "replace")
-    encoded = binascii.b2a_qp(data, quotetabs=False, istext=True)
-    part.set_payload(encoded.decode("ascii"))
+    body = body.replace("\r\n", "\n").replace("\r", "\n") if "\r" in body else body
+    if body.isascii() and "\0" not in body and max(map(len, body.split("\n"))) <= _MAX_BODY_LINE:
+        # The renderer's HTML is ASCII with short lines: it can travel as it is.
+        part["Content-Transfer-Encoding"] = _7BIT
+        part.set_payload(body)
+        encoded = body.encode("ascii")
+    else:
+        # b2a_qp is C: the stdlib's content manager would QP-encode in pure Python, twice.
+        part["Content-Transfer-Encoding"] = _QP
+        data = body.encode("utf-8", "replace")
+        encoded = binascii.b2a_qp(data, quotetabs=False, istext=True)
+        part.set_payload(encoded.decode("ascii"))
     head = b"".join(POLICY.fold_binary(k, v) for k, v in part._headers)
     return part, head + b"\r\n" + encoded.replace(b"\n", b"\r\n")
 

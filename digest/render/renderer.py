@@ -29,6 +29,12 @@ _NOTICE_WHY = {
 }
 
 
+def to_ascii(html: str) -> str:
+    """Non-ASCII as character references: same page, but 7bit-safe, so the HTML part needs no
+    transfer encoding (the templates keep non-ASCII out of <style>, where refs don't apply)."""
+    return html if html.isascii() else html.encode("ascii", "xmlcharrefreplace").decode("ascii")
+
+
 def default_templates_dir() -> Path:
     """The repository's top-level ``templates/`` directory."""
     return Path(digest.__file__).resolve().parent.parent / "templates"
@@ -122,14 +128,15 @@ class Renderer:
     def render_html(self, kind: str, context: Mapping[str, Any]) -> str:
         """The HTML body from the compiled (cached) template."""
         try:
-            return self._html.get_template(f"{kind}.mjml.j2").render(context)
+            return to_ascii(self._html.get_template(f"{kind}.mjml.j2").render(context))
         except jinja2.TemplateError as exc:
             raise RenderError(f"{kind}.mjml.j2: {exc}") from exc
 
     def render_html_per_message(self, kind: str, context: Mapping[str, Any]) -> str:
         """The naive path (Jinja, then MJML, every time): the reference the cache must match."""
         try:
-            return compile_per_message(self.templates_dir, self._html, f"{kind}.mjml.j2", context)
+            html = compile_per_message(self.templates_dir, self._html, f"{kind}.mjml.j2", context)
+            return to_ascii(html)
         except jinja2.TemplateError as exc:
             raise RenderError(f"{kind}.mjml.j2: {exc}") from exc
 

@@ -170,3 +170,17 @@ def test_headers_read_back_as_parsed_objects() -> None:
     assert msg.get_content_type() == "multipart/alternative"
     with pytest.raises(ValueError):
         msg["X-Other"] = "a\r\nB: c"  # anyone else's header still goes through validation
+
+
+def test_transfer_encoding_is_7bit_only_when_safe() -> None:
+    cases = {
+        "<p>ascii &#8211; short lines</p>\n": "7bit",
+        "<p>" + "x" * 2000 + "</p>": "quoted-printable",  # a line SMTP would refuse
+        "<p>ünïcode</p>": "quoted-printable",
+        "<p>nul\x00</p>": "quoted-printable",
+    }
+    for html, cte in cases.items():
+        parsed = parse(compose(RenderedEmail("S", html, "t", "p")))
+        part = list(parsed.iter_parts())[1]
+        assert part["Content-Transfer-Encoding"] == cte
+        assert part.get_content().replace("\r\n", "\n") == html
