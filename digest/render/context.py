@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 from functools import lru_cache
-from typing import Any
+from typing import Any, NamedTuple
 
 from digest.errors import RenderError
 from digest.models import EditionInfo, Paper, Pick, Ranking, Subscriber
@@ -56,37 +56,51 @@ def _signal(paper: Paper) -> str:
     return ""
 
 
+class PaperView(NamedTuple):
+    """One paper as the templates see it. A tuple, not a dict: Jinja tries attribute access
+    first, and a dict would cost a caught AttributeError on every ``p.title``."""
+
+    id: str
+    title: str
+    url: str | None
+    authors: str
+    excerpt: str
+    signal: str
+    links: tuple[tuple[str, str], ...]
+    reasons: tuple[str, ...] = ()
+    more_url: str | None = None
+    less_url: str | None = None
+
+
 @lru_cache(maxsize=4096)
-def paper_fields(paper: Paper) -> dict[str, Any]:
+def paper_fields(paper: Paper) -> PaperView:
     """The subscriber-independent part of a paper's view, cleaned once per edition: every
-    reader who gets this paper shares it (templates only read it)."""
+    reader who gets this paper shares it."""
     url = safe_url(paper.url)
     pdf = safe_url(paper.pdf_url)
     code = safe_url(paper.code_url)
-    pairs = [(label, href) for label, href in (("Abstract", url), ("PDF", pdf), ("Code", code)) if href]
-    return {
-        "id": paper.id,
-        "title": clean_text(paper.title, limit=TITLE_LIMIT) or "(untitled)",
-        "url": url,
-        "authors": short_authors(paper.authors),
-        "excerpt": excerpt(paper.abstract, paper.summary),
-        "signal": _signal(paper),
-        "links": pairs,
-    }
+    return PaperView(
+        id=paper.id,
+        title=clean_text(paper.title, limit=TITLE_LIMIT) or "(untitled)",
+        url=url,
+        authors=short_authors(paper.authors),
+        excerpt=excerpt(paper.abstract, paper.summary),
+        signal=_signal(paper),
+        links=tuple((k, v) for k, v in (("Abstract", url), ("PDF", pdf), ("Code", code)) if v),
+    )
 
 
-def paper_view(pick: Pick, links: DigestLinks) -> dict[str, Any]:
+def paper_view(pick: Pick, links: DigestLinks) -> PaperView:
     paper = pick.paper
     # Paper ids come from feeds (``url:<link>``): a monstrous one loses its feedback links
     # rather than failing the whole digest.
     more = safe_url(links.feedback_url(paper.id, "more"))
     less = safe_url(links.feedback_url(paper.id, "less"))
-    return {
-        **paper_fields(paper),
-        "reasons": [r for r in (clean_text(x, limit=160) for x in pick.reasons[:4]) if r],
-        "more_url": more if less else None,
-        "less_url": less if more else None,
-    }
+    return paper_fields(paper)._replace(
+        reasons=tuple(r for r in (clean_text(x, limit=160) for x in pick.reasons[:4]) if r),
+        more_url=more if less else None,
+        less_url=less if more else None,
+    )
 
 
 def digest_context(
@@ -106,7 +120,7 @@ def digest_context(
     if count:
         subject = f"{product}: {count} paper{'s' if count != 1 else ''} for {label}"
         rest = f" · and {count - 1} more" if count > 1 else ""
-        preheader = shorten(f"Top pick: {papers[0]['title']}", 130 - len(rest)) + rest
+        preheader = shorten(f"Top pick: {papers[0].title}", 130 - len(rest)) + rest
     else:
         subject = f"{product}: a quiet {unit} ({label})"
         preheader = f"Nothing new cleared your relevance bar this {unit}."

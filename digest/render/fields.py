@@ -7,13 +7,16 @@ from __future__ import annotations
 
 import re
 from functools import lru_cache
-from urllib.parse import urlsplit
 
 # C0/C1 controls (tab and newline included: display fields are single-line or re-wrapped),
 # DEL, lone surrogates (unencodable as UTF-8), and bidi overrides that can disguise text.
 _CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069\ud800-\udfff]")
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9\"'(\[])")
-_URL_FORBIDDEN = re.compile(r"[\x00-\x20\x7f-\x9f\"'<>\\`\ud800-\udfff]")
+_URL = re.compile(
+    r"[Hh][Tt][Tt][Pp][Ss]?://"
+    r"(?:[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.?|\[[0-9A-Fa-f:.]+\])(?::[0-9]{1,5})?"
+    r"(?:[/?#][^\x00-\x20\x7f-\x9f\"'<>\\`\ud800-\udfff]*)?"
+)
 
 
 def clean_text(value: object, *, limit: int | None = None) -> str:
@@ -41,19 +44,14 @@ def shorten(text: str, limit: int) -> str:
 
 
 def safe_url(value: object) -> str | None:
-    """The URL if it is absolute http(s) with a host and nothing that could break out of an
-    attribute; else None. Feed links are untrusted: ``javascript:``, ``data:`` and friends die.
+    """The URL if it is absolute http(s) with a plain host and nothing that could break out of
+    an attribute; else None. Feed links are untrusted: ``javascript:``, ``data:``, userinfo
+    tricks (``https://bank@evil``) and friends die. One regex: this runs ~20 times a digest.
     """
     if not isinstance(value, str):
         return None
     url = value.strip()
-    if not url or len(url) > 2048 or _URL_FORBIDDEN.search(url):
-        return None
-    try:
-        parts = urlsplit(url)
-    except ValueError:
-        return None
-    if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
+    if len(url) > 2048 or _URL.fullmatch(url) is None:
         return None
     return url
 

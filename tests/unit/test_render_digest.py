@@ -5,8 +5,8 @@ from __future__ import annotations
 import os
 import re
 import shutil
-from html import unescape
 from dataclasses import replace
+from html import unescape
 from pathlib import Path
 
 import pytest

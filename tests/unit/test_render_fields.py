@@ -79,3 +79,17 @@ def test_wrap_keeps_lines_within_width_and_indents() -> None:
     lines = wrap(text, 40, "   ").split("\n")
     assert all(len(line) <= 40 and line.startswith("   ") for line in lines)
     assert " ".join(line.strip() for line in lines) == text.strip()
+
+
+@pytest.mark.parametrize(
+    "url",
+    ["https://user@evil.example/", "https://bank.example@evil.example/x", "https://ex ample.org/",
+     "https://exa_mple.org/", "https://ok.example:99999999/", "http://[::1/x"],
+)
+def test_safe_url_rejects_hosts_that_are_not_plain(url: str) -> None:
+    assert safe_url(url) is None
+
+
+def test_safe_url_accepts_ports_ipv6_and_unicode_paths() -> None:
+    for url in ("https://ok.example:8443/a", "http://[2001:db8::1]/x", "https://ok.example/ü?q=1"):
+        assert safe_url(url) == url
