@@ -8,6 +8,7 @@ subscriber. Partials come in through ``<mj-include path="...">`` and are protect
 from __future__ import annotations
 
 import hashlib
+import os
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -84,7 +85,7 @@ class MjmlCompiler:
         out = []
         for p in paths:
             try:
-                st = Path(p).stat()
+                st = os.stat(p)  # not Path(p).stat(): this runs on every render
             except OSError:
                 return ()
             out.append((p, st.st_mtime_ns, st.st_size))
