@@ -75,7 +75,7 @@ class Settings(BaseSettings):
                 import json
 
                 return json.loads(text)
-            return [part for part in text.replace("\n", ",").split(",") if part.strip()]
+            return [part.strip() for part in text.replace("\n", ",").split(",") if part.strip()]
         return value
 
     @field_validator("from_address")

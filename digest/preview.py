@@ -56,7 +56,8 @@ def spam_score(raw: bytes, *, timeout: float = 120.0) -> SpamReport | None:
         check=False,
     )
     out = done.stdout.decode("utf-8", "replace")
-    match = re.search(r"X-Spam-Status: \w+, score=(-?[\d.]+) required=[\d.]+ tests=([^\n]*(?:\n\t[^\n]*)*)", out)
+    status = r"X-Spam-Status: \w+, score=(-?[\d.]+) required=[\d.]+ tests=([^\n]*(?:\n\t[^\n]*)*)"
+    match = re.search(status, out)
     if match is None:
         return None
     tests = re.split(r"[,\s]+", match.group(2).split("autolearn=")[0].strip())

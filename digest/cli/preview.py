@@ -1,67 +1,59 @@
-"""``digest preview``: render what subscribers would get now, write or serve it, send nothing."""
+"""``digest preview``: what subscribers would get now (or free-text interests would), written
+as .html/.txt/.eml or served as a live page. Sends nothing."""
 
 from __future__ import annotations
 
 import webbrowser
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
-from typing import Annotated
 
 import typer
 
-from digest.errors import DigestError
-from digest.preview import PreviewItem, preview_stem, serve_preview, spam_score, write_preview
+from digest.cli.common import EXIT_FAILED, EXIT_USAGE, console, err_console, runtime, utcnow
+from digest.pipeline import build_preview
+from digest.preview import preview_stem, serve_preview, spam_score, write_preview
 from digest.render import default_templates_dir
 
 
-def _build(subscriber: str | None, interests: str | None, now: datetime | None) -> list[PreviewItem]:
-    from digest.pipeline import build_preview  # lands with the store and ranker
+def preview_command(
+    subscriber: str = typer.Option(None, "--subscriber", help="Preview this subscriber's edition."),
+    interests: str = typer.Option(None, "--interests", help="Preview for free-text interests."),
+    out: Path = typer.Option(Path("preview"), "--out", help="Where to write .html/.txt/.eml."),
+    open_: bool = typer.Option(False, "--open", help="Open the (first) HTML in a browser."),
+    serve: bool = typer.Option(False, "--serve", help="Serve a live preview page instead."),
+    port: int = typer.Option(8025, "--port", help="Port for --serve (localhost only)."),
+) -> None:
+    """Render the current edition without sending it."""
+    if subscriber and interests:
+        err_console.print("give --subscriber or --interests, not both")
+        raise typer.Exit(EXIT_USAGE)
+    with runtime() as rt:
 
-    from digest.config import load_settings
+        def build(now: datetime | None) -> list:  # type: ignore[type-arg]
+            return build_preview(rt, subscriber_email=subscriber, interests=interests,
+                                 now=now or utcnow())
 
-    return build_preview(
-        load_settings(), subscriber_email=subscriber, interests=interests,
-        now=now or datetime.now(UTC),
-    )
+        if serve:
+            console.print(f"preview on http://127.0.0.1:{port}/ (Ctrl-C to stop); sends nothing")
+            serve_preview(build, templates_dir=default_templates_dir(), port=port)
+            return
+        items = build(None)
+    if not items:
+        err_console.print("nothing to preview: no such subscriber" if subscriber else "no subscribers")
+        raise typer.Exit(EXIT_FAILED)
+    first: Path | None = None
+    for sub, rendered, message in items:
+        paths = write_preview(out, rendered, message, preview_stem(sub))
+        first = first or paths[0]
+        console.print(f"{sub.email}: {rendered.subject}", highlight=False)
+        console.print("  " + ", ".join(str(p) for p in paths), highlight=False)
+        report = spam_score(message.as_bytes())
+        if report is not None:
+            console.print(f"  spamassassin score {report.score} ({', '.join(report.tests)})",
+                          highlight=False)
+    if open_ and first is not None:
+        webbrowser.open(first.resolve().as_uri())
 
 
 def register(app: typer.Typer) -> None:
-    """Add the ``preview`` command to the CLI app."""
-
-    @app.command("preview")
-    def preview(
-        subscriber: Annotated[str | None, typer.Option("--subscriber", help="Email of a subscriber.")] = None,
-        interests: Annotated[str | None, typer.Option("--interests", help="Free-text interests.")] = None,
-        out: Annotated[Path, typer.Option("--out", help="Directory for .html/.txt/.eml.")] = Path("preview"),
-        open_: Annotated[bool, typer.Option("--open", help="Open the HTML in a browser.")] = False,
-        serve: Annotated[bool, typer.Option("--serve", help="Serve a live preview page.")] = False,
-        port: Annotated[int, typer.Option("--port", help="Port for --serve.")] = 8025,
-    ) -> None:
-        """Show the edition a subscriber (or made-up interests) would get now. Sends nothing."""
-        if subscriber and interests:
-            raise typer.BadParameter("give --subscriber or --interests, not both")
-        try:
-            if serve:
-                typer.echo(f"preview on http://127.0.0.1:{port}/ (Ctrl-C to stop)")
-                serve_preview(lambda now: _build(subscriber, interests, now),
-                              templates_dir=default_templates_dir(), port=port)
-                return
-            items = _build(subscriber, interests, None)
-        except DigestError as exc:
-            typer.echo(f"error: {exc}", err=True)
-            raise typer.Exit(1) from exc
-        if not items:
-            typer.echo("nothing to preview: no matching subscriber", err=True)
-            raise typer.Exit(1)
-        first: Path | None = None
-        for sub, rendered, message in items:
-            paths = write_preview(out, rendered, message, preview_stem(sub))
-            first = first or paths[0]
-            typer.echo(f"{sub.email}: {rendered.subject}")
-            for path in paths:
-                typer.echo(f"  {path}")
-            report = spam_score(message.as_bytes())
-            if report is not None:
-                typer.echo(f"  spamassassin score {report.score} ({', '.join(report.tests) or 'no tests'})")
-        if open_ and first is not None:
-            webbrowser.open(first.resolve().as_uri())
+    app.command("preview")(preview_command)

@@ -14,6 +14,7 @@ from digest.models import EditionInfo, Paper, Pick, Ranking, Subscriber
 from digest.render.fields import clean_text, excerpt, safe_url, short_authors, shorten
 from digest.render.types import Branding, DigestLinks
 
+EN_DASH = "\u2013"
 TITLE_LIMIT = 300  # a 10 kB feed title must not become a 10 kB headline
 _ADJECTIVE = {"weekly": ("weekly", "week"), "daily": ("daily", "day"), "off": ("latest", "issue")}
 
@@ -25,17 +26,17 @@ def lighten(hex_color: str, amount: float = 0.45) -> str:
 
 
 def period_label(edition: EditionInfo) -> str:
-    """``23–29 Nov 2026`` for a week, ``Sun 29 Nov 2026`` for a day (no locale: pure)."""
+    """``23-29 Nov 2026`` (en dash) for a week, ``Sun 29 Nov 2026`` for a day (no locale: pure)."""
     start, end = edition.period_start, edition.period_end
     if end > start and end.time() == datetime.min.time():
         end = end - timedelta(microseconds=1)  # an exclusive midnight end belongs to the day before
     if start.date() == end.date() or edition.frequency == "daily":
         return f"{end:%a} {end.day} {end:%b %Y}"
     if (start.year, start.month) == (end.year, end.month):
-        return f"{start.day}–{end.day} {end:%b %Y}"
+        return f"{start.day}{EN_DASH}{end.day} {end:%b %Y}"
     if start.year == end.year:
-        return f"{start.day} {start:%b} – {end.day} {end:%b %Y}"
-    return f"{start.day} {start:%b %Y} – {end.day} {end:%b %Y}"
+        return f"{start.day} {start:%b} {EN_DASH} {end.day} {end:%b %Y}"
+    return f"{start.day} {start:%b %Y} {EN_DASH} {end.day} {end:%b %Y}"
 
 
 def trusted_url(url: str, what: str) -> str:

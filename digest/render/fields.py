@@ -65,7 +65,7 @@ def short_authors(authors: tuple[str, ...] | list[str], *, keep: int = 3) -> str
 
 
 def excerpt(abstract: str, summary: str | None = None, *, limit: int = 420) -> str:
-    """The source's own summary when it has one, else the first 2–3 sentences of the abstract."""
+    """The source's own summary when it has one, else the first 2 to 3 sentences of the abstract."""
     chosen = clean_text(summary) if summary else ""
     if chosen:
         return shorten(chosen, limit)

@@ -109,7 +109,9 @@ def sample_links(subscriber: Subscriber, base_url: str = "https://digest.example
     )
 
 
-def sample_message(renderer: Renderer | None = None, n: int = 0) -> tuple[Subscriber, RenderedEmail, EmailMessage]:
+def sample_message(
+    renderer: Renderer | None = None, n: int = 0
+) -> tuple[Subscriber, RenderedEmail, EmailMessage]:
     """A rendered and composed sample digest, as the pipeline would produce it."""
     from digest.compose import compose_message, make_message_id
     from digest.render.renderer import Renderer as _Renderer

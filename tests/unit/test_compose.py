@@ -18,7 +18,7 @@ EXPECTED_HEADERS = [
     "List-Unsubscribe", "List-Unsubscribe-Post", "MIME-Version", "Content-Type",
 ]
 RENDERED = RenderedEmail(
-    subject="Paper Digest: 10 papers for 23–29 Nov 2026",
+    subject="Paper Digest: 10 papers for 23\u201329 Nov 2026",
     html="<!doctype html><html><body><p>Hello — world</p></body></html>\n",
     text="Hello — world\n" + "a long line " * 20 + "\n",
     preheader="Top pick",

@@ -4,19 +4,13 @@ from __future__ import annotations
 
 import os
 import shutil
-import sys
-import types
 from datetime import datetime
 from email import policy
 from email.parser import BytesParser
 from pathlib import Path
 
-import pytest
-import typer
 from fastapi.testclient import TestClient
-from typer.testing import CliRunner
 
-from digest.cli.preview import register
 from digest.preview import PreviewItem, preview_app, write_preview
 from digest.render import Renderer, default_templates_dir
 from digest.render.samples import sample_branding, sample_message
@@ -75,52 +69,3 @@ def test_preview_app_shows_side_by_side_and_rerenders_on_template_edit(tmp_path:
     assert client.get("/_version").text != before  # the page's poller reloads on this
     assert "Edited papers" in client.get("/m/0/html").text
     assert len(calls) == built + 1
-
-
-@pytest.fixture
-def fake_pipeline(monkeypatch: pytest.MonkeyPatch) -> list[dict[str, object]]:
-    seen: list[dict[str, object]] = []
-
-    def build_preview(settings: object, *, subscriber_email: str | None = None,
-                      interests: str | None = None, now: datetime) -> list[PreviewItem]:
-        seen.append({"subscriber_email": subscriber_email, "interests": interests, "now": now})
-        return [sample_message()]
-
-    module = types.ModuleType("digest.pipeline")
-    module.build_preview = build_preview  # type: ignore[attr-defined]
-    monkeypatch.setitem(sys.modules, "digest.pipeline", module)
-    return seen
-
-
-def _app() -> typer.Typer:
-    app = typer.Typer()
-    register(app)
-
-    @app.command("noop")
-    def noop() -> None:  # a second command keeps typer from collapsing to a single command
-        pass
-
-    return app
-
-
-def test_cli_preview_writes_files(tmp_path: Path, fake_pipeline: list[dict[str, object]]) -> None:
-    result = CliRunner().invoke(
-        _app(), ["preview", "--subscriber", "reader0@example.org", "--out", str(tmp_path)]
-    )
-    assert result.exit_code == 0, result.output
-    assert fake_pipeline[0]["subscriber_email"] == "reader0@example.org"
-    assert fake_pipeline[0]["now"].tzinfo is not None  # type: ignore[union-attr]
-    assert sorted(p.suffix for p in tmp_path.iterdir()) == [".eml", ".html", ".txt"]
-    assert "Paper Digest: 10 papers" in result.output
-
-
-def test_cli_preview_with_interests(tmp_path: Path, fake_pipeline: list[dict[str, object]]) -> None:
-    result = CliRunner().invoke(_app(), ["preview", "--interests", "graph neural nets",
-                                         "--out", str(tmp_path)])
-    assert result.exit_code == 0, result.output
-    assert fake_pipeline[0]["interests"] == "graph neural nets"
-
-
-def test_cli_preview_refuses_both_selectors(fake_pipeline: list[dict[str, object]]) -> None:
-    result = CliRunner().invoke(_app(), ["preview", "--subscriber", "a@b.org", "--interests", "x"])
-    assert result.exit_code != 0 and not fake_pipeline

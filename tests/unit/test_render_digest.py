@@ -44,13 +44,13 @@ def test_digest_has_the_issue_content(renderer: Renderer) -> None:
     out = render(renderer)
     assert out.html.isascii()  # non-ASCII travels as character references (7bit part)
     html, text = unescape(out.html), out.text
-    assert out.subject == "Paper Digest: 10 papers for 23–29 Nov 2026"
+    assert out.subject == "Paper Digest: 10 papers for 23\u201329 Nov 2026"
     assert out.preheader.startswith("Top pick: Order Matters")
-    assert "23–29 Nov 2026 · 10 papers picked for you" in html
+    assert "23\u201329 Nov 2026 · 10 papers picked for you" in html
     assert '<a class="dg-title" href="https://arxiv.org/abs/1511.06391"' in html
     assert html.count("<h2") == 10 and html.count("<h1") == 1  # real headings
     assert "Yujie Wang, Shiju Wang, Shenhan Zhu et al." in html  # 10 authors shortened
-    assert "Why it’s here:</strong> matches your interest in" in html
+    assert "Why it\u2019s here:</strong> matches your interest in" in html
     assert 'href="https://arxiv.org/pdf/1506.03134">PDF</a>' in html
     assert 'href="https://github.com/devsisters/pointer-network-tensorflow">Code</a>' in html
     assert "▲ 57 upvotes" in html and "★ 2,600 GitHub stars" in html
@@ -82,7 +82,7 @@ def test_quiet_week_notice(renderer: Renderer) -> None:
     assert "A quiet week: only 2 papers cleared your relevance bar" in out.html
     assert "A quiet week: only 2 papers cleared your relevance bar" in out.text
     empty = render(renderer, count=0, quiet=True)
-    assert empty.subject == "Paper Digest: a quiet week (23–29 Nov 2026)"
+    assert empty.subject == "Paper Digest: a quiet week (23\u201329 Nov 2026)"
     assert "nothing new cleared your relevance bar" in empty.html
     assert "<h2" not in empty.html
 

@@ -1,0 +1,206 @@
+"""The flow end to end: fetch → plan (rank into the ledger) → deliver (render, compose, send).
+
+Planning writes one ledger row per (edition, subscriber) with the picks frozen in it;
+delivery renders from that row, so a retry or a crash-restart sends the same email.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import socket
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from email.message import EmailMessage
+
+from digest.addresses import address_hash
+from digest.compose import compose_message, make_message_id
+from digest.editions import edition_for
+from digest.feeds import FeedResult, fetch_feeds, parse_feed_specs
+from digest.links import digest_links
+from digest.models import Pick, Ranking, Subscriber
+from digest.rank import build_ranker
+from digest.render import RenderedEmail
+from digest.runtime import Runtime
+from digest.send.deliver import Outgoing, SendReport, deliver_due
+from digest.store import ledger
+from digest.store.ledger import Claim
+from digest.store.papers import get_papers, papers_seen_since
+from digest.store.subscribers import (
+    get_subscriber,
+    is_suppressed,
+    list_subscribers,
+    set_status,
+    suppress_address,
+)
+
+FIRST_EDITION_LOOKBACK = timedelta(days=30)
+
+
+@dataclass(slots=True)
+class PlanReport:
+    planned: int = 0
+    already: int = 0  # this period's edition is already in the ledger
+    nothing_new: int = 0  # no paper cleared the relevance floor
+    skipped_quiet: int = 0
+    per_subscriber: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(slots=True)
+class RunReport:
+    feeds: list[FeedResult]
+    plan: PlanReport
+    send: SendReport
+    transport: str
+
+
+def fetch(rt: Runtime, *, now: datetime, urls: list[str] | None = None,
+          on_done: Callable[[FeedResult], None] | None = None) -> list[FeedResult]:
+    specs = parse_feed_specs(urls if urls is not None else rt.settings.feeds)
+    return asyncio.run(fetch_feeds(rt.engine, specs, now=now, timeout=rt.settings.http_timeout,
+                                   concurrency=rt.settings.http_concurrency, on_done=on_done))
+
+
+def rank_for(rt: Runtime, subscriber: Subscriber, *, now: datetime, ranker: object | None = None,
+             pool_since: datetime | None = None) -> Ranking:
+    """Rank recent papers for one subscriber, leaving out what they were already sent."""
+    exclude = ledger.sent_paper_ids(rt.engine, subscriber.id)
+    if ranker is None:
+        ranker = build_ranker(papers_seen_since(rt.engine, pool_since or now - FIRST_EDITION_LOOKBACK))
+    return ranker.rank(subscriber.profile, now=now, k=subscriber.papers_per_email,  # type: ignore[attr-defined]
+                       exclude=exclude)
+
+
+def plan(rt: Runtime, *, now: datetime, only: str | None = None) -> PlanReport:
+    """Put this period's edition in the ledger for every active subscriber who lacks it."""
+    report = PlanReport()
+    subscribers = [s for s in list_subscribers(rt.engine, status="active")
+                   if s.frequency != "off" and (only is None or s.email == only)]
+    if not subscribers:
+        return report
+    ranker = build_ranker(papers_seen_since(rt.engine, now - FIRST_EDITION_LOOKBACK))
+    for sub in subscribers:
+        info = edition_for(sub, now)
+        edition_id = ledger.ensure_edition(rt.engine, info, now=now)
+        if ledger.has_delivery(rt.engine, edition_id=edition_id, subscriber_id=sub.id):
+            report.already += 1
+            report.per_subscriber[sub.email] = "already planned"
+            continue
+        ranking = rank_for(rt, sub, now=now, ranker=ranker)
+        if not ranking.picks:
+            report.nothing_new += 1
+            report.per_subscriber[sub.email] = "nothing new"
+            continue
+        skip = ranking.quiet and sub.quiet_week == "skip"
+        picks = [{"id": p.paper.id, "score": round(p.score, 6), "reasons": list(p.reasons)}
+                 for p in ranking.picks]
+        ledger.add_delivery(rt.engine, edition_id=edition_id, subscriber_id=sub.id, picks=picks,
+                            quiet=ranking.quiet, now=now, state="skipped" if skip else "pending",
+                            note="quiet week, subscriber skips those" if skip else None)
+        report.skipped_quiet += skip
+        report.planned += not skip
+        report.per_subscriber[sub.email] = f"{len(picks)} papers" + (" (quiet)" if ranking.quiet else "")
+    return report
+
+
+def render_for(rt: Runtime, subscriber: Subscriber, ranking: Ranking, *, edition_key: str,
+               now: datetime) -> tuple[RenderedEmail, EmailMessage]:
+    settings = rt.settings
+    links = digest_links(settings.base_url, rt.secret, subscriber.id, settings.from_address)
+    info = edition_for(subscriber, now)
+    if info.key != edition_key:  # rendering a row planned in an earlier period
+        info = type(info)(key=edition_key, frequency=info.frequency,
+                          period_start=info.period_start, period_end=info.period_end)
+    rendered = rt.renderer.render_digest(subscriber=subscriber, ranking=ranking, edition=info,
+                                         links=links)
+    domain = settings.from_address.rsplit("@", 1)[1]
+    message = compose_message(
+        rendered, to_addr=subscriber.email, to_name=subscriber.name,
+        from_addr=settings.from_address, from_name=settings.from_name,
+        message_id=make_message_id(edition_key, subscriber.id, domain), date=now,
+        list_id=f"{settings.product_name} <digest.{domain}>",
+        unsubscribe_url=links.unsubscribe_url, unsubscribe_mailto=links.list_unsubscribe_mailto,
+    )
+    return rendered, message
+
+
+def _builder(rt: Runtime, clock: Callable[[], datetime]) -> Callable[[Claim], Outgoing]:
+    def build(claim: Claim) -> Outgoing:
+        # Re-read the subscriber right before sending: an unsubscribe or a bounce recorded
+        # since planning must win.
+        sub = get_subscriber(rt.engine, subscriber_id=claim.subscriber_id)
+        if sub is None or sub.status != "active":
+            return Outgoing(None, skip_state="suppressed",
+                            skip_reason=f"subscriber is {sub.status if sub else 'gone'}")
+        if is_suppressed(rt.engine, address_hash(sub.email)):
+            return Outgoing(None, skip_state="suppressed", skip_reason="address is suppressed")
+        papers = get_papers(rt.engine, [p["id"] for p in claim.picks])
+        picks = tuple(Pick(paper=papers[p["id"]], score=p["score"], reasons=tuple(p["reasons"]))
+                      for p in claim.picks if p["id"] in papers)
+        ranking = Ranking(picks=picks, quiet=claim.quiet, considered=len(picks))
+        _, message = render_for(rt, sub, ranking, edition_key=claim.edition_key, now=clock())
+        return Outgoing(message, sender=rt.settings.from_address, recipient=sub.email)
+
+    return build
+
+
+def worker_id() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def deliver(rt: Runtime, *, clock: Callable[[], datetime] | None = None,
+            limit: int | None = None, on_progress: Callable[[int], None] | None = None) -> SendReport:
+    """Send every due ledger row through the configured transport."""
+    clock = clock or (lambda: datetime.now(UTC))
+
+    def on_permanent(claim: Claim, error: str) -> None:
+        sub = get_subscriber(rt.engine, subscriber_id=claim.subscriber_id)
+        if sub is not None:
+            set_status(rt.engine, sub.id, "bounced", now=clock())
+            suppress_address(rt.engine, address_hash(sub.email), reason="hard bounce", now=clock())
+
+    async def go() -> SendReport:
+        transport = rt.transport()
+        try:
+            return await deliver_due(rt.engine, transport, _builder(rt, clock), owner=worker_id(),
+                                     smtp=rt.settings.smtp, on_permanent=on_permanent,
+                                     clock=clock, limit=limit, on_progress=on_progress)
+        finally:
+            await transport.close()
+
+    return asyncio.run(go())
+
+
+def run_once(rt: Runtime, *, now: datetime | None = None,
+             on_feed: Callable[[FeedResult], None] | None = None) -> RunReport:
+    now = now or datetime.now(UTC)
+    feeds = fetch(rt, now=now, on_done=on_feed)
+    planned = plan(rt, now=now)
+    sent = deliver(rt)
+    return RunReport(feeds=feeds, plan=planned, send=sent, transport=rt.transport().name)
+
+
+def build_preview(rt: Runtime, *, subscriber_email: str | None = None,
+                  interests: str | None = None,
+                  now: datetime | None = None) -> list[tuple[Subscriber, RenderedEmail, EmailMessage]]:
+    """What each chosen subscriber would get now, rendered and composed, sending nothing."""
+    from digest.models import Profile
+
+    now = now or datetime.now(UTC)
+    if interests is not None:
+        subs = [Subscriber(id=0, email="preview@example.org", name="Preview",
+                           profile=Profile(interests=interests))]
+    elif subscriber_email is not None:
+        found = get_subscriber(rt.engine, email=subscriber_email)
+        subs = [found] if found else []
+    else:
+        subs = list_subscribers(rt.engine, status="active")
+    ranker = build_ranker(papers_seen_since(rt.engine, now - FIRST_EDITION_LOOKBACK))
+    out = []
+    for sub in subs:
+        ranking = rank_for(rt, sub, now=now, ranker=ranker)
+        rendered, message = render_for(rt, sub, ranking, edition_key=edition_for(sub, now).key,
+                                       now=now)
+        out.append((sub, rendered, message))
+    return out

@@ -1,0 +1,107 @@
+"""Opening the database: engine creation (SQLite or PostgreSQL) and Alembic migrations.
+
+Migrations run automatically when digest opens the store, so a fresh checkout needs no
+setup step; ``digest db upgrade`` runs the same thing explicitly.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError, SQLAlchemyError
+
+from digest.errors import ConfigError, StoreError
+
+MIGRATIONS_DIR = Path(__file__).parent / "migrations"
+
+
+def create_store_engine(url: str) -> Engine:
+    """An Engine for ``url``; SQLite gets WAL, a busy timeout and foreign keys."""
+    kwargs: dict[str, Any] = {"future": True}
+    if url.startswith("sqlite"):
+        # Several processes (two `digest send`s, the service and the CLI) share one file:
+        # wait for locks instead of failing at once.
+        kwargs["connect_args"] = {"timeout": 30}
+    else:
+        kwargs["pool_pre_ping"] = True
+    try:
+        engine = create_engine(url, **kwargs)
+    except (ArgumentError, NoSuchModuleError) as exc:
+        raise ConfigError(f"DIGEST_DATABASE_URL: cannot use {url!r} ({exc})") from exc
+    except ModuleNotFoundError as exc:
+        raise ConfigError(
+            f"DIGEST_DATABASE_URL: driver missing for {url.split(':')[0]} "
+            "(for PostgreSQL install the extra: pip install 'digest[postgres]')"
+        ) from exc
+    if engine.dialect.name == "sqlite":
+        event.listen(engine, "connect", _sqlite_pragmas)
+        # pysqlite's own transaction handling defers BEGIN; take control so that
+        # "BEGIN IMMEDIATE" can serialize writers (see store.ledger).
+        event.listen(engine, "begin", _sqlite_begin)
+    return engine
+
+
+def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
+    dbapi_conn.isolation_level = None
+    cur = dbapi_conn.cursor()
+    cur.execute("PRAGMA journal_mode=WAL")
+    cur.execute("PRAGMA foreign_keys=ON")
+    cur.execute("PRAGMA busy_timeout=30000")
+    cur.execute("PRAGMA synchronous=NORMAL")
+    cur.close()
+
+
+def _sqlite_begin(conn: Any) -> None:
+    conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def _alembic_config(engine_conn: Any) -> Config:
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
+    cfg.attributes["connection"] = engine_conn
+    return cfg
+
+
+def upgrade(engine: Engine) -> str:
+    """Apply every pending migration; returns the revision the database is now at."""
+    try:
+        with engine.begin() as conn:
+            command.upgrade(_alembic_config(conn), "head")
+        return current_revision(engine) or "base"
+    except OperationalError as exc:
+        raise StoreError(f"cannot open the database: {exc.orig}") from exc
+    except SQLAlchemyError as exc:
+        raise StoreError(f"migration failed: {exc}") from exc
+
+
+def current_revision(engine: Engine) -> str | None:
+    with engine.connect() as conn:
+        return MigrationContext.configure(conn).get_current_revision()
+
+
+def head_revision() -> str:
+    script = ScriptDirectory.from_config(_alembic_config(None))
+    head = script.get_current_head()
+    assert head is not None
+    return head
+
+
+def open_store(url: str) -> Engine:
+    """Create the engine and bring the schema up to date (the usual way in)."""
+    engine = create_store_engine(url)
+    if current_revision_safe(engine) != head_revision():
+        upgrade(engine)
+    return engine
+
+
+def current_revision_safe(engine: Engine) -> str | None:
+    try:
+        return current_revision(engine)
+    except OperationalError as exc:
+        raise StoreError(f"cannot open the database {engine.url!r}: {exc.orig}") from exc

@@ -1,0 +1,166 @@
+"""Papers in the store: upsert with cross-feed merge, and queries for the ranker."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, replace
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Engine, Row, select, update
+
+from digest.models import Paper
+from digest.store.schema import papers
+
+_CHUNK = 500
+# Fields whose change makes a stored paper "updated" (signals like upvotes count too).
+_HASHED = ("title", "abstract", "authors", "url", "pdf_url", "code_url", "categories",
+           "summary", "upvotes", "comments", "stars", "sources", "published", "updated")
+
+
+@dataclass(frozen=True, slots=True)
+class UpsertCounts:
+    new: int = 0
+    updated: int = 0
+    unchanged: int = 0
+
+
+def content_hash(paper: Paper) -> str:
+    data = {name: getattr(paper, name) for name in _HASHED}
+    blob = json.dumps(data, default=str, sort_keys=True, ensure_ascii=False)
+    return hashlib.sha256(blob.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def merge_papers(old: Paper, new: Paper) -> Paper:
+    """Combine two sightings of one paper: newer non-empty fields win, sources accumulate.
+
+    A paper seen on arXiv and then on Hugging Face keeps arXiv's categories and PDF and
+    gains HF's upvotes and summary; a ``replace`` announcement refreshes text, not age.
+    """
+    merged: dict[str, Any] = {}
+    for name in Paper.__slots__:  # type: ignore[attr-defined]
+        a, b = getattr(old, name), getattr(new, name)
+        merged[name] = b if b not in (None, "", ()) else a
+    merged["sources"] = tuple(dict.fromkeys(old.sources + new.sources))
+    merged["categories"] = tuple(dict.fromkeys(old.categories + new.categories))
+    merged["first_seen"] = old.first_seen
+    if old.published and new.published:
+        merged["published"] = min(old.published, new.published)
+    return Paper(**merged)
+
+
+def _to_row(paper: Paper, now: datetime) -> dict[str, Any]:
+    return {
+        "id": paper.id,
+        "title": paper.title,
+        "abstract": paper.abstract,
+        "authors": list(paper.authors),
+        "url": paper.url,
+        "pdf_url": paper.pdf_url,
+        "code_url": paper.code_url,
+        "categories": list(paper.categories),
+        "published": paper.published,
+        "updated": paper.updated,
+        "sources": list(paper.sources),
+        "summary": paper.summary,
+        "upvotes": paper.upvotes,
+        "comments": paper.comments,
+        "stars": paper.stars,
+        "announce_type": paper.announce_type,
+        "content_hash": content_hash(paper),
+        "first_seen": paper.first_seen or now,
+        "last_seen": now,
+    }
+
+
+def row_to_paper(row: Row[Any] | Any) -> Paper:
+    m = row._mapping
+    return Paper(
+        id=m["id"],
+        title=m["title"],
+        abstract=m["abstract"] or "",
+        authors=tuple(m["authors"] or ()),
+        url=m["url"],
+        pdf_url=m["pdf_url"],
+        code_url=m["code_url"],
+        categories=tuple(m["categories"] or ()),
+        published=m["published"],
+        updated=m["updated"],
+        sources=tuple(m["sources"] or ()),
+        summary=m["summary"],
+        upvotes=m["upvotes"],
+        comments=m["comments"],
+        stars=m["stars"],
+        announce_type=m["announce_type"],
+        first_seen=m["first_seen"],
+    )
+
+
+_PAPER_COLUMNS = [c for c in papers.c if c.name not in ("embedding", "content_hash", "last_seen")]
+
+
+def upsert_papers(engine: Engine, incoming: Iterable[Paper], *, now: datetime) -> UpsertCounts:
+    """Insert new papers and merge re-sightings; returns how many were new/updated/unchanged."""
+    batch: dict[str, Paper] = {}
+    for paper in incoming:  # the same paper twice in one batch merges too
+        batch[paper.id] = merge_papers(batch[paper.id], paper) if paper.id in batch else paper
+    new = updated = unchanged = 0
+    ids = list(batch)
+    with engine.begin() as conn:
+        for start in range(0, len(ids), _CHUNK):
+            chunk = ids[start : start + _CHUNK]
+            existing = {
+                row.id: (row_to_paper(row), row.content_hash)
+                for row in conn.execute(
+                    select(*_PAPER_COLUMNS, papers.c.content_hash).where(papers.c.id.in_(chunk))
+                )
+            }
+            inserts: list[dict[str, Any]] = []
+            for pid in chunk:
+                paper = batch[pid]
+                if pid not in existing:
+                    inserts.append(_to_row(replace(paper, first_seen=now), now))
+                    new += 1
+                    continue
+                old, old_hash = existing[pid]
+                merged = merge_papers(old, paper)
+                if content_hash(merged) == old_hash:
+                    unchanged += 1
+                    continue
+                values = _to_row(merged, now)
+                del values["id"], values["first_seen"]
+                conn.execute(update(papers).where(papers.c.id == pid).values(**values))
+                updated += 1
+            if inserts:
+                conn.execute(papers.insert(), inserts)
+    return UpsertCounts(new=new, updated=updated, unchanged=unchanged)
+
+
+def papers_seen_since(engine: Engine, since: datetime, *, limit: int = 20000) -> list[Paper]:
+    """Papers digest first stored at or after ``since``, newest first."""
+    query = (
+        select(*_PAPER_COLUMNS)
+        .where(papers.c.first_seen >= since)
+        .order_by(papers.c.first_seen.desc(), papers.c.id)
+        .limit(limit)
+    )
+    with engine.connect() as conn:
+        return [row_to_paper(row) for row in conn.execute(query)]
+
+
+def get_papers(engine: Engine, ids: Sequence[str]) -> dict[str, Paper]:
+    found: dict[str, Paper] = {}
+    with engine.connect() as conn:
+        for start in range(0, len(ids), _CHUNK):
+            query = select(*_PAPER_COLUMNS).where(papers.c.id.in_(ids[start : start + _CHUNK]))
+            found.update((row.id, row_to_paper(row)) for row in conn.execute(query))
+    return found
+
+
+def count_papers(engine: Engine) -> int:
+    from sqlalchemy import func
+
+    with engine.connect() as conn:
+        return int(conn.execute(select(func.count()).select_from(papers)).scalar_one())

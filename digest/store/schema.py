@@ -1,0 +1,198 @@
+"""The database schema as SQLAlchemy Core tables (the Alembic migrations mirror it).
+
+Portable across SQLite and PostgreSQL: JSON columns, timezone-aware timestamps stored as
+UTC, integer surrogate keys where rows are many, natural keys where they are not.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Column,
+    DateTime,
+    Dialect,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.types import TypeDecorator
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Aware UTC datetimes on every backend (SQLite would otherwise hand back naive ones)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to the store; pass an aware UTC datetime")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
+
+metadata = MetaData()
+
+# Integer primary keys that autoincrement on both backends (BIGINT on PostgreSQL).
+Id = BigInteger().with_variant(Integer(), "sqlite")
+
+papers = Table(
+    "papers",
+    metadata,
+    Column("id", String(300), primary_key=True),  # canonical id, see models.Paper
+    Column("title", Text, nullable=False),
+    Column("abstract", Text, nullable=False, default=""),
+    Column("authors", JSON, nullable=False, default=list),
+    Column("url", Text),
+    Column("pdf_url", Text),
+    Column("code_url", Text),
+    Column("categories", JSON, nullable=False, default=list),
+    Column("published", UTCDateTime()),
+    Column("updated", UTCDateTime()),
+    Column("sources", JSON, nullable=False, default=list),
+    Column("summary", Text),
+    Column("upvotes", Integer),
+    Column("comments", Integer),
+    Column("stars", Integer),
+    Column("announce_type", String(40)),
+    Column("content_hash", String(64), nullable=False),  # detects unchanged re-announcements
+    Column("embedding", LargeBinary),  # float32 vector, computed once per paper
+    Column("first_seen", UTCDateTime(), nullable=False),
+    Column("last_seen", UTCDateTime(), nullable=False),
+    Index("ix_papers_first_seen", "first_seen"),
+)
+
+feeds = Table(
+    "feeds",
+    metadata,
+    Column("url", Text, primary_key=True),  # URL or path exactly as configured
+    Column("name", String(200), nullable=False),
+    Column("etag", Text),
+    Column("last_modified", Text),
+    Column("last_fetched_at", UTCDateTime()),
+    Column("last_ok_at", UTCDateTime()),
+    Column("last_status", String(40)),  # ok, not_modified, error
+    Column("last_error", Text),
+    Column("last_entries", Integer),
+    Column("consecutive_failures", Integer, nullable=False, default=0),
+)
+
+subscribers = Table(
+    "subscribers",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("email", String(320), nullable=False, unique=True),  # normalized address
+    Column("name", String(200), nullable=False, default=""),
+    Column("interests", Text, nullable=False, default=""),
+    Column("keywords", JSON, nullable=False, default=list),
+    Column("categories", JSON, nullable=False, default=list),
+    Column("authors", JSON, nullable=False, default=list),
+    Column("seed_papers", JSON, nullable=False, default=list),
+    Column("popularity_weight", Float, nullable=False, default=1.0),
+    Column("status", String(20), nullable=False, default="pending"),
+    Column("frequency", String(10), nullable=False, default="weekly"),
+    Column("weekday", Integer, nullable=False, default=0),
+    Column("hour", Integer, nullable=False, default=8),
+    Column("timezone", String(64), nullable=False, default="UTC"),
+    Column("papers_per_email", Integer, nullable=False, default=10),
+    Column("quiet_week", String(10), nullable=False, default="send"),
+    Column("origin", String(20), nullable=False, default="cli"),  # file, web, cli, import
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("confirmed_at", UTCDateTime()),
+    Column("unsubscribed_at", UTCDateTime()),
+    Column("last_confirmation_sent_at", UTCDateTime()),
+    Column("hard_bounces", Integer, nullable=False, default=0),
+    Index("ix_subscribers_status", "status"),
+)
+
+feedback = Table(
+    "feedback",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("subscriber_id", Id, ForeignKey("subscribers.id", ondelete="CASCADE"), nullable=False),
+    Column("paper_id", String(300), nullable=False),
+    Column("signal", Integer, nullable=False),  # +1 more like this, -1 less like this
+    Column("created_at", UTCDateTime(), nullable=False),
+    Index("ix_feedback_subscriber", "subscriber_id"),
+)
+
+editions = Table(
+    "editions",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("key", String(64), nullable=False, unique=True),  # weekly:2026-W48, daily:2026-11-29
+    Column("frequency", String(10), nullable=False),
+    Column("period_start", UTCDateTime(), nullable=False),
+    Column("period_end", UTCDateTime(), nullable=False),
+    Column("created_at", UTCDateTime(), nullable=False),
+)
+
+# The ledger: exactly one row per (edition, subscriber). State machine:
+# pending -> sending (leased) -> sent | retry (-> sending ...) | failed | suppressed | skipped
+deliveries = Table(
+    "deliveries",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("edition_id", Id, ForeignKey("editions.id", ondelete="CASCADE"), nullable=False),
+    Column("subscriber_id", Id, ForeignKey("subscribers.id", ondelete="CASCADE"), nullable=False),
+    Column("state", String(16), nullable=False, default="pending"),
+    Column("picks", JSON, nullable=False, default=list),  # [{id, score, reasons}], best first
+    Column("quiet", Integer, nullable=False, default=0),
+    Column("message_id", String(300)),
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("next_attempt_at", UTCDateTime()),
+    Column("lease_owner", String(100)),
+    Column("lease_expires_at", UTCDateTime()),
+    Column("sent_at", UTCDateTime()),
+    Column("transport", String(10)),  # smtp or outbox
+    Column("smtp_reply", Text),
+    Column("last_error", Text),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("updated_at", UTCDateTime(), nullable=False),
+    UniqueConstraint("edition_id", "subscriber_id", name="uq_deliveries_edition_subscriber"),
+    Index("ix_deliveries_state", "state", "next_attempt_at"),
+    Index("ix_deliveries_subscriber", "subscriber_id"),
+)
+
+# Addresses that must never receive mail again (hard bounce, complaint, deletion).
+# Keyed by a hash so that a deleted subscriber leaves no address behind.
+suppressions = Table(
+    "suppressions",
+    metadata,
+    Column("address_hash", String(64), primary_key=True),
+    Column("reason", String(40), nullable=False),
+    Column("created_at", UTCDateTime(), nullable=False),
+)
+
+# One row per job run (fetch, deliver, housekeeping) for `digest status` and debugging.
+job_runs = Table(
+    "job_runs",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("job", String(40), nullable=False),
+    Column("started_at", UTCDateTime(), nullable=False),
+    Column("finished_at", UTCDateTime()),
+    Column("ok", Integer, nullable=False, default=1),
+    Column("counts", JSON, nullable=False, default=dict),
+    Column("error", Text),
+    Index("ix_job_runs_job_started", "job", "started_at"),
+)

@@ -1,0 +1,185 @@
+"""Subscribers in the store: create/update from profiles, look up, change status."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Engine, Row, func, select, update
+
+from digest.models import Profile, Subscriber
+from digest.store.schema import feedback, subscribers, suppressions
+
+
+@dataclass(frozen=True, slots=True)
+class SubscriberInput:
+    """Everything a file, form or CLI may say about a subscriber (email already normalized)."""
+
+    email: str
+    interests: str
+    name: str = ""
+    keywords: Sequence[str] = ()
+    categories: Sequence[str] = ()
+    authors: Sequence[str] = ()
+    seed_papers: Sequence[str] = ()
+    frequency: str = "weekly"
+    weekday: int = 0
+    hour: int = 8
+    timezone: str = "UTC"
+    papers_per_email: int = 10
+    quiet_week: str = "send"
+    popularity_weight: float = 1.0
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def values(self) -> dict[str, Any]:
+        return {
+            "email": self.email,
+            "name": self.name,
+            "interests": self.interests,
+            "keywords": list(self.keywords),
+            "categories": list(self.categories),
+            "authors": list(self.authors),
+            "seed_papers": list(self.seed_papers),
+            "frequency": self.frequency,
+            "weekday": self.weekday,
+            "hour": self.hour,
+            "timezone": self.timezone,
+            "papers_per_email": self.papers_per_email,
+            "quiet_week": self.quiet_week,
+            "popularity_weight": self.popularity_weight,
+        }
+
+
+def row_to_subscriber(row: Row[Any] | Any, *, liked: Sequence[str] = (),
+                      disliked: Sequence[str] = ()) -> Subscriber:
+    m = row._mapping
+    profile = Profile(
+        interests=m["interests"],
+        keywords=tuple(m["keywords"] or ()),
+        categories=tuple(m["categories"] or ()),
+        authors=tuple(m["authors"] or ()),
+        seed_papers=tuple(m["seed_papers"] or ()),
+        liked=tuple(liked),
+        disliked=tuple(disliked),
+        popularity_weight=m["popularity_weight"],
+    )
+    return Subscriber(
+        id=m["id"],
+        email=m["email"],
+        name=m["name"] or "",
+        profile=profile,
+        status=m["status"],
+        frequency=m["frequency"],
+        weekday=m["weekday"],
+        hour=m["hour"],
+        timezone=m["timezone"],
+        papers_per_email=m["papers_per_email"],
+        quiet_week=m["quiet_week"],
+    )
+
+
+def is_suppressed(engine: Engine, address_hash: str) -> bool:
+    with engine.connect() as conn:
+        query = select(suppressions.c.address_hash).where(
+            suppressions.c.address_hash == address_hash
+        )
+        return conn.execute(query).first() is not None
+
+
+def upsert_subscriber(engine: Engine, data: SubscriberInput, *, now: datetime, status: str,
+                      origin: str) -> tuple[int, bool]:
+    """Create or update by email; returns (id, created). An existing status is kept unless
+    the row was pending and ``status`` is active (files and admins may confirm)."""
+    with engine.begin() as conn:
+        row = conn.execute(
+            select(subscribers.c.id, subscribers.c.status).where(subscribers.c.email == data.email)
+        ).first()
+        if row is None:
+            result = conn.execute(
+                subscribers.insert().values(
+                    **data.values(), status=status, origin=origin, created_at=now,
+                    confirmed_at=now if status == "active" else None,
+                )
+            )
+            return int(result.inserted_primary_key[0]), True
+        values = data.values()
+        if row.status == "pending" and status == "active":
+            values.update(status="active", confirmed_at=now)
+        conn.execute(update(subscribers).where(subscribers.c.id == row.id).values(**values))
+        return int(row.id), False
+
+
+def _feedback_for(conn: Any, ids: Sequence[int]) -> dict[int, tuple[list[str], list[str]]]:
+    out: dict[int, tuple[list[str], list[str]]] = {i: ([], []) for i in ids}
+    if not ids:
+        return out
+    query = (
+        select(feedback.c.subscriber_id, feedback.c.paper_id, feedback.c.signal)
+        .where(feedback.c.subscriber_id.in_(ids))
+        .order_by(feedback.c.created_at)
+    )
+    for sid, pid, signal in conn.execute(query):
+        liked, disliked = out[sid]
+        # The latest signal for a paper wins: "more" after "less" means more.
+        for bucket in (liked, disliked):
+            if pid in bucket:
+                bucket.remove(pid)
+        (liked if signal > 0 else disliked).append(pid)
+    return out
+
+
+def list_subscribers(engine: Engine, *, status: str | None = None) -> list[Subscriber]:
+    query = select(subscribers).order_by(subscribers.c.id)
+    if status is not None:
+        query = query.where(subscribers.c.status == status)
+    with engine.connect() as conn:
+        rows = conn.execute(query).all()
+        fb = _feedback_for(conn, [r.id for r in rows])
+    return [row_to_subscriber(r, liked=fb[r.id][0], disliked=fb[r.id][1]) for r in rows]
+
+
+def get_subscriber(engine: Engine, *, email: str | None = None,
+                   subscriber_id: int | None = None) -> Subscriber | None:
+    query = select(subscribers)
+    if email is not None:
+        query = query.where(subscribers.c.email == email)
+    elif subscriber_id is not None:
+        query = query.where(subscribers.c.id == subscriber_id)
+    else:
+        raise ValueError("give email or subscriber_id")
+    with engine.connect() as conn:
+        row = conn.execute(query).first()
+        if row is None:
+            return None
+        fb = _feedback_for(conn, [row.id])
+    return row_to_subscriber(row, liked=fb[row.id][0], disliked=fb[row.id][1])
+
+
+def set_status(engine: Engine, subscriber_id: int, status: str, *, now: datetime) -> None:
+    values: dict[str, Any] = {"status": status}
+    if status == "unsubscribed":
+        values["unsubscribed_at"] = now
+    elif status == "active":
+        values["confirmed_at"] = now
+    with engine.begin() as conn:
+        conn.execute(update(subscribers).where(subscribers.c.id == subscriber_id).values(**values))
+
+
+def count_by_status(engine: Engine) -> dict[str, int]:
+    with engine.connect() as conn:
+        query = select(subscribers.c.status, func.count()).group_by(subscribers.c.status)
+        return {status: int(n) for status, n in conn.execute(query)}
+
+
+def suppress_address(engine: Engine, address_hash: str, *, reason: str, now: datetime) -> None:
+    """Never mail this address again (hard bounce, complaint, deletion). Idempotent."""
+    from sqlalchemy.exc import IntegrityError
+
+    try:
+        with engine.begin() as conn:
+            conn.execute(suppressions.insert().values(address_hash=address_hash, reason=reason,
+                                                      created_at=now))
+    except IntegrityError:
+        pass
