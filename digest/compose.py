@@ -65,7 +65,11 @@ def _max_count(name: str) -> int | None:
     return EmailPolicy.header_max_count(POLICY, name)
 
 
-POLICY = _ComposePolicy(linesep="\r\n")  # SMTP wants CRLF; .as_bytes() is what goes on the wire
+# SMTP wants CRLF; .as_bytes() is what goes on the wire. max_line_length is the hard limit
+# (RFC 5322: 998): our own values are folded at 76 where they can be, and an unbreakable
+# token (a long URL, a quoted name without spaces) must not make the stdlib refold them; its
+# refolding mangles long quoted display names and may RFC 2047-encode a URL.
+POLICY = _ComposePolicy(linesep="\r\n", max_line_length=998)
 _TEXT_TYPE = _Prefolded('text/plain; charset="utf-8"')
 _HTML_TYPE = _Prefolded('text/html; charset="utf-8"')
 _QP = _Prefolded("quoted-printable")

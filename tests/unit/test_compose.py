@@ -184,3 +184,14 @@ def test_transfer_encoding_is_7bit_only_when_safe() -> None:
         part = list(parsed.iter_parts())[1]
         assert part["Content-Transfer-Encoding"] == cte
         assert part.get_content().replace("\r\n", "\n") == html
+
+
+def test_unbreakable_tokens_survive_folding() -> None:
+    # Found by the property test: a long quoted name without spaces was refolded by the
+    # stdlib into a different address; a long signed URL must not become an encoded word.
+    name = "<script>alert(1)</script>" * 4
+    url = "https://digest.example.org/unsubscribe/" + "t" * 300
+    parsed = parse(compose(to_name=name, unsubscribe_url=url, unsubscribe_mailto=None))
+    assert parsed["To"].addresses[0].display_name == name
+    assert parsed["To"].addresses[0].addr_spec == "reader@example.org"
+    assert str(parsed["List-Unsubscribe"]) == f"<{url}>"
