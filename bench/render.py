@@ -99,6 +99,17 @@ def measure(fn, renderer: Renderer, jobs: list[tuple[Subscriber, Ranking]], repe
     return len(jobs) / best, size // len(jobs)
 
 
+def reference_ms() -> float:
+    """CPU ms for a fixed pure-Python loop: lets a reader scale these figures between machines
+    (this machine may be shared and slower than a quiet one)."""
+    best = float("inf")
+    for _ in range(3):
+        start = time.process_time()
+        sum(range(3_000_000))
+        best = min(best, time.process_time() - start)
+    return best * 1000
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--digests", type=int, default=2000)
@@ -118,7 +129,9 @@ def main() -> None:
 
     fast_rate, fast_bytes = measure(fast_one, renderer, jobs[: args.digests], args.repeat)
     naive_rate, naive_bytes = measure(naive_one, renderer, jobs[: args.naive], args.repeat)
+    ref = reference_ms()
     print(f"python {platform.python_version()} on {platform.machine()}, CPU time, best of {args.repeat}")
+    print(f"reference loop: sum(range(3_000_000)) = {ref:.1f} ms CPU on this machine")
     print(f"edition pool: {len(pool)} papers, 10 per digest, {args.digests} varied subscribers")
     print(f"compiled once : {fast_rate:8.0f} digests/s per core  ({fast_bytes} bytes/message)")
     print(f"naive per msg : {naive_rate:8.0f} digests/s per core  ({naive_bytes} bytes/message)")
@@ -129,7 +142,7 @@ def main() -> None:
         "speedup": round(fast_rate / naive_rate, 2), "papers_per_digest": 10,
         "digests": args.digests, "naive_digests": args.naive, "pool": len(pool),
         "message_bytes": fast_bytes, "clock": "process_time", "cores": 1,
-        "mjml_compiles": renderer.compiler.compiles,
+        "mjml_compiles": renderer.compiler.compiles, "reference_loop_ms": round(ref, 1),
     }))
 
 
