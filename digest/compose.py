@@ -27,7 +27,8 @@ _ADDRESS = re.compile(r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~.-]+@[A-Za-z0-9](?:[A-Za-z0-
 _ATOMS = re.compile(r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~ -]+")
 _MAILTO = re.compile(r"mailto:[\x21-\x7e]+")
 _ID_TEXT = re.compile(r"[^A-Za-z0-9!#$%&'*+/=?^_`{|}~.-]+")
-# QP and base64 bodies can never contain "=_", so a constant boundary cannot collide.
+# QP bodies can never contain "=_", and a 7bit body is only used when it does not contain
+# the boundary, so a constant boundary cannot collide.
 BOUNDARY = "=_digest_alternative_7c1f"
 
 
@@ -179,7 +180,12 @@ def _part(content_type: _Prefolded, body: str) -> tuple[MIMEPart, bytes]:
     part = MIMEPart(POLICY)
     part["Content-Type"] = content_type
     body = body.replace("\r\n", "\n").replace("\r", "\n") if "\r" in body else body
-    if body.isascii() and "\0" not in body and max(map(len, body.split("\n"))) <= _MAX_BODY_LINE:
+    if (
+        body.isascii()
+        and "\0" not in body
+        and BOUNDARY not in body  # feed or form text could try to open a MIME part
+        and max(map(len, body.split("\n"))) <= _MAX_BODY_LINE
+    ):
         # The renderer's HTML is ASCII with short lines: it can travel as it is.
         part["Content-Transfer-Encoding"] = _7BIT
         part.set_payload(body)

@@ -195,3 +195,14 @@ def test_unbreakable_tokens_survive_folding() -> None:
     assert parsed["To"].addresses[0].display_name == name
     assert parsed["To"].addresses[0].addr_spec == "reader@example.org"
     assert str(parsed["List-Unsubscribe"]) == f"<{url}>"
+
+
+def test_a_body_that_contains_the_boundary_cannot_split_the_message() -> None:
+    from digest.compose import BOUNDARY
+
+    evil = f"hello\n--{BOUNDARY}\nContent-Type: text/html\n\n<script>x</script>\n--{BOUNDARY}--\n"
+    parsed = parse(compose(RenderedEmail("S", "<p>ok</p>", evil, "p")))
+    parts = list(parsed.iter_parts())
+    assert [p.get_content_type() for p in parts] == ["text/plain", "text/html"]
+    assert parts[0]["Content-Transfer-Encoding"] == "quoted-printable"
+    assert parts[0].get_content().replace("\r\n", "\n") == evil

@@ -42,6 +42,7 @@ HOSTILE = [
     "]]><!--",
     "{{ 7*7 }} {% raw %}",
     "zqjx0xjqz",
+    "\n--=_digest_alternative_7c1f\nContent-Type: text/html\n\n<script>x</script>",
     "&lt;b&gt; &amp;amp;",
     "\"'><style>body{display:none}</style>",
     "x" * 10_000,
