@@ -18,11 +18,16 @@ def normalize_address(raw: str) -> str:
     """
     if not isinstance(raw, str) or not raw.strip():
         raise AddressError("an email address is required")
-    text = raw.strip()
-    if any(ch in _FORBIDDEN for ch in text):
+    # Control characters (CR/LF above all) are refused even at the ends: stripping them
+    # would quietly accept header-injection attempts.
+    if any(ch in _FORBIDDEN for ch in raw):
         raise AddressError("the address contains control characters")
+    text = raw.strip()
     if len(text) > 320:
         raise AddressError("the address is too long")
+    if "@" in text and len(text.rpartition("@")[0].encode("utf-8")) > 64:
+        # RFC 5321 4.5.3.1.1; email-validator only enforces it in strict mode
+        raise AddressError("the part before the @-sign is longer than 64 characters")
     try:
         result = validate_email(text, check_deliverability=False, allow_smtputf8=True)
     except EmailNotValidError as exc:

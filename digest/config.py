@@ -8,6 +8,7 @@ documented in ``.env.example`` (a test enforces it).
 from __future__ import annotations
 
 import secrets
+from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -36,6 +37,50 @@ class SmtpSettings(BaseModel):
     abort_after_consecutive_failures: int = Field(default=20, ge=1)
 
 
+class WebSettings(BaseModel):
+    """The subscription web app (``digest serve``): limits and link lifetimes."""
+
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, ge=1, le=65535)
+    ip_limit: int = Field(default=20, ge=1)  # form POSTs per client IP per ip_window
+    ip_window: int = Field(default=600, ge=1)  # seconds
+    confirm_resend: int = Field(default=3600, ge=1)  # at most one confirmation per address per this
+    confirm_max_age: int = Field(default=172800, ge=60)  # seconds a confirmation link works
+    delete_max_age: int = Field(default=86400, ge=60)  # seconds a deletion link works
+    trust_proxy: bool = False  # take the client IP from X-Forwarded-For (behind a proxy only)
+
+
+class ScheduleSettings(BaseModel):
+    """The service (``digest run``): job intervals, lateness limits, leadership, shutdown.
+
+    Durations accept seconds (``90``) or ISO 8601 (``PT5M``).
+    """
+
+    fetch_interval: timedelta = Field(default=timedelta(hours=1), gt=timedelta(0))
+    deliver_interval: timedelta = Field(default=timedelta(minutes=5), gt=timedelta(0))
+    housekeeping_interval: timedelta = Field(default=timedelta(hours=6), gt=timedelta(0))
+    misfire_grace: timedelta = Field(default=timedelta(minutes=10), ge=timedelta(0))
+    too_late: timedelta = Field(default=timedelta(hours=24), gt=timedelta(0))
+    leader_retry: timedelta = Field(default=timedelta(seconds=15), gt=timedelta(0))
+    shutdown_timeout: timedelta = Field(default=timedelta(seconds=30), gt=timedelta(0))
+    first_edition: Literal["at_once", "on_schedule"] = "at_once"
+    unconfirmed_expiry_days: int = Field(default=7, ge=1)
+    outbox_retention_days: int = Field(default=30, ge=1)
+
+    @field_validator("fetch_interval", "deliver_interval", "housekeeping_interval",
+                     "misfire_grace", "too_late", "leader_retry", "shutdown_timeout",
+                     mode="before")
+    @classmethod
+    def _seconds(cls, value: Any) -> Any:
+        # Environment values arrive as strings; "90" and "0.5" mean seconds.
+        if isinstance(value, str):
+            try:
+                return float(value)
+            except ValueError:
+                return value
+        return value
+
+
 class Settings(BaseSettings):
     """Every setting digest reads; see ``.env.example`` for the documented list."""
 
@@ -50,6 +95,8 @@ class Settings(BaseSettings):
     mode: Literal["demo", "production"] = "demo"
     database_url: str = "sqlite:///digest.db"
     smtp: SmtpSettings = SmtpSettings()
+    web: WebSettings = WebSettings()
+    schedule: ScheduleSettings = ScheduleSettings()
     from_address: str = "digest@localhost"
     from_name: str = "digest"
     base_url: str = "http://localhost:8000"

@@ -1,26 +1,129 @@
-"""Editions: which period's issue a subscriber is due, computed in their local time."""
+"""Editions: when a subscriber's issue is due, in their local time, and which period it is.
+
+Pure functions of (subscriber, now, what they last got): the service asks ``is_due`` every
+few minutes and the ledger's unique (edition, subscriber) row settles the rest.
+"""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Literal
 from zoneinfo import ZoneInfo
 
 from digest.models import EditionInfo, Subscriber
 
+DEFAULT_TOO_LATE = timedelta(hours=24)
+FIRST_EDITION_LOOKBACK = timedelta(days=30)
+
+
+@dataclass(frozen=True, slots=True)
+class LastEdition:
+    """The newest edition a subscriber has a ledger row for, whatever its state."""
+
+    key: str
+    planned_at: datetime  # when that row was written
+    delivered: bool  # sent or on its way (not skipped, failed or suppressed)
+
+
+@dataclass(frozen=True, slots=True)
+class Due:
+    """The verdict of ``is_due``: ``send`` now, ``skip`` (record it), or ``wait``."""
+
+    action: Literal["send", "skip", "wait"]
+    edition: EditionInfo | None = None
+    due_at: datetime | None = None
+    reason: str = ""
+
+
+def _local_start(day: date, tz: ZoneInfo) -> datetime:
+    return datetime.combine(day, time(0), tzinfo=tz).astimezone(UTC)
+
 
 def edition_for(subscriber: Subscriber, now: datetime) -> EditionInfo:
-    """The edition covering ``now`` for this subscriber: their local ISO week or day.
+    """The calendar edition containing ``now``: the subscriber's local ISO week or day.
 
     The key is shared by everyone in the same local period (``weekly:2026-W48``), and the
     ledger's unique (edition, subscriber) row makes a second send of it impossible.
     """
-    local = now.astimezone(ZoneInfo(subscriber.timezone))
+    tz = ZoneInfo(subscriber.timezone)
+    local = now.astimezone(tz)
     if subscriber.frequency == "daily":
-        start = datetime.combine(local.date(), datetime.min.time(), tzinfo=UTC)
-        return EditionInfo(key=f"daily:{local.date().isoformat()}", frequency="daily",
-                           period_start=start, period_end=start + timedelta(days=1))
+        day = local.date()
+        return EditionInfo(key=f"daily:{day.isoformat()}", frequency="daily",
+                           period_start=_local_start(day, tz),
+                           period_end=_local_start(day + timedelta(days=1), tz))
     year, week, weekday = local.isocalendar()
     monday = local.date() - timedelta(days=weekday - 1)
-    start = datetime.combine(monday, datetime.min.time(), tzinfo=UTC)
     return EditionInfo(key=f"weekly:{year}-W{week:02d}", frequency="weekly",
-                       period_start=start, period_end=start + timedelta(days=7))
+                       period_start=_local_start(monday, tz),
+                       period_end=_local_start(monday + timedelta(days=7), tz))
+
+
+def _at_hour(day: date, hour: int, tz: ZoneInfo) -> datetime:
+    # Wall-clock arithmetic in the subscriber's zone, then to UTC: 08:00 stays 08:00 across
+    # a DST change. An hour that does not exist that day (spring forward) lands just after
+    # the gap, one that happens twice (fall back) is the first of the two.
+    return datetime.combine(day, time(hour), tzinfo=tz).astimezone(UTC)
+
+
+def last_due(subscriber: Subscriber, now: datetime) -> datetime:
+    """The most recent scheduled delivery time at or before ``now`` (UTC)."""
+    tz = ZoneInfo(subscriber.timezone)
+    local = now.astimezone(tz)
+    step = 1 if subscriber.frequency == "daily" else 7
+    back = 0 if step == 1 else (local.weekday() - subscriber.weekday) % 7
+    day = local.date() - timedelta(days=back)
+    due = _at_hour(day, subscriber.hour, tz)
+    if due > now:
+        due = _at_hour(day - timedelta(days=step), subscriber.hour, tz)
+    return due
+
+
+def next_due(subscriber: Subscriber, now: datetime) -> datetime:
+    """The first scheduled delivery time strictly after ``now`` (UTC)."""
+    tz = ZoneInfo(subscriber.timezone)
+    step = 1 if subscriber.frequency == "daily" else 7
+    day = last_due(subscriber, now).astimezone(tz).date() + timedelta(days=step)
+    return _at_hour(day, subscriber.hour, tz)
+
+
+def is_due(subscriber: Subscriber, now: datetime, last_edition: LastEdition | None, *,
+           too_late: timedelta = DEFAULT_TOO_LATE, active_since: datetime | None = None,
+           first_at_once: bool = True) -> Due:
+    """Should this subscriber's edition go out now?
+
+    The edition is the one whose delivery time passed most recently. If the subscriber
+    already has a row for it, wait. If it is more than ``too_late`` overdue (the service was
+    down), skip it with a record rather than send stale news. Someone who joined after that
+    delivery time was owed nothing then: with ``first_at_once`` they get their first edition
+    now (a welcome, so a new reader sees it work), else they wait for their next hour.
+    """
+    if subscriber.frequency == "off" or subscriber.status != "active":
+        return Due("wait", reason=f"frequency {subscriber.frequency}, status {subscriber.status}")
+    due = last_due(subscriber, now)
+    edition = edition_for(subscriber, due)
+    if last_edition is not None and last_edition.key == edition.key:
+        return Due("wait", edition, due, "this period's edition is already in the ledger")
+    if active_since is not None and active_since > due:
+        if first_at_once and last_edition is None:
+            return Due("send", edition, due, "first edition, sent on joining")
+        return Due("wait", edition, due, "joined after this period's delivery time")
+    late = now - due
+    if late > too_late:
+        return Due("skip", edition, due,
+                   f"too late: due {due:%Y-%m-%d %H:%M} UTC, {_hours(late)} h overdue "
+                   f"(limit {_hours(too_late)} h)")
+    return Due("send", edition, due, f"due {due:%Y-%m-%d %H:%M} UTC")
+
+
+def window_start(last_delivered_at: datetime | None, now: datetime) -> datetime:
+    """Papers first seen at or after this go into the edition: everything since the last
+    edition that actually went out (so a skipped or late one loses nothing)."""
+    if last_delivered_at is None:
+        return now - FIRST_EDITION_LOOKBACK
+    return min(last_delivered_at, now)
+
+
+def _hours(delta: timedelta) -> str:
+    return f"{delta.total_seconds() / 3600:.1f}".rstrip("0").rstrip(".")

@@ -46,3 +46,7 @@ class SendAborted(DigestError):
 
 class TokenError(DigestError):
     """A signed token is forged, expired, or meant for another purpose."""
+
+
+class SuppressedError(AddressError):
+    """The address asked to be forgotten (or hard-bounced): it may not be added again."""

@@ -16,15 +16,21 @@ from email.message import EmailMessage
 
 from digest.addresses import address_hash
 from digest.compose import compose_message, make_message_id
-from digest.editions import edition_for
+from digest.editions import (
+    DEFAULT_TOO_LATE,
+    FIRST_EDITION_LOOKBACK,
+    edition_for,
+    is_due,
+    window_start,
+)
 from digest.feeds import FeedResult, fetch_feeds, parse_feed_specs
 from digest.links import digest_links
-from digest.models import Pick, Ranking, Subscriber
+from digest.models import EditionInfo, Pick, Ranking, Subscriber
 from digest.rank import build_ranker
 from digest.render import RenderedEmail
 from digest.runtime import Runtime
 from digest.send.deliver import Outgoing, SendReport, deliver_due
-from digest.store import ledger
+from digest.store import history, ledger
 from digest.store.ledger import Claim
 from digest.store.papers import get_papers, papers_seen_since
 from digest.store.subscribers import (
@@ -35,13 +41,15 @@ from digest.store.subscribers import (
     suppress_address,
 )
 
-FIRST_EDITION_LOOKBACK = timedelta(days=30)
+__all__ = ["FIRST_EDITION_LOOKBACK", "deliver", "deliver_async", "fetch", "plan", "run_once"]
 
 
 @dataclass(slots=True)
 class PlanReport:
     planned: int = 0
     already: int = 0  # this period's edition is already in the ledger
+    waiting: int = 0  # scheduled: not due yet, or this period already handled
+    skipped_late: int = 0  # scheduled: due too long ago, recorded as skipped
     nothing_new: int = 0  # no paper cleared the relevance floor
     skipped_quiet: int = 0
     per_subscriber: dict[str, str] = field(default_factory=dict)
@@ -63,31 +71,72 @@ def fetch(rt: Runtime, *, now: datetime, urls: list[str] | None = None,
 
 
 def rank_for(rt: Runtime, subscriber: Subscriber, *, now: datetime, ranker: object | None = None,
-             pool_since: datetime | None = None) -> Ranking:
-    """Rank recent papers for one subscriber, leaving out what they were already sent."""
-    exclude = ledger.sent_paper_ids(rt.engine, subscriber.id)
+             pool_since: datetime | None = None, exclude: set[str] | None = None) -> Ranking:
+    """Rank recent papers for one subscriber, leaving out what they were already sent
+    (and ``exclude``: papers older than their edition window)."""
+    exclude = ledger.sent_paper_ids(rt.engine, subscriber.id) | (exclude or set())
     if ranker is None:
         ranker = build_ranker(papers_seen_since(rt.engine, pool_since or now - FIRST_EDITION_LOOKBACK))
     return ranker.rank(subscriber.profile, now=now, k=subscriber.papers_per_email,  # type: ignore[attr-defined]
                        exclude=exclude)
 
 
-def plan(rt: Runtime, *, now: datetime, only: str | None = None) -> PlanReport:
-    """Put this period's edition in the ledger for every active subscriber who lacks it."""
+def plan(rt: Runtime, *, now: datetime, only: str | None = None, scheduled: bool = False,
+         too_late: timedelta = DEFAULT_TOO_LATE, first_at_once: bool = True) -> PlanReport:
+    """Put editions in the ledger for active subscribers who lack them.
+
+    ``scheduled=False`` (``digest run --once``, ``digest send``): this calendar period's
+    edition for everyone not yet served, whatever the hour — the operator asked for it now.
+    ``scheduled=True`` (the service): only editions whose local delivery time has passed;
+    one more than ``too_late`` overdue is recorded as skipped instead of sent stale, and a
+    new subscriber's first edition goes out at once when ``first_at_once``.
+    Each edition covers the papers first seen since the subscriber's last delivered one.
+    """
     report = PlanReport()
     subscribers = [s for s in list_subscribers(rt.engine, status="active")
                    if s.frequency != "off" and (only is None or s.email == only)]
-    if not subscribers:
-        return report
-    ranker = build_ranker(papers_seen_since(rt.engine, now - FIRST_EDITION_LOOKBACK))
+    last = history.last_editions(rt.engine) if scheduled else {}
+    joined = history.active_since(rt.engine) if scheduled else {}
+    todo: list[tuple[Subscriber, EditionInfo]] = []
     for sub in subscribers:
-        info = edition_for(sub, now)
+        if not scheduled:
+            todo.append((sub, edition_for(sub, now)))
+            continue
+        due = is_due(sub, now, last.get(sub.id), too_late=too_late,
+                     active_since=joined.get(sub.id), first_at_once=first_at_once)
+        if due.action == "wait" or due.edition is None:
+            report.waiting += 1
+            continue
+        if due.action == "skip":
+            edition_id = ledger.ensure_edition(rt.engine, due.edition, now=now)
+            if ledger.add_delivery(rt.engine, edition_id=edition_id, subscriber_id=sub.id,
+                                   picks=[], quiet=False, now=now, state="skipped",
+                                   note=due.reason):
+                report.skipped_late += 1
+                report.per_subscriber[sub.email] = due.reason
+            continue
+        todo.append((sub, due.edition))
+    fresh: list[tuple[Subscriber, int]] = []
+    for sub, info in todo:
         edition_id = ledger.ensure_edition(rt.engine, info, now=now)
         if ledger.has_delivery(rt.engine, edition_id=edition_id, subscriber_id=sub.id):
             report.already += 1
             report.per_subscriber[sub.email] = "already planned"
-            continue
-        ranking = rank_for(rt, sub, now=now, ranker=ranker)
+        else:
+            fresh.append((sub, edition_id))
+    if not fresh:
+        return report
+    delivered = history.last_delivered_at(rt.engine)
+    starts = {sub.id: window_start(delivered.get(sub.id), now) for sub, _ in fresh}
+    pool = papers_seen_since(rt.engine, min(starts.values()))
+    ranker = build_ranker(pool) if pool else None
+    for sub, edition_id in fresh:
+        # After a previous edition, papers seen at its very instant were its candidates.
+        cut, had = starts[sub.id], sub.id in delivered
+        older = {p.id for p in pool
+                 if p.first_seen is not None and (p.first_seen < cut or had and p.first_seen == cut)}
+        ranking = (rank_for(rt, sub, now=now, ranker=ranker, exclude=older) if ranker
+                   else Ranking(quiet=True))
         if not ranking.picks:
             report.nothing_new += 1
             report.per_subscriber[sub.email] = "nothing new"
@@ -95,9 +144,13 @@ def plan(rt: Runtime, *, now: datetime, only: str | None = None) -> PlanReport:
         skip = ranking.quiet and sub.quiet_week == "skip"
         picks = [{"id": p.paper.id, "score": round(p.score, 6), "reasons": list(p.reasons)}
                  for p in ranking.picks]
-        ledger.add_delivery(rt.engine, edition_id=edition_id, subscriber_id=sub.id, picks=picks,
-                            quiet=ranking.quiet, now=now, state="skipped" if skip else "pending",
-                            note="quiet week, subscriber skips those" if skip else None)
+        if not ledger.add_delivery(rt.engine, edition_id=edition_id, subscriber_id=sub.id,
+                                   picks=picks, quiet=ranking.quiet, now=now,
+                                   state="skipped" if skip else "pending",
+                                   note="quiet week, subscriber skips those" if skip else None):
+            report.already += 1  # another node planned it between our check and insert
+            report.per_subscriber[sub.email] = "already planned"
+            continue
         report.skipped_quiet += skip
         report.planned += not skip
         report.per_subscriber[sub.email] = f"{len(picks)} papers" + (" (quiet)" if ranking.quiet else "")
@@ -149,9 +202,10 @@ def worker_id() -> str:
     return f"{socket.gethostname()}:{os.getpid()}"
 
 
-def deliver(rt: Runtime, *, clock: Callable[[], datetime] | None = None,
-            limit: int | None = None, on_progress: Callable[[int], None] | None = None) -> SendReport:
-    """Send every due ledger row through the configured transport."""
+async def deliver_async(rt: Runtime, *, clock: Callable[[], datetime] | None = None,
+                        limit: int | None = None, owner: str | None = None,
+                        on_progress: Callable[[int], None] | None = None) -> SendReport:
+    """Send due ledger rows (at most ``limit``) inside the caller's event loop."""
     clock = clock or (lambda: datetime.now(UTC))
 
     def on_permanent(claim: Claim, error: str) -> None:
@@ -160,16 +214,20 @@ def deliver(rt: Runtime, *, clock: Callable[[], datetime] | None = None,
             set_status(rt.engine, sub.id, "bounced", now=clock())
             suppress_address(rt.engine, address_hash(sub.email), reason="hard bounce", now=clock())
 
-    async def go() -> SendReport:
-        transport = rt.transport()
-        try:
-            return await deliver_due(rt.engine, transport, _builder(rt, clock), owner=worker_id(),
-                                     smtp=rt.settings.smtp, on_permanent=on_permanent,
-                                     clock=clock, limit=limit, on_progress=on_progress)
-        finally:
-            await transport.close()
+    transport = rt.transport()
+    try:
+        return await deliver_due(rt.engine, transport, _builder(rt, clock),
+                                 owner=owner or worker_id(), smtp=rt.settings.smtp,
+                                 on_permanent=on_permanent, clock=clock, limit=limit,
+                                 on_progress=on_progress)
+    finally:
+        await transport.close()
 
-    return asyncio.run(go())
+
+def deliver(rt: Runtime, *, clock: Callable[[], datetime] | None = None,
+            limit: int | None = None, on_progress: Callable[[int], None] | None = None) -> SendReport:
+    """Send every due ledger row through the configured transport."""
+    return asyncio.run(deliver_async(rt, clock=clock, limit=limit, on_progress=on_progress))
 
 
 def run_once(rt: Runtime, *, now: datetime | None = None,

@@ -132,7 +132,11 @@ def sync_profile_dir(engine: Any, directory: Path, *, now: Any) -> SyncReport:
         if item.profile is None:
             errors.append((item.path, item.error or "invalid"))
             continue
-        _, was_created = upsert_subscriber(engine, item.profile, now=now, status="active",
-                                           origin="file")
+        try:
+            _, was_created = upsert_subscriber(engine, item.profile, now=now, status="active",
+                                               origin="file")
+        except AddressError as exc:  # a deleted subscriber's file: never revived
+            errors.append((item.path, str(exc)))
+            continue
         (created if was_created else updated).append(item.profile.email)
     return SyncReport(created, updated, errors)

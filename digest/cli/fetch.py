@@ -1,35 +1,94 @@
-"""``digest fetch``: pull the configured feeds (or the given ones) into the store."""
+"""``digest fetch``: pull the configured feeds (or the given ones) into the store, with a
+progress bar per feed and a summary table; exit 1 only when every feed failed."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Sequence
+from pathlib import Path
 
 import typer
+from rich.progress import BarColumn, Progress, TaskID, TextColumn
 from rich.table import Table
 
 from digest.cli.common import EXIT_FAILED, console, runtime, utcnow
-from digest.feeds import FeedResult
-from digest.pipeline import fetch
+from digest.feeds import FeedResult, FeedSpec, fetch_feeds, parse_feed_specs
+from digest.runtime import Runtime
+
+_STAGES = {"queued": 0, "fetching": 1, "parsing": 2, "storing": 3}
+_DONE = 4
 
 
 def feed_table(results: Sequence[FeedResult]) -> Table:
     table = Table(title="feeds")
-    for column in ("feed", "status", "entries", "new", "updated", "unchanged", "error"):
-        table.add_column(column)
+    table.add_column("feed", no_wrap=True, overflow="ellipsis", max_width=36)
+    for column in ("kind", "status", "papers", "new", "updated", "unchanged"):
+        table.add_column(column, no_wrap=True)
+    table.add_column("problem", overflow="fold", min_width=20)
     for r in results:
-        status = {"ok": "[green]ok", "not_modified": "not modified"}.get(r.status, "[red]" + r.status)
-        table.add_row(r.spec.name, status, str(r.entries), str(r.new), str(r.updated),
-                      str(r.unchanged), r.error or "")
+        status = {"ok": "[green]ok", "not_modified": "not modified"}.get(r.status, "[red]failed")
+        problem = r.error or r.warning or ""
+        table.add_row(r.spec.name, r.kind or "-", status, str(r.entries), str(r.new),
+                      str(r.updated), str(r.unchanged), problem)
     return table
 
 
+def summary_line(results: Sequence[FeedResult]) -> str:
+    failed = sum(r.status == "error" for r in results)
+    same = sum(r.status == "not_modified" for r in results)
+    return (f"{len(results)} feeds: {len(results) - failed - same} ok, {same} not modified, "
+            f"{failed} failed; papers: {sum(r.new for r in results)} new, "
+            f"{sum(r.updated for r in results)} updated, "
+            f"{sum(r.unchanged for r in results)} unchanged")
+
+
+def expand_feed_args(args: Sequence[str]) -> list[str]:
+    """Directories given to --feed stand for every file below them (sorted)."""
+    out: list[str] = []
+    for arg in args:
+        path = Path(arg)
+        if "://" not in arg and path.is_dir():
+            out.extend(str(p) for p in sorted(path.rglob("*")) if p.is_file())
+        else:
+            out.append(arg)
+    return out
+
+
+def _run_with_progress(rt: Runtime, specs: list[FeedSpec]) -> list[FeedResult]:
+    settings = rt.settings
+    with Progress(TextColumn("{task.description}", style="bold"), BarColumn(),
+                  TextColumn("{task.fields[stage]}"), console=console,
+                  transient=False) as progress:
+        tasks: dict[str, TaskID] = {
+            spec.url: progress.add_task(spec.name[:40], total=_DONE, stage="queued")
+            for spec in specs
+        }
+
+        def on_stage(spec: FeedSpec, stage: str) -> None:
+            progress.update(tasks[spec.url], completed=_STAGES.get(stage, 0), stage=stage)
+
+        def on_done(result: FeedResult) -> None:
+            label = {"ok": f"{result.new} new", "not_modified": "not modified"}.get(
+                result.status, "[red]failed")
+            progress.update(tasks[result.spec.url], completed=_DONE, stage=label)
+
+        return asyncio.run(fetch_feeds(
+            rt.engine, specs, now=utcnow(), timeout=settings.http_timeout,
+            concurrency=settings.http_concurrency, on_done=on_done, on_stage=on_stage))
+
+
 def fetch_command(
-    feed: list[str] = typer.Option(None, "--feed", help="URL or path; repeatable. Default: DIGEST_FEEDS."),
+    feed: list[str] = typer.Option(
+        None, "--feed",
+        help="URL, path or directory; NAME=KIND:URL also works. Repeatable. "
+             "Default: DIGEST_FEEDS."),
 ) -> None:
     """Fetch feeds and store new papers."""
     with runtime() as rt:
-        results = fetch(rt, now=utcnow(), urls=feed or None)
+        specs = parse_feed_specs(expand_feed_args(feed) if feed else rt.settings.feeds)
+        results = _run_with_progress(rt, specs)
     console.print(feed_table(results))
+    console.print(summary_line(results), highlight=False)
     if results and all(r.status == "error" for r in results):
         raise typer.Exit(EXIT_FAILED)
 

@@ -1,35 +1,73 @@
-"""``digest run --once``: the whole flow — sync profiles, fetch, rank, render, deliver."""
+"""``digest run``: the service (web app + scheduler) until SIGTERM; ``digest run --once``:
+the whole flow one time — sync profiles, fetch, rank, render, deliver — then exit.
+
+``--once`` plans this calendar period's edition for every subscriber not yet served,
+whatever their delivery hour (the operator asked for it now); the service honours the hour.
+"""
 
 from __future__ import annotations
+
+import logging
+from datetime import datetime
 
 import typer
 from rich.progress import Progress
 from rich.table import Table
 
-from digest.cli.common import EXIT_FAILED, EXIT_USAGE, console, err_console, runtime, utcnow
+from digest.cli.common import EXIT_FAILED, console, err_console, runtime, utcnow
 from digest.cli.fetch import feed_table
 from digest.cli.send import send_table
 from digest.errors import SendAborted
 from digest.pipeline import deliver, fetch, plan
 from digest.profiles import sync_profile_dir
+from digest.runtime import Runtime
+
+
+def _sync_profiles(rt: Runtime, now: datetime) -> None:
+    settings = rt.settings
+    if settings.subscribers_dir.is_dir():
+        synced = sync_profile_dir(rt.engine, settings.subscribers_dir, now=now)
+        console.print(f"subscribers: {len(synced.created)} new, {len(synced.updated)} "
+                      f"updated from {settings.subscribers_dir}/")
+        for path, error in synced.errors:
+            err_console.print(f"[red]{path}[/]: {error}", highlight=False)
+
+
+def _serve(host: str | None, port: int | None) -> None:
+    from digest.service import run_service
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    # digest logs one JSON line per job run; APScheduler's own per-run lines would double it.
+    logging.getLogger("apscheduler").setLevel(logging.WARNING)
+    with runtime() as rt:
+        # The web app's own settings (DIGEST_WEB__HOST/PORT) are the defaults when present.
+        web = getattr(rt.settings, "web", None)
+        bind_host = host if host is not None else str(getattr(web, "host", "127.0.0.1"))
+        bind_port = port if port is not None else int(getattr(web, "port", 8000))
+        _sync_profiles(rt, utcnow())
+        schedule = rt.settings.schedule
+        console.print(f"digest service on http://{bind_host}:{bind_port}/ — fetch every "
+                      f"{schedule.fetch_interval}, deliver every {schedule.deliver_interval}; "
+                      "SIGTERM or Ctrl-C stops it")
+        code = run_service(rt, host=bind_host, port=bind_port)
+    raise typer.Exit(code)
 
 
 def run_command(
     once: bool = typer.Option(False, "--once", help="Run the flow one time and exit."),
+    host: str = typer.Option(None, "--host", help="Address the web app listens on "
+                             "(default DIGEST_WEB__HOST, else 127.0.0.1)."),
+    port: int = typer.Option(None, "--port", min=1, max=65535,
+                             help="Port of the web app (default DIGEST_WEB__PORT, else 8000)."),
 ) -> None:
-    """Run the flow once (--once); the long-running service comes with the scheduler."""
+    """Run the service (web app + schedule) until stopped, or the flow once with --once."""
     if not once:
-        err_console.print("the long-running service is not available yet: use `digest run --once`")
-        raise typer.Exit(EXIT_USAGE)
+        _serve(host, port)
+        return
     with runtime() as rt:
         now = utcnow()
         settings = rt.settings
-        if settings.subscribers_dir.is_dir():
-            synced = sync_profile_dir(rt.engine, settings.subscribers_dir, now=now)
-            console.print(f"subscribers: {len(synced.created)} new, {len(synced.updated)} "
-                          f"updated from {settings.subscribers_dir}/")
-            for path, error in synced.errors:
-                err_console.print(f"[red]{path}[/]: {error}", highlight=False)
+        _sync_profiles(rt, now)
         with Progress(console=console, transient=True) as progress:
             task = progress.add_task("fetching feeds", total=len(settings.feeds))
             feeds = fetch(rt, now=now, on_done=lambda _r: progress.advance(task))

@@ -1,22 +1,40 @@
-"""``digest subscribers ...``: manage the list from the command line."""
+"""``digest subscribers ...``: manage the list from the command line (add, list, import,
+export, remove, sync)."""
 
 from __future__ import annotations
 
+import asyncio
+import csv
+import io
 import json
+import sys
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Annotated, Any
 
 import typer
 from rich.table import Table
 
-from digest.cli.common import EXIT_FAILED, console, err_console, runtime, utcnow
-from digest.profiles import ProfileError, sync_profile_dir, validate_profile
-from digest.store.subscribers import list_subscribers, upsert_subscriber
+from digest.addresses import normalize_address
+from digest.cli.common import EXIT_FAILED, EXIT_USAGE, console, err_console, runtime, utcnow
+from digest.errors import AddressError, SuppressedError
+from digest.models import Subscriber
+from digest.profiles import WEEKDAYS, ProfileError, sync_profile_dir, validate_profile
+from digest.store.subscribers import (
+    delete_subscriber,
+    get_subscriber,
+    list_subscribers,
+    upsert_subscriber,
+)
+from digest.subscriptions import IMPORT_COLUMNS, import_rows, subscribe
 
 subscribers_app = typer.Typer(help="Manage subscribers.", no_args_is_help=True)
 
 
 @subscribers_app.command("sync")
-def sync_command(directory: Path = typer.Argument(..., help="Folder of *.toml profiles.")) -> None:
+def sync_command(
+    directory: Annotated[Path, typer.Argument(help="Folder of *.toml profiles.")],
+) -> None:
     """Create or update a subscriber for each profile file in DIRECTORY."""
     with runtime() as rt:
         report = sync_profile_dir(rt.engine, directory, now=utcnow())
@@ -35,28 +53,50 @@ def add_command(
     frequency: str = typer.Option("weekly", help="daily, weekly or off."),
     confirmed: bool = typer.Option(False, help="Mark active without a confirmation email."),
 ) -> None:
-    """Add (or update) one subscriber."""
+    """Add (or update) one subscriber; without --confirmed they get a confirmation email."""
     try:
         data = validate_profile({"email": email, "interests": interests, "frequency": frequency})
     except ProfileError as exc:
         err_console.print(f"[red]invalid:[/] {exc}", highlight=False)
-        raise typer.Exit(2) from None
+        raise typer.Exit(EXIT_USAGE) from None
     with runtime() as rt:
-        sid, created = upsert_subscriber(rt.engine, data, now=utcnow(),
-                                         status="active" if confirmed else "pending", origin="cli")
-    console.print(f"{'added' if created else 'updated'} {data.email} (id {sid})")
+        if confirmed:
+            try:
+                sid, created = upsert_subscriber(rt.engine, data, now=utcnow(), status="active",
+                                                 origin="cli")
+            except SuppressedError as exc:
+                err_console.print(f"[red]refused:[/] {exc}", highlight=False)
+                raise typer.Exit(EXIT_FAILED) from None
+            console.print(f"{'added' if created else 'updated'} {data.email} (id {sid}, active)")
+            return
+        result = asyncio.run(subscribe(rt, data, now=utcnow(), origin="cli"))
+    if result.reason == "suppressed":
+        err_console.print(f"[red]refused:[/] {data.email} asked to be removed and cannot be "
+                          "added again", highlight=False)
+        raise typer.Exit(EXIT_FAILED)
+    if result.reason in ("active", "bounced"):
+        console.print(f"{data.email} is already {result.reason}; nothing sent")
+        return
+    console.print(f"{data.email} is pending (id {result.subscriber_id}); "
+                  f"confirmation email {'sent' if result.confirmation_sent else 'NOT sent'}")
+
+
+def _record(s: Subscriber) -> dict[str, object]:
+    return {"id": s.id, "email": s.email, "name": s.name, "status": s.status,
+            "interests": s.profile.interests, "frequency": s.frequency,
+            "weekday": WEEKDAYS[s.weekday], "hour": s.hour, "timezone": s.timezone,
+            "papers_per_email": s.papers_per_email, "quiet_week": s.quiet_week,
+            "seed_papers": list(s.profile.seed_papers), "liked": list(s.profile.liked),
+            "disliked": list(s.profile.disliked)}
 
 
 @subscribers_app.command("list")
 def list_command(as_json: bool = typer.Option(False, "--json", help="Machine-readable output.")) -> None:
-    """List subscribers with their status."""
+    """List subscribers with their status (pending, active, unsubscribed, bounced)."""
     with runtime() as rt:
         subs = list_subscribers(rt.engine)
     if as_json:
-        rows = [{"id": s.id, "email": s.email, "name": s.name, "status": s.status,
-                 "frequency": s.frequency, "timezone": s.timezone,
-                 "interests": s.profile.interests} for s in subs]
-        print(json.dumps(rows, ensure_ascii=False, indent=2))
+        print(json.dumps([_record(s) for s in subs], ensure_ascii=False, indent=2))
         return
     table = Table(title=f"{len(subs)} subscribers")
     for column in ("id", "email", "status", "frequency", "interests"):
@@ -64,8 +104,84 @@ def list_command(as_json: bool = typer.Option(False, "--json", help="Machine-rea
     for s in subs:
         table.add_row(str(s.id), s.email, s.status, s.frequency, s.profile.interests[:60])
     console.print(table)
-    if not subs:
-        raise typer.Exit(0)
+
+
+@subscribers_app.command("import")
+def import_command(
+    file: Annotated[Path, typer.Argument(help="CSV: email,interests[,frequency,timezone]")],
+) -> None:
+    """Import subscribers from a CSV file as active; reports each bad row and keeps the rest."""
+    try:
+        text = file.read_text(encoding="utf-8-sig")
+    except (OSError, UnicodeDecodeError) as exc:
+        err_console.print(f"[red]cannot read {file}:[/] {exc}", highlight=False)
+        raise typer.Exit(EXIT_USAGE) from None
+    reader = csv.DictReader(io.StringIO(text, newline=""))
+    header = [h.strip().lower() for h in reader.fieldnames or []]
+    if "email" not in header or "interests" not in header:
+        err_console.print(f"{file}: the header must start with email,interests "
+                          f"(optional: frequency,timezone); got {','.join(header) or 'nothing'}")
+        raise typer.Exit(EXIT_USAGE)
+    reader.fieldnames = header
+
+    def rows() -> Iterator[tuple[int, dict[Any, Any]]]:
+        try:
+            for row in reader:
+                yield reader.line_num, row
+        except csv.Error as exc:
+            yield reader.line_num, {None: [], "error": f"unreadable CSV: {exc}"}
+
+    with runtime() as rt:
+        report = import_rows(rt.engine, rows(), now=utcnow())
+    ignored = [h for h in header if h not in IMPORT_COLUMNS]
+    console.print(f"{len(report.created)} created, {len(report.updated)} updated, "
+                  f"{len(report.bad)} bad rows" + (f" (ignored columns: {', '.join(ignored)})"
+                                                   if ignored else ""))
+    for line, reason in report.bad:
+        err_console.print(f"{file}:{line}: {reason}", highlight=False, markup=False)
+    if report.bad:
+        raise typer.Exit(EXIT_FAILED)
+
+
+@subscribers_app.command("export")
+def export_command(
+    fmt: str = typer.Option("csv", "--format", help="csv (re-importable) or json (everything)."),
+) -> None:
+    """Write every subscriber to stdout."""
+    if fmt not in ("csv", "json"):
+        err_console.print("--format: csv or json")
+        raise typer.Exit(EXIT_USAGE)
+    with runtime() as rt:
+        subs = list_subscribers(rt.engine)
+    if fmt == "json":
+        print(json.dumps([_record(s) for s in subs], ensure_ascii=False, indent=2))
+        return
+    writer = csv.writer(sys.stdout, lineterminator="\n")
+    writer.writerow([*IMPORT_COLUMNS, "status", "name"])
+    for s in subs:
+        writer.writerow([s.email, s.profile.interests, s.frequency, s.timezone, s.status, s.name])
+
+
+@subscribers_app.command("remove")
+def remove_command(
+    email: str,
+    allow_return: bool = typer.Option(False, help="Do not keep the address hash: the address "
+                                                  "may be added again later."),
+) -> None:
+    """Delete a subscriber and all their data; the address hash stays so it is never revived."""
+    try:
+        address = normalize_address(email)
+    except AddressError as exc:
+        err_console.print(f"[red]invalid:[/] {exc}", highlight=False)
+        raise typer.Exit(EXIT_USAGE) from None
+    with runtime() as rt:
+        sub = get_subscriber(rt.engine, email=address)
+        if sub is None:
+            err_console.print(f"no subscriber {address}", highlight=False)
+            raise typer.Exit(EXIT_FAILED)
+        delete_subscriber(rt.engine, sub.id, now=utcnow(), reason="" if allow_return else "removed")
+    console.print(f"removed {address}" + ("" if allow_return else " (address hash kept: it "
+                                          "cannot be added again)"))
 
 
 def register(app: typer.Typer) -> None:

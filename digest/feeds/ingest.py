@@ -1,31 +1,30 @@
-"""Fetch configured feeds (files or http), parse them and upsert the papers."""
+"""Fetch configured feeds (files or http), parse them and upsert the papers.
+
+One feed's failure is a FeedResult with status ``error``, never an exception: the others
+proceed. An unchanged body (304, or the same bytes as last time) costs no parsing.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import hashlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from pathlib import Path
-from urllib.parse import urlsplit
-from urllib.request import url2pathname
 
 import httpx
 from sqlalchemy import Engine
+from sqlalchemy.exc import SQLAlchemyError
 
-from digest import __version__
-from digest.errors import FeedError
-from digest.feeds.parse import parse_feed
-from digest.store.feedstate import get_feed_state, record_fetch
+from digest.errors import DigestError, FeedError
+from digest.feeds.fetch import USER_AGENT, Download, RetryPolicy, download, is_remote, read_local
+from digest.feeds.parse import ParsedFeed, parse_feed
+from digest.feeds.spec import FeedSpec
+from digest.store.feedstate import FeedState, get_feed_state, record_fetch
 from digest.store.papers import upsert_papers
 
-USER_AGENT = f"digest/{__version__} (+https://github.com/digest; paper digest mailer)"
-
-
-@dataclass(frozen=True, slots=True)
-class FeedSpec:
-    name: str
-    url: str  # http(s) URL, file:// URL or local path
+# Kinds whose text is the paper's own (arXiv); the others only fill gaps and add signals.
+AUTHORITATIVE_KINDS = frozenset({"arxiv", "arxiv-api"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,79 +36,121 @@ class FeedResult:
     updated: int = 0
     unchanged: int = 0
     error: str | None = None
+    kind: str = ""
+    warning: str | None = None
+    skipped: int = 0  # entries that were not papers (no title or no id)
+    attempts: int = 0  # HTTP tries used (0 for local files)
 
 
-def parse_feed_specs(entries: Sequence[str]) -> list[FeedSpec]:
-    """Settings entries are ``URL_OR_PATH`` or ``name=URL_OR_PATH``."""
-    specs = []
-    for entry in entries:
-        name, sep, url = entry.partition("=")
-        if not sep or "/" in name or ":" in name:
-            name, url = Path(urlsplit(entry).path).stem or entry, entry
-        specs.append(FeedSpec(name=name.strip(), url=url.strip()))
-    return specs
+Stage = Callable[[FeedSpec, str], None]
 
 
-async def _download(spec: FeedSpec, client: httpx.AsyncClient, etag: str | None,
-                    last_modified: str | None) -> tuple[bytes | None, dict[str, str]]:
-    parts = urlsplit(spec.url)
-    if parts.scheme in ("http", "https"):
-        headers = {}
-        if etag:
-            headers["If-None-Match"] = etag
-        if last_modified:
-            headers["If-Modified-Since"] = last_modified
-        try:
-            response = await client.get(spec.url, headers=headers)
-        except httpx.HTTPError as exc:
-            raise FeedError(f"{type(exc).__name__}: {exc}") from exc
-        if response.status_code == 304:
-            return None, {}
-        if response.status_code >= 400:
-            raise FeedError(f"HTTP {response.status_code}")
-        return response.content, dict(response.headers)
-    path = Path(url2pathname(parts.path)) if parts.scheme == "file" else Path(spec.url)
-    try:
-        return path.read_bytes(), {}
-    except OSError as exc:
-        raise FeedError(f"cannot read {path}: {exc.strerror}") from exc
+def _http_error(got: Download, spec: FeedSpec) -> str:
+    message = f"HTTP {got.code} {got.reason}".rstrip()
+    if got.body:  # the arXiv API explains a 400 in an Atom error entry
+        parsed = parse_feed(got.body, source=spec.name, kind="auto", url=got.url,
+                            content_type=got.content_type)
+        if parsed.error and parsed.error.startswith("arXiv API error"):
+            message += f": {parsed.error}"
+    return message
 
 
-async def _fetch_one(engine: Engine, spec: FeedSpec, client: httpx.AsyncClient,
-                     now: datetime) -> FeedResult:
+def _unchanged(spec: FeedSpec, state: FeedState | None, attempts: int) -> FeedResult:
+    count = state.last_entries or 0 if state else 0
+    return FeedResult(spec, "not_modified", entries=count, unchanged=count, attempts=attempts)
+
+
+async def _get(spec: FeedSpec, client: httpx.AsyncClient, state: FeedState | None,
+               policy: RetryPolicy) -> Download:
+    if not is_remote(spec.url):
+        return await asyncio.to_thread(read_local, spec.url)
+    return await download(client, spec.url, etag=state.etag if state else None,
+                          last_modified=state.last_modified if state else None, policy=policy)
+
+
+async def _fetch_one(engine: Engine, spec: FeedSpec, client: httpx.AsyncClient, now: datetime,
+                     policy: RetryPolicy, on_stage: Stage | None) -> FeedResult:
+    def stage(name: str) -> None:
+        if on_stage:
+            on_stage(spec, name)
+
+    def fail(message: str, **extra: object) -> FeedResult:
+        record_fetch(engine, url=spec.url, name=spec.name, now=now, status="error",
+                     error=message)
+        return FeedResult(spec, "error", error=message, **extra)  # type: ignore[arg-type]
+
     state = get_feed_state(engine, spec.url)
+    stage("fetching")
     try:
-        data, headers = await _download(
-            spec, client, state.etag if state else None, state.last_modified if state else None
-        )
+        got = await _get(spec, client, state, policy)
     except FeedError as exc:
-        record_fetch(engine, url=spec.url, name=spec.name, now=now, status="error", error=str(exc))
-        return FeedResult(spec, "error", error=str(exc))
-    if data is None:
+        return fail(str(exc))
+    attempts = got.attempts if is_remote(spec.url) else 0
+    if got.status == "http_error":
+        return fail(_http_error(got, spec), attempts=attempts)
+    if got.status == "not_modified":
         record_fetch(engine, url=spec.url, name=spec.name, now=now, status="not_modified")
-        return FeedResult(spec, "not_modified")
-    parsed = parse_feed(data, source=spec.name)
-    counts = upsert_papers(engine, parsed.papers, now=now)
+        return _unchanged(spec, state, attempts)
+    body_hash = hashlib.sha256(got.body).hexdigest()
+    if state and state.body_hash == body_hash and state.last_status in ("ok", "not_modified"):
+        record_fetch(engine, url=spec.url, name=spec.name, now=now, status="not_modified",
+                     etag=got.etag, last_modified=got.last_modified)
+        return _unchanged(spec, state, attempts)
+    stage("parsing")
+    parsed: ParsedFeed = await asyncio.to_thread(
+        parse_feed, got.body, source=spec.name, kind=spec.kind, url=got.url,
+        content_type=got.content_type)
+    stage("storing")
+    try:
+        counts = upsert_papers(engine, parsed.papers, now=now,
+                               authoritative=parsed.kind in AUTHORITATIVE_KINDS)
+    except SQLAlchemyError as exc:
+        return fail(f"the store refused this feed's papers: {type(exc).__name__}: "
+                    f"{str(exc).splitlines()[0][:300]}", kind=parsed.kind, attempts=attempts)
     status = "error" if parsed.error else "ok"
+    distinct = len({p.id for p in parsed.papers})
+    warning = parsed.warning
+    if distinct < len(parsed.papers):
+        repeats = f"{len(parsed.papers) - distinct} repeated entries merged"
+        warning = f"{warning}; {repeats}" if warning else repeats
     record_fetch(engine, url=spec.url, name=spec.name, now=now, status=status,
-                 error=parsed.error, entries=len(parsed.papers), etag=headers.get("etag"),
-                 last_modified=headers.get("last-modified"))
-    return FeedResult(spec, status, entries=len(parsed.papers), new=counts.new,
-                      updated=counts.updated, unchanged=counts.unchanged, error=parsed.error)
+                 error=parsed.error, entries=distinct, etag=got.etag,
+                 last_modified=got.last_modified, body_hash=None if parsed.error else body_hash)
+    return FeedResult(spec, status, entries=distinct, new=counts.new, updated=counts.updated,
+                      unchanged=counts.unchanged, error=parsed.error, kind=parsed.kind,
+                      warning=warning, skipped=parsed.skipped, attempts=attempts)
 
 
 async def fetch_feeds(engine: Engine, specs: Sequence[FeedSpec], *, now: datetime,
                       timeout: float = 20.0, concurrency: int = 4,
-                      on_done: Callable[[FeedResult], None] | None = None) -> list[FeedResult]:
-    """Fetch every feed; one failing feed is reported and never stops the others."""
-    limit = asyncio.Semaphore(concurrency)
-    async with httpx.AsyncClient(timeout=timeout, follow_redirects=True,
-                                 headers={"User-Agent": USER_AGENT}) as client:
+                      on_done: Callable[[FeedResult], None] | None = None,
+                      on_stage: Stage | None = None,
+                      retry: RetryPolicy | None = None) -> list[FeedResult]:
+    """Fetch every feed, at most ``concurrency`` at once; results in the order of ``specs``.
+
+    One failing feed is reported in its result and never stops the others.
+    """
+    policy = retry or RetryPolicy()
+    limit = asyncio.Semaphore(max(1, concurrency))
+    unique: dict[str, FeedSpec] = {}
+    for spec in specs:  # the same URL twice would race on its feeds row
+        unique.setdefault(spec.url, spec)
+    async with httpx.AsyncClient(
+        timeout=httpx.Timeout(timeout), follow_redirects=True, max_redirects=5,
+        headers={"User-Agent": USER_AGENT},
+        limits=httpx.Limits(max_connections=max(1, concurrency)),
+    ) as client:
         async def run(spec: FeedSpec) -> FeedResult:
             async with limit:
-                result = await _fetch_one(engine, spec, client, now)
+                try:
+                    result = await _fetch_one(engine, spec, client, now, policy, on_stage)
+                except DigestError as exc:  # e.g. the store refused a write
+                    result = FeedResult(spec, "error", error=str(exc))
+                except Exception as exc:  # noqa: BLE001 - a bug on one feed spares the rest
+                    result = FeedResult(spec, "error",
+                                        error=f"internal error: {type(exc).__name__}: {exc}")
             if on_done:
                 on_done(result)
             return result
 
-        return list(await asyncio.gather(*(run(s) for s in specs)))
+        return list(await asyncio.gather(*(run(s) for s in unique.values())))

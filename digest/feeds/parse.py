@@ -1,77 +1,122 @@
-"""Parse feed bytes (RSS/Atom via feedparser) into normalized Papers."""
+"""Parse one document (RSS/Atom/RDF via feedparser, or HF daily papers JSON) into Papers,
+saying clearly when it is not a feed, is partly unreadable, or is an arXiv API error."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
-from time import struct_time
+from datetime import datetime
 from typing import Any
 
 import feedparser
 
-from digest.feeds.normalize import arxiv_id_from, clean_text, safe_url, strip_arxiv_prefix
+from digest.errors import FeedError
+from digest.feeds import arxiv, hf
+from digest.feeds.detect import detect_kind, not_a_feed_reason
+from digest.feeds.entries import paper_from_entry
+from digest.feeds.normalize import clean_text, utc_from_struct
 from digest.models import Paper
+
+# feedparser flags these as bozo but still decodes the document correctly or by a good guess.
+_BENIGN = (feedparser.CharacterEncodingOverride, feedparser.NonXMLContentType)
 
 
 @dataclass(frozen=True, slots=True)
 class ParsedFeed:
-    """The papers recovered from one document, and what went wrong if anything did."""
+    """The papers recovered from one document, and what went wrong if anything did.
+
+    ``error`` set means the fetch counts as failed (even when some papers were recovered,
+    as from a truncated download); ``warning`` is worth showing but not a failure.
+    """
 
     papers: list[Paper] = field(default_factory=list)
     error: str | None = None
     title: str = ""
+    kind: str = "rss"
+    encoding: str | None = None
+    warning: str | None = None
+    entries: int = 0  # entries in the document, including those that made no paper
+    rejected: list[Paper] = field(default_factory=list)  # normalized, but no title or id
+
+    @property
+    def skipped(self) -> int:
+        return len(self.rejected)
 
 
-def _when(value: struct_time | None) -> datetime | None:
-    if not value:
-        return None
-    return datetime(*value[:6], tzinfo=UTC)
+def _describe(exc: BaseException | None) -> str:
+    text = clean_text(str(exc)) if exc is not None else ""
+    return text or (type(exc).__name__ if exc is not None else "unknown problem")
 
 
-def _paper_from_entry(entry: Any, source: str) -> Paper | None:
-    link = safe_url(entry.get("link"))
-    arxiv_id = arxiv_id_from(entry.get("id")) or arxiv_id_from(link)
-    title = clean_text(entry.get("title"))
-    if not title:
-        return None
-    if arxiv_id:
-        pid = arxiv_id
-        link = link or f"https://arxiv.org/abs/{arxiv_id}"
-    elif link or entry.get("id"):
-        pid = "url:" + (link or str(entry.get("id")))
-    else:
-        return None
-    abstract = strip_arxiv_prefix(clean_text(entry.get("summary")))
-    authors = tuple(
-        name for name in (clean_text(a.get("name")) for a in entry.get("authors", [])) if name
-    )
-    if len(authors) == 1 and "," in authors[0]:  # arXiv RSS joins authors in dc:creator
-        authors = tuple(a.strip() for a in authors[0].split(",") if a.strip())
-    categories = tuple(t.get("term") for t in entry.get("tags", []) if t.get("term"))
-    return Paper(
-        id=pid,
-        title=title,
-        abstract=abstract,
-        authors=authors,
-        url=link,
-        pdf_url=f"https://arxiv.org/pdf/{arxiv_id}" if arxiv_id else None,
-        categories=categories,
-        published=_when(entry.get("published_parsed")),
-        updated=_when(entry.get("updated_parsed")),
-        sources=(source,),
-        announce_type=entry.get("arxiv_announce_type"),
-    )
+def _parse_json(data: bytes, source: str) -> ParsedFeed:
+    try:
+        papers = hf.parse_daily_papers(data, source)
+    except FeedError as exc:
+        return ParsedFeed(error=f"not a feed: {exc}", kind="hf-json")
+    return ParsedFeed(papers=papers, title="Hugging Face daily papers", kind="hf-json",
+                      encoding="utf-8", entries=len(papers))
 
 
-def parse_feed(data: bytes, *, source: str) -> ParsedFeed:
-    """Every paper feedparser can recover from ``data``; ``error`` says why it is partial."""
-    parsed = feedparser.parse(data)
-    papers = [p for p in (_paper_from_entry(e, source) for e in parsed.entries) if p]
-    error = None
-    if parsed.get("bozo") and not papers:
-        error = f"not a readable feed: {parsed.get('bozo_exception')}"
-    elif parsed.get("bozo") and parsed.get("bozo_exception") is not None:
-        exc = parsed["bozo_exception"]
-        if not isinstance(exc, feedparser.CharacterEncodingOverride):
-            error = f"feed partly unreadable, kept {len(papers)} entries: {exc}"
-    return ParsedFeed(papers=papers, error=error, title=clean_text(parsed.feed.get("title")))
+def _papers(entries: list[Any], source: str, kind: str, feed_date: datetime | None
+            ) -> tuple[list[Paper], list[Paper], list[str], list[str]]:
+    """(papers, rejected, arXiv API error messages, entries that broke normalization)."""
+    papers: list[Paper] = []
+    rejected: list[Paper] = []
+    api_errors: list[str] = []
+    broken: list[str] = []
+    for entry in entries:
+        try:
+            if arxiv.is_api_error_entry(entry.get("id"), entry.get("title")):
+                api_errors.append(clean_text(entry.get("summary")) or "unspecified error")
+                continue
+            paper = paper_from_entry(entry, source, hf_fields=kind == "hf-rss",
+                                     feed_date=feed_date)
+        except Exception as exc:  # noqa: BLE001 - one odd entry must not sink the feed
+            broken.append(f"{type(exc).__name__}: {exc}")
+            continue
+        (papers if paper.id and paper.title else rejected).append(paper)
+    return papers, rejected, api_errors, broken
+
+
+def parse_feed(data: bytes, *, source: str, kind: str = "auto", url: str = "",
+               content_type: str | None = None) -> ParsedFeed:
+    """Every paper that can be recovered from ``data``; ``error`` says why it is partial."""
+    reason = not_a_feed_reason(data, content_type)
+    if reason:
+        return ParsedFeed(error=reason)
+    if kind == "auto":
+        kind = detect_kind(data, url=url)
+    if kind == "hf-json" or hf.looks_like_daily_papers(data[:64]):
+        return _parse_json(data, source)
+    headers = {"content-type": content_type} if content_type else None
+    try:
+        # feedparser's sanitizer first (it drops iframes with their content, which nh3 would
+        # keep as raw text), then nh3 on every field we keep.
+        parsed = feedparser.parse(data, response_headers=headers, sanitize_html=True,
+                                  resolve_relative_uris=False)
+    except Exception as exc:  # noqa: BLE001 - feedparser bugs on hostile input are data too
+        return ParsedFeed(error=f"unreadable feed: {_describe(exc)}", kind=kind)
+    entries = list(parsed.get("entries") or [])
+    channel = parsed.get("feed", {})
+    feed_date = utc_from_struct(dict.get(channel, "updated_parsed")
+                                or dict.get(channel, "published_parsed"))
+    papers, rejected, api_errors, broken = _papers(entries, source, kind, feed_date)
+    title = clean_text(channel.get("title"))
+    encoding = parsed.get("encoding")
+    error = warning = None
+    exc = parsed.get("bozo_exception") if parsed.get("bozo") else None
+    if api_errors:
+        error = "arXiv API error: " + "; ".join(api_errors)
+    elif broken:  # a bug on our side must be loud, not a quiet short feed
+        error = f"{len(broken)} entries could not be normalized (first: {broken[0][:200]})"
+    elif exc is not None and isinstance(exc, _BENIGN):
+        warning = f"{_describe(exc)} (read as {encoding})"
+    elif exc is not None and papers:
+        error = f"feed is malformed ({_describe(exc)}); kept the {len(papers)} entries recovered"
+    elif exc is not None:
+        error = f"not a readable feed: {_describe(exc)}"
+    elif not parsed.get("version") and not entries:
+        error = "not a feed: no RSS, Atom or RDF document found"
+    if error is None and warning is None and rejected:
+        warning = f"{len(rejected)} of {len(entries)} entries had no title or no link/id"
+    return ParsedFeed(papers=papers, error=error, title=title, kind=kind, encoding=encoding,
+                      warning=warning, entries=len(entries), rejected=rejected)

@@ -20,7 +20,7 @@ NoticeKind = Literal["confirm", "welcome", "goodbye"]
 _NOTICE_SUBJECTS: dict[str, tuple[str, str]] = {
     "confirm": ("Confirm your {p} subscription", "One click and your paper digest starts."),
     "welcome": ("Welcome to {p}", "You're in: here is what happens next."),
-    "goodbye": ("You're unsubscribed from {p}", "No more digests. One click brings you back."),
+    "goodbye": ("You're unsubscribed from {p}", "No more digests. You can sign up again any time."),
 }
 _NOTICE_WHY = {
     "confirm": "You get this one email because {e} was entered on the {p} sign-up form.",

@@ -22,6 +22,7 @@ class FeedState:
     last_error: str | None = None
     last_entries: int | None = None
     consecutive_failures: int = 0
+    body_hash: str | None = None
 
 
 def get_feed_state(engine: Engine, url: str) -> FeedState | None:
@@ -37,9 +38,11 @@ def list_feed_states(engine: Engine) -> list[FeedState]:
 
 def record_fetch(engine: Engine, *, url: str, name: str, now: datetime, status: str,
                  error: str | None = None, entries: int | None = None,
-                 etag: str | None = None, last_modified: str | None = None) -> None:
+                 etag: str | None = None, last_modified: str | None = None,
+                 body_hash: str | None = None) -> None:
     """Remember how a fetch went. ``status`` is ok, not_modified or error; validators are
-    only replaced when the server sent new ones, so a failed fetch keeps the old ones."""
+    only replaced when the server sent new ones, so a failed fetch keeps the old ones.
+    ``body_hash`` is kept only for a body parsed without error (so a bad body is re-read)."""
     ok = status in ("ok", "not_modified")
     with engine.begin() as conn:
         old = conn.execute(select(feeds).where(feeds.c.url == url)).first()
@@ -56,6 +59,10 @@ def record_fetch(engine: Engine, *, url: str, name: str, now: datetime, status: 
                 values["etag"] = etag
             if last_modified is not None:
                 values["last_modified"] = last_modified
+            if body_hash is not None:
+                values["body_hash"] = body_hash
+        else:
+            values["body_hash"] = None
         if old is None:
             failures = 0 if ok else 1
             values.setdefault("consecutive_failures", failures)

@@ -9,7 +9,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Engine, Row, select, update
+from sqlalchemy import Engine, Row, bindparam, select, update
 
 from digest.models import Paper
 from digest.store.schema import papers
@@ -33,16 +33,27 @@ def content_hash(paper: Paper) -> str:
     return hashlib.sha256(blob.encode("utf-8", "surrogatepass")).hexdigest()
 
 
-def merge_papers(old: Paper, new: Paper) -> Paper:
-    """Combine two sightings of one paper: newer non-empty fields win, sources accumulate.
+# What a non-authoritative sighting (HF, a derived feed) may change on a known paper:
+# its own signals, never the paper's text (a translated title must not replace arXiv's).
+_SIGNALS = frozenset({"summary", "upvotes", "comments", "stars", "code_url"})
 
-    A paper seen on arXiv and then on Hugging Face keeps arXiv's categories and PDF and
-    gains HF's upvotes and summary; a ``replace`` announcement refreshes text, not age.
+
+def merge_papers(old: Paper, new: Paper, *, authoritative: bool = True) -> Paper:
+    """Combine two sightings of one paper; sources and categories accumulate.
+
+    From an authoritative feed (arXiv) newer non-empty fields win; from any other feed
+    only the signals do, and the rest just fills gaps. So a paper seen on arXiv and then
+    on Hugging Face keeps arXiv's text and PDF and gains HF's upvotes and summary; a
+    ``replace`` announcement refreshes text, never the paper's age (``first_seen``).
     """
     merged: dict[str, Any] = {}
     for name in Paper.__slots__:  # type: ignore[attr-defined]
         a, b = getattr(old, name), getattr(new, name)
-        merged[name] = b if b not in (None, "", ()) else a
+        prefer_new = authoritative or name in _SIGNALS
+        if prefer_new:
+            merged[name] = b if b not in (None, "", ()) else a
+        else:
+            merged[name] = a if a not in (None, "", ()) else b
     merged["sources"] = tuple(dict.fromkeys(old.sources + new.sources))
     merged["categories"] = tuple(dict.fromkeys(old.categories + new.categories))
     merged["first_seen"] = old.first_seen
@@ -101,13 +112,20 @@ def row_to_paper(row: Row[Any] | Any) -> Paper:
 _PAPER_COLUMNS = [c for c in papers.c if c.name not in ("embedding", "content_hash", "last_seen")]
 
 
-def upsert_papers(engine: Engine, incoming: Iterable[Paper], *, now: datetime) -> UpsertCounts:
-    """Insert new papers and merge re-sightings; returns how many were new/updated/unchanged."""
+def upsert_papers(engine: Engine, incoming: Iterable[Paper], *, now: datetime,
+                  authoritative: bool = True) -> UpsertCounts:
+    """Insert new papers and merge re-sightings; returns how many were new/updated/unchanged.
+
+    Works in chunks: one SELECT per chunk, one multi-row INSERT and one executemany
+    UPDATE, so a 10,000-entry feed is a few dozen statements, not tens of thousands.
+    """
     batch: dict[str, Paper] = {}
     for paper in incoming:  # the same paper twice in one batch merges too
-        batch[paper.id] = merge_papers(batch[paper.id], paper) if paper.id in batch else paper
+        batch[paper.id] = (merge_papers(batch[paper.id], paper, authoritative=authoritative)
+                           if paper.id in batch else paper)
     new = updated = unchanged = 0
     ids = list(batch)
+    update_stmt = update(papers).where(papers.c.id == bindparam("pid"))
     with engine.begin() as conn:
         for start in range(0, len(ids), _CHUNK):
             chunk = ids[start : start + _CHUNK]
@@ -118,23 +136,27 @@ def upsert_papers(engine: Engine, incoming: Iterable[Paper], *, now: datetime) -
                 )
             }
             inserts: list[dict[str, Any]] = []
+            updates: list[dict[str, Any]] = []
             for pid in chunk:
                 paper = batch[pid]
                 if pid not in existing:
                     inserts.append(_to_row(replace(paper, first_seen=now), now))
-                    new += 1
                     continue
                 old, old_hash = existing[pid]
-                merged = merge_papers(old, paper)
-                if content_hash(merged) == old_hash:
+                merged = merge_papers(old, paper, authoritative=authoritative)
+                values = _to_row(merged, now)
+                if values["content_hash"] == old_hash:
                     unchanged += 1
                     continue
-                values = _to_row(merged, now)
                 del values["id"], values["first_seen"]
-                conn.execute(update(papers).where(papers.c.id == pid).values(**values))
-                updated += 1
+                values["pid"] = pid
+                updates.append(values)
             if inserts:
                 conn.execute(papers.insert(), inserts)
+            if updates:
+                conn.execute(update_stmt, updates)
+            new += len(inserts)
+            updated += len(updates)
     return UpsertCounts(new=new, updated=updated, unchanged=unchanged)
 
 

@@ -94,6 +94,7 @@ feeds = Table(
     Column("last_error", Text),
     Column("last_entries", Integer),
     Column("consecutive_failures", Integer, nullable=False, default=0),
+    Column("body_hash", String(64)),  # sha256 of the last body parsed (skip if unchanged)
 )
 
 subscribers = Table(
@@ -181,6 +182,16 @@ suppressions = Table(
     Column("address_hash", String(64), primary_key=True),
     Column("reason", String(40), nullable=False),
     Column("created_at", UTCDateTime(), nullable=False),
+)
+
+# Fixed-window counters for the web app's rate limits (client IP, address hash); in the
+# store so that several server processes share them (migration 0006_web).
+rate_limits = Table(
+    "rate_limits",
+    metadata,
+    Column("key", String(100), primary_key=True),  # "ip:<addr>" or "addr:<sha256>"
+    Column("window_start", UTCDateTime(), nullable=False),
+    Column("count", Integer, nullable=False),
 )
 
 # One row per job run (fetch, deliver, housekeeping) for `digest status` and debugging.

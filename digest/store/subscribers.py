@@ -7,10 +7,12 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Engine, Row, func, select, update
+from sqlalchemy import Engine, Row, delete, func, select, update
 
+from digest.addresses import address_hash
+from digest.errors import SuppressedError
 from digest.models import Profile, Subscriber
-from digest.store.schema import feedback, subscribers, suppressions
+from digest.store.schema import deliveries, editions, feedback, subscribers, suppressions
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,12 +93,19 @@ def is_suppressed(engine: Engine, address_hash: str) -> bool:
 def upsert_subscriber(engine: Engine, data: SubscriberInput, *, now: datetime, status: str,
                       origin: str) -> tuple[int, bool]:
     """Create or update by email; returns (id, created). An existing status is kept unless
-    the row was pending and ``status`` is active (files and admins may confirm)."""
+    the row was pending and ``status`` is active (files and admins may confirm).
+
+    A suppressed address with no row (a deleted subscriber) raises SuppressedError: no
+    file, import or form may bring it back."""
     with engine.begin() as conn:
         row = conn.execute(
             select(subscribers.c.id, subscribers.c.status).where(subscribers.c.email == data.email)
         ).first()
         if row is None:
+            hashed = conn.execute(select(suppressions.c.address_hash).where(
+                suppressions.c.address_hash == address_hash(data.email))).first()
+            if hashed is not None:
+                raise SuppressedError(f"{data.email} asked to be removed and cannot be added again")
             result = conn.execute(
                 subscribers.insert().values(
                     **data.values(), status=status, origin=origin, created_at=now,
@@ -183,3 +192,95 @@ def suppress_address(engine: Engine, address_hash: str, *, reason: str, now: dat
                                                       created_at=now))
     except IntegrityError:
         pass
+
+
+def update_subscriber(engine: Engine, subscriber_id: int, values: dict[str, Any]) -> bool:
+    """Write the given columns (preferences, stamps); False if the subscriber is gone."""
+    with engine.begin() as conn:
+        result = conn.execute(
+            update(subscribers).where(subscribers.c.id == subscriber_id).values(**values))
+        return result.rowcount > 0
+
+
+def unsubscribe(engine: Engine, subscriber_id: int, *, now: datetime) -> bool:
+    """Mark active/pending as unsubscribed; True only if this call changed something."""
+    with engine.begin() as conn:
+        result = conn.execute(
+            update(subscribers)
+            .where(subscribers.c.id == subscriber_id,
+                   subscribers.c.status.in_(("active", "pending")))
+            .values(status="unsubscribed", unsubscribed_at=now))
+        return result.rowcount > 0
+
+
+def record_feedback(engine: Engine, subscriber_id: int, paper_id: str, signal: int, *,
+                    now: datetime) -> None:
+    with engine.begin() as conn:
+        conn.execute(feedback.insert().values(subscriber_id=subscriber_id, paper_id=paper_id,
+                                              signal=1 if signal > 0 else -1, created_at=now))
+
+
+def delete_subscriber(engine: Engine, subscriber_id: int, *, now: datetime,
+                      reason: str = "deleted") -> str | None:
+    """Erase the subscriber, their feedback and ledger rows, leaving only the address hash
+    in suppressions (unless ``reason`` is empty). Returns the erased address, or None."""
+    with engine.begin() as conn:
+        email = conn.execute(select(subscribers.c.email)
+                             .where(subscribers.c.id == subscriber_id)).scalar_one_or_none()
+        if email is None:
+            return None
+        conn.execute(delete(feedback).where(feedback.c.subscriber_id == subscriber_id))
+        conn.execute(delete(deliveries).where(deliveries.c.subscriber_id == subscriber_id))
+        conn.execute(delete(subscribers).where(subscribers.c.id == subscriber_id))
+        hashed = address_hash(email)
+        exists = conn.execute(select(suppressions.c.address_hash)
+                              .where(suppressions.c.address_hash == hashed)).first()
+        if reason and exists is None:
+            conn.execute(suppressions.insert().values(address_hash=hashed, reason=reason,
+                                                      created_at=now))
+    return str(email)
+
+
+def export_subscriber(engine: Engine, subscriber_id: int) -> dict[str, Any] | None:
+    """Everything the store holds about one subscriber, as JSON-ready data."""
+    with engine.connect() as conn:
+        row = conn.execute(select(subscribers).where(subscribers.c.id == subscriber_id)).first()
+        if row is None:
+            return None
+        fb = conn.execute(select(feedback.c.paper_id, feedback.c.signal, feedback.c.created_at)
+                          .where(feedback.c.subscriber_id == subscriber_id)
+                          .order_by(feedback.c.id)).all()
+        sent = conn.execute(
+            select(editions.c.key, deliveries.c.state, deliveries.c.sent_at, deliveries.c.picks)
+            .join(editions, editions.c.id == deliveries.c.edition_id)
+            .where(deliveries.c.subscriber_id == subscriber_id).order_by(deliveries.c.id)).all()
+
+    def iso(value: Any) -> Any:
+        return value.isoformat() if isinstance(value, datetime) else value
+
+    profile = {k: iso(v) for k, v in row._mapping.items()}
+    return {
+        "subscriber": profile,
+        "feedback": [{"paper": p, "signal": "more" if s > 0 else "less", "at": iso(t)}
+                     for p, s, t in fb],
+        "deliveries": [{"edition": k, "state": st, "sent_at": iso(at),
+                        "papers": [p.get("id") for p in picks or []]}
+                       for k, st, at, picks in sent],
+    }
+
+
+def confirm_pending(engine: Engine, subscriber_id: int, *, issued: datetime,
+                    now: datetime) -> bool:
+    """Activate a pending/unsubscribed subscriber with a confirmation issued at ``issued``.
+
+    False when the link is stale: the subscriber confirmed or unsubscribed after it was
+    issued (a replayed old link must not re-subscribe someone who left), or bounced."""
+    c = subscribers.c
+    with engine.begin() as conn:
+        result = conn.execute(
+            update(subscribers)
+            .where(c.id == subscriber_id, c.status.in_(("pending", "unsubscribed")),
+                   (c.confirmed_at.is_(None)) | (c.confirmed_at < issued),
+                   (c.unsubscribed_at.is_(None)) | (c.unsubscribed_at < issued))
+            .values(status="active", confirmed_at=now))
+        return result.rowcount > 0

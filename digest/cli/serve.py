@@ -1,0 +1,29 @@
+"""``digest serve``: the subscription web app under uvicorn."""
+
+from __future__ import annotations
+
+import typer
+import uvicorn
+
+from digest.cli.common import console, runtime
+
+
+def serve_command(
+    host: str = typer.Option(None, help="Interface to bind (default DIGEST_WEB__HOST)."),
+    port: int = typer.Option(None, help="Port (default DIGEST_WEB__PORT)."),
+) -> None:
+    """Serve subscribe, confirm, unsubscribe, preferences and feedback pages."""
+    from digest.web import create_app
+
+    with runtime() as rt:
+        app = create_app(rt)  # checks the secret: production refuses to start without one
+        _ = rt.engine  # migrate before the first request; fail here if the store is broken
+        bind_host, bind_port = host or rt.settings.web.host, port or rt.settings.web.port
+        console.print(f"serving on http://{bind_host}:{bind_port}/ (links point to "
+                      f"{rt.settings.base_url})")
+        uvicorn.run(app, host=bind_host, port=bind_port, proxy_headers=False,
+                    server_header=False, log_level="info")
+
+
+def register(app: typer.Typer) -> None:
+    app.command("serve")(serve_command)

@@ -1,0 +1,169 @@
+"""The long-running process (``digest run``): the web app under uvicorn, the send loop on
+every node, and the scheduler on the one node that holds leadership — one asyncio loop.
+
+SIGTERM/SIGINT: stop taking work, finish the message on the wire, release the rest of the
+claimed deliveries, close the web server, give up leadership, exit 0 within the bound.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
+from typing import Any
+
+import uvicorn
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from fastapi import FastAPI
+
+from digest.runtime import Runtime
+from digest.schedule import jobs
+from digest.schedule.leader import Leadership, leadership_for
+from digest.schedule.scheduler import build_scheduler
+from digest.schedule.sender import Sender
+
+log = logging.getLogger("digest.service")
+
+
+def _utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def build_app(rt: Runtime) -> FastAPI:
+    """The subscription web app; a bare health endpoint when ``digest.web`` is not installed
+    (so the scheduler runs on its own in a build without the web part)."""
+    try:
+        from digest.web import create_app  # type: ignore[attr-defined]
+    except ImportError:
+        app = FastAPI(title=rt.settings.product_name, docs_url=None, redoc_url=None)
+
+        @app.get("/healthz")
+        def healthz() -> dict[str, str]:
+            return {"status": "ok"}
+
+        return app
+    return create_app(rt)  # type: ignore[no-any-return]
+
+
+class _Server(uvicorn.Server):
+    """uvicorn without its own signal handling: the service owns SIGTERM/SIGINT and tells
+    the server when to stop (uvicorn would otherwise re-raise the signal on exit)."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        yield
+
+    def install_signal_handlers(self) -> None:  # uvicorn < 0.29
+        return None
+
+
+class Service:
+    def __init__(self, rt: Runtime, *, host: str, port: int,
+                 clock: Callable[[], datetime] = _utcnow,
+                 leadership: Leadership | None = None) -> None:
+        self.rt = rt
+        self.clock = clock
+        self.settings = rt.settings.schedule
+        self.leadership = leadership or leadership_for(rt.engine)
+        self.sender = Sender(rt, clock)
+        self.scheduler: AsyncIOScheduler | None = None
+        self.stop_event = asyncio.Event()
+        config = uvicorn.Config(build_app(rt), host=host, port=port, log_config=None,
+                                proxy_headers=False, server_header=False,
+                                timeout_graceful_shutdown=max(1, int(self._bound() / 2)))
+        self.server = _Server(config)
+
+    async def _serve_web(self) -> None:
+        try:
+            await self.server.serve()
+        except SystemExit:  # uvicorn exits when it cannot bind; it has logged why
+            return
+
+    def _bound(self) -> float:
+        return self.settings.shutdown_timeout.total_seconds()
+
+    @property
+    def is_leader(self) -> bool:
+        return self.scheduler is not None
+
+    def request_stop(self) -> None:
+        self.stop_event.set()
+
+    async def _lead(self) -> None:
+        retry = self.settings.leader_retry.total_seconds()
+        while not self.stop_event.is_set():
+            if self.scheduler is None:
+                if await jobs.in_daemon_thread(self.leadership.acquire):
+                    if self.stop_event.is_set():  # won the lock while shutting down
+                        break
+                    self.scheduler = build_scheduler(self.rt.engine, self.settings,
+                                                     now=self.clock())
+                    self.scheduler.start()
+                    log.info('{"event": "leader", "state": "acquired", "owner": "%s"}',
+                             self.sender.owner)
+            elif not await jobs.in_daemon_thread(self.leadership.alive):
+                self._stop_scheduler()
+                log.warning('{"event": "leader", "state": "lost", "owner": "%s"}',
+                            self.sender.owner)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.stop_event.wait(), retry)
+
+    def _stop_scheduler(self) -> None:
+        if self.scheduler is not None:
+            with contextlib.suppress(Exception):
+                self.scheduler.shutdown(wait=False)
+            self.scheduler = None
+
+    async def run(self) -> int:
+        """Serve until asked to stop; returns the exit code."""
+        jobs.bind(jobs.JobContext(self.rt, self.clock, self.sender))
+        web = asyncio.create_task(self._serve_web(), name="web")
+        lead = asyncio.create_task(self._lead(), name="leader")
+        send = asyncio.create_task(self.sender.run(self.settings.deliver_interval), name="send")
+        stopper = asyncio.create_task(self.stop_event.wait())
+        await asyncio.wait({web, stopper}, return_when=asyncio.FIRST_COMPLETED)
+        code = 0
+        if web.done() and not self.stop_event.is_set():
+            log.error('{"event": "web_stopped", "detail": "the web server could not start '
+                      '(see the error above) or stopped; shutting down"}')
+            code = 1
+        await self._shutdown(web, lead, send)
+        stopper.cancel()
+        jobs.bind(None)
+        return code
+
+    async def _shutdown(self, web: asyncio.Task[Any], lead: asyncio.Task[Any],
+                        send: asyncio.Task[Any]) -> None:
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self._bound()
+        self.stop_event.set()
+        self._stop_scheduler()  # no new job runs; a running one sees sender.stopping
+        released = await self.sender.stop(timeout=max(0.5, (deadline - loop.time()) * 0.6))
+        self.server.should_exit = True
+        for task in (web, lead, send):
+            remaining = max(0.1, deadline - loop.time())
+            with contextlib.suppress(BaseException):
+                await asyncio.wait_for(task, remaining)
+        self._stop_scheduler()  # in case leadership was won during the shutdown
+        await jobs.in_daemon_thread(self.leadership.release)
+        log.info('{"event": "stopped", "released": %d}', released)
+
+
+async def serve(rt: Runtime, *, host: str, port: int,
+                clock: Callable[[], datetime] = _utcnow) -> int:
+    service = Service(rt, host=host, port=port, clock=clock)
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, service.request_stop)
+    try:
+        return await service.run()
+    finally:
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.remove_signal_handler(sig)
+
+
+def run_service(rt: Runtime, *, host: str, port: int) -> int:
+    return asyncio.run(serve(rt, host=host, port=port))

@@ -1,0 +1,79 @@
+"""GET / and POST /subscribe: the subscribe form, answered the same way for every address."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import HTMLResponse
+
+from digest.addresses import address_hash
+from digest.errors import AddressError, DeliveryError
+from digest.profiles import MAX_INTERESTS, ProfileError, validate_profile
+from digest.subscriptions import subscribe
+from digest.web.forms import FormError, check_form_token, clean, client_ip, form_token
+from digest.web.pages import message, page
+from digest.web.ratelimit import forget, hit
+
+router = APIRouter()
+Field = Annotated[str, Form()]
+
+
+def _form(request: Request, *, status: int = 200, error: str | None = None,
+          values: dict[str, str] | None = None) -> HTMLResponse:
+    rt = request.app.state.rt
+    return page(request, "subscribe.html", status=status, error=error,
+                values=values or {"frequency": "weekly"}, form_token=form_token(rt.secret))
+
+
+def too_many(request: Request, retry_after: int, text: str) -> HTMLResponse:
+    return message(request, "Too many requests", text, status=429,
+                   headers={"Retry-After": str(retry_after)})
+
+
+@router.get("/", response_class=HTMLResponse)
+def subscribe_page(request: Request) -> HTMLResponse:
+    """The subscribe form: email, a line about what you read, how often."""
+    return _form(request)
+
+
+@router.post("/subscribe", response_class=HTMLResponse)
+async def subscribe_post(request: Request, email: Field = "", interests: Field = "",
+                         frequency: Field = "weekly", website: Field = "",
+                         form_token: Field = "") -> HTMLResponse:
+    """Ask for a subscription; a confirmation email follows (double opt-in)."""
+    rt = request.app.state.rt
+    web = rt.settings.web
+    now = datetime.now(UTC)
+    ip = client_ip(request, trust_proxy=web.trust_proxy)
+    wait = hit(rt.engine, f"ip:{ip}", limit=web.ip_limit, window=web.ip_window, now=now)
+    if wait:
+        return too_many(request, wait, "Too many sign-ups from your network. Please try later.")
+    values = {"email": email if isinstance(email, str) else "",
+              "interests": interests if isinstance(interests, str) else "",
+              "frequency": frequency if isinstance(frequency, str) else "weekly"}
+    try:
+        check_form_token(rt.secret, form_token)
+        if website:  # the honeypot: hidden from people, irresistible to bots
+            raise FormError("this form could not be accepted")
+        fields = {"email": clean(email, "email", max_len=320, required=True),
+                  "interests": clean(interests, "interests", max_len=MAX_INTERESTS,
+                                     required=True),
+                  "frequency": clean(frequency, "frequency", max_len=10) or "weekly"}
+        if fields["frequency"] not in ("daily", "weekly"):
+            raise FormError("frequency: daily or weekly")
+        data = validate_profile(fields)
+    except (FormError, ProfileError, AddressError) as exc:
+        return _form(request, status=400, error=str(exc), values=values)
+    key = f"addr:{address_hash(data.email)}"
+    wait = hit(rt.engine, key, limit=1, window=web.confirm_resend, now=now)
+    if wait:
+        return too_many(request, wait, "We sent a confirmation to this address a short while "
+                        "ago. Please check your inbox (and spam folder), or try again later.")
+    try:
+        await subscribe(rt, data, now=now, origin="web")
+    except DeliveryError:
+        forget(rt.engine, key)  # nothing was sent: let them retry without waiting the window
+        raise
+    return page(request, "check_inbox.html", email=data.email)

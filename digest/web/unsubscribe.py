@@ -1,0 +1,33 @@
+"""The List-Unsubscribe URL: one-click POST (RFC 8058) or a page with a button."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import HTMLResponse
+
+from digest.subscriptions import read_link, unsubscribe
+from digest.web.pages import message, page
+
+router = APIRouter()
+
+
+@router.get("/unsubscribe/{token}", response_class=HTMLResponse)
+def unsubscribe_page(request: Request, token: str) -> HTMLResponse:
+    """Show the unsubscribe button; nothing changes on GET."""
+    _, sub = read_link(request.app.state.rt, "unsubscribe", token)
+    return page(request, "unsubscribe.html", email=sub.email, action=f"/unsubscribe/{token}",
+                done=sub.status not in ("active", "pending"))
+
+
+@router.post("/unsubscribe/{token}", response_class=HTMLResponse)
+async def unsubscribe_post(
+    request: Request, token: str,
+    one_click: Annotated[str, Form(alias="List-Unsubscribe")] = "",
+) -> HTMLResponse:
+    """Unsubscribe at once: 200, no redirect, no cookie; repeating is harmless."""
+    sub = await unsubscribe(request.app.state.rt, token, now=datetime.now(UTC))
+    return message(request, "You are unsubscribed",
+                   f"{sub.email} will receive no more digests.")

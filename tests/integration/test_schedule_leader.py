@@ -1,0 +1,50 @@
+"""Leadership: one holder at a time, and the lock frees when its holder goes away."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from sqlalchemy import Engine
+
+from digest.schedule.leader import FileLeadership, PgLeadership, leader_present, leadership_for
+from digest.store.db import open_store
+
+
+def test_only_one_holder_and_release_hands_over(engine: Engine) -> None:
+    first, second = leadership_for(engine), leadership_for(engine)
+    assert leader_present(engine) is False
+    assert first.acquire() is True
+    assert first.alive() is True
+    assert second.acquire() is False
+    assert leader_present(engine) is True
+    first.release()
+    assert second.acquire() is True
+    second.release()
+    assert leader_present(engine) is False
+
+
+def test_postgres_lock_is_freed_when_the_holders_connection_dies(pg_database: str) -> None:
+    engine = open_store(pg_database)
+    other = open_store(pg_database)
+    try:
+        holder, waiter = PgLeadership(engine), PgLeadership(other)
+        assert holder.acquire() and not waiter.acquire()
+        assert holder.conn is not None
+        holder.conn.invalidate()  # the session ends as if the process had been killed
+        assert holder.alive() is False
+        assert waiter.acquire() is True
+        waiter.release()
+    finally:
+        engine.dispose()
+        other.dispose()
+
+
+def test_sqlite_lock_file_sits_next_to_the_database(tmp_path: Path) -> None:
+    engine = open_store(f"sqlite:///{tmp_path / 'x.db'}")
+    try:
+        lead = leadership_for(engine)
+        assert isinstance(lead, FileLeadership) and lead.path == tmp_path / "x.db.leader"
+        assert lead.acquire()
+        lead.release()
+    finally:
+        engine.dispose()

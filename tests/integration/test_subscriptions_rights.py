@@ -1,0 +1,222 @@
+"""Data rights and the subscription lifecycle on both backends: deletion leaves only a
+hash that nothing can revive, export is emailed, feedback reaches the profile, notices
+respect suppression, rate-limit windows count and reset."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from email import message_from_bytes, policy
+from email.message import EmailMessage
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import Engine, MetaData, select
+
+from digest.addresses import address_hash
+from digest.errors import SuppressedError
+from digest.models import EditionInfo
+from digest.notify import send_notice
+from digest.profiles import sync_profile_dir, validate_profile
+from digest.render import RenderedEmail
+from digest.runtime import Runtime
+from digest.store import ledger
+from digest.store.schema import suppressions
+from digest.store.subscribers import get_subscriber, suppress_address, upsert_subscriber
+from digest.subscriptions import import_rows, subscribe
+from digest.tokens import make_token
+from digest.web import create_app
+from digest.web.ratelimit import hit
+from tests.web_support import SECRET, body_text, find_link, form_token, make_runtime
+
+EMAIL = "owner@example.org"
+NOW = datetime.now(UTC) - timedelta(hours=1)
+
+
+@pytest.fixture
+def rt(db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Runtime]:
+    runtime = make_runtime(tmp_path, monkeypatch, DIGEST_DATABASE_URL=db_url)
+    yield runtime
+    runtime.close()
+
+
+@pytest.fixture
+def web(rt: Runtime) -> TestClient:
+    return TestClient(create_app(rt), base_url="http://127.0.0.1:8000")
+
+
+def outbox(rt: Runtime) -> list[EmailMessage]:
+    files = sorted(rt.settings.outbox_dir.glob("*.eml"), key=lambda p: p.stat().st_mtime_ns)
+    return [message_from_bytes(p.read_bytes(), policy=policy.default) for p in files]  # type: ignore[misc]
+
+
+def member(rt: Runtime, email: str = EMAIL) -> int:
+    data = validate_profile({"email": email, "interests": "graph neural networks"})
+    sid, _ = upsert_subscriber(rt.engine, data, now=NOW, status="active", origin="cli")
+    return sid
+
+
+def dump(engine: Engine) -> str:
+    """Every row of every table, as text: to prove an address is gone everywhere."""
+    meta = MetaData()
+    meta.reflect(engine)
+    with engine.connect() as conn:
+        return repr([conn.execute(select(t)).all() for t in meta.sorted_tables])
+
+
+def test_deletion_leaves_only_a_hash_that_nothing_revives(rt: Runtime, web: TestClient,
+                                                          tmp_path: Path) -> None:
+    sid = member(rt)
+    edition = ledger.ensure_edition(rt.engine, EditionInfo(
+        key="weekly:2026-W48", frequency="weekly", period_start=NOW,
+        period_end=NOW + timedelta(days=7)), now=NOW)
+    ledger.add_delivery(rt.engine, edition_id=edition, subscriber_id=sid,
+                        picks=[{"id": "2401.00001", "score": 1.0, "reasons": []}], quiet=False,
+                        now=NOW)
+    feedback = make_token(SECRET, "feedback", sid, paper="2401.00001", signal="more")
+    assert web.post(f"/feedback/{feedback}").status_code == 200
+    preferences = f"/preferences/{make_token(SECRET, 'preferences', sid)}"
+    unsubscribe = f"/unsubscribe/{make_token(SECRET, 'unsubscribe', sid)}"
+
+    asked = web.post(f"{preferences}/delete")
+    assert asked.status_code == 200
+    [mail] = outbox(rt)
+    assert mail["To"].addresses[0].addr_spec == EMAIL
+    delete_url = find_link(mail, "delete")
+    assert web.get(delete_url).status_code == 200  # a page with a button; nothing deleted
+    assert get_subscriber(rt.engine, subscriber_id=sid) is not None
+    done = web.post(delete_url)
+    assert done.status_code == 200 and "deleted" in done.text
+
+    assert get_subscriber(rt.engine, email=EMAIL) is None
+    everything = dump(rt.engine)
+    assert EMAIL not in everything and "graph neural networks" not in everything
+    assert "2401.00001" not in everything.replace("papers", "")  # no feedback, no ledger row
+    with rt.engine.connect() as conn:
+        assert conn.execute(select(suppressions.c.reason).where(
+            suppressions.c.address_hash == address_hash(EMAIL))).scalar() == "deleted"
+
+    # Replays and the old links are dead.
+    for url in (delete_url, preferences, unsubscribe, f"/feedback/{feedback}"):
+        assert web.post(url).status_code == 410, url
+    # Nothing brings the address back: the form, the store, a profile file, an import.
+    assert subscribe_page_answer(web, EMAIL) == 200
+    assert get_subscriber(rt.engine, email=EMAIL) is None
+    assert len(outbox(rt)) == 1  # no confirmation went out
+    with pytest.raises(SuppressedError):
+        upsert_subscriber(rt.engine, validate_profile({"email": EMAIL, "interests": "x"}),
+                          now=NOW, status="active", origin="cli")
+    profiles = tmp_path / "profiles"
+    profiles.mkdir()
+    (profiles / "owner.toml").write_text(f'email = "{EMAIL}"\ninterests = "x"\n')
+    synced = sync_profile_dir(rt.engine, profiles, now=NOW)
+    assert synced.created == [] and len(synced.errors) == 1
+    report = import_rows(rt.engine, [(2, {"email": EMAIL.upper(), "interests": "x"})], now=NOW)
+    assert report.created == [] and report.bad[0][0] == 2
+    assert get_subscriber(rt.engine, email=EMAIL) is None
+
+
+def subscribe_page_answer(web: TestClient, email: str) -> int:
+    token = form_token(web.get("/").text)
+    return web.post("/subscribe", data={"email": email, "interests": "x",
+                                        "form_token": token}).status_code
+
+
+def test_export_is_emailed_to_the_subscriber(rt: Runtime, web: TestClient) -> None:
+    sid = member(rt)
+    for signal in ("more", "less"):
+        token = make_token(SECRET, "feedback", sid, paper=f"2401.0000{len(signal)}", signal=signal)
+        assert web.post(f"/feedback/{token}").status_code == 200
+    preferences = f"/preferences/{make_token(SECRET, 'preferences', sid)}"
+    answer = web.post(f"{preferences}/export")
+    assert answer.status_code == 200 and EMAIL in answer.text
+    [mail] = outbox(rt)
+    assert mail["To"].addresses[0].addr_spec == EMAIL
+    [attachment] = list(mail.iter_attachments())
+    data = json.loads(attachment.get_content())
+    assert data["subscriber"]["email"] == EMAIL
+    assert data["subscriber"]["interests"] == "graph neural networks"
+    assert [(f["paper"], f["signal"]) for f in data["feedback"]] == [
+        ("2401.00004", "more"), ("2401.00004", "less")]
+    # A forwarded link cannot turn into an inbox flood: one export per window.
+    assert web.post(f"{preferences}/export").status_code == 429
+    assert len(outbox(rt)) == 1
+
+
+def test_feedback_reaches_the_profile_only_on_post(rt: Runtime, web: TestClient) -> None:
+    sid = member(rt)
+    more = f"/feedback/{make_token(SECRET, 'feedback', sid, paper='2401.00001', signal='more')}"
+    less = f"/feedback/{make_token(SECRET, 'feedback', sid, paper='2401.00001', signal='less')}"
+    assert web.get(more).status_code == 200  # a link scanner's GET records nothing
+    assert get_subscriber(rt.engine, subscriber_id=sid).profile.liked == ()
+    assert web.post(more).status_code == 200
+    assert get_subscriber(rt.engine, subscriber_id=sid).profile.liked == ("2401.00001",)
+    assert web.post(less).status_code == 200  # the latest signal wins
+    profile = get_subscriber(rt.engine, subscriber_id=sid).profile
+    assert (profile.liked, profile.disliked) == ((), ("2401.00001",))
+
+
+def test_resubscribe_after_unsubscribe_needs_a_new_confirmation(rt: Runtime,
+                                                                web: TestClient) -> None:
+    sid = member(rt)
+    unsubscribe = f"/unsubscribe/{make_token(SECRET, 'unsubscribe', sid)}"
+    assert web.get(unsubscribe).status_code == 200
+    assert get_subscriber(rt.engine, subscriber_id=sid).status == "active"
+    assert web.post(unsubscribe).status_code == 200
+    [goodbye] = outbox(rt)
+    assert "unsubscribed" in goodbye["Subject"]
+    data = validate_profile({"email": EMAIL, "interests": "topology"})
+    result = asyncio.run(subscribe(rt, data, now=datetime.now(UTC)))
+    assert (result.reason, result.confirmation_sent) == ("resubscribe", True)
+    assert get_subscriber(rt.engine, subscriber_id=sid).status == "unsubscribed"
+    confirm = find_link(outbox(rt)[1], "confirm")
+    assert web.post(confirm).status_code == 200
+    sub = get_subscriber(rt.engine, subscriber_id=sid)
+    assert (sub.status, sub.profile.interests) == ("active", "topology")
+
+
+def test_bounced_and_suppressed_addresses_get_no_mail(rt: Runtime) -> None:
+    member(rt, "bounced@example.org")
+    suppress_address(rt.engine, address_hash("bounced@example.org"), reason="hard bounce", now=NOW)
+    for email in ("bounced@example.org",):
+        data = validate_profile({"email": email, "interests": "x"})
+        assert asyncio.run(subscribe(rt, data, now=NOW)).confirmation_sent is False
+    sent = asyncio.run(send_notice(rt, "welcome", to="bounced@example.org", name="",
+                                   action_url="http://x/"))
+    assert sent is False and outbox(rt) == []
+
+
+class _Renderer:
+    """Stands in for the notice templates another module provides."""
+
+    def render_notice(self, kind: str, *, email: str, name: str, action_url: str,
+                      extra: object = None) -> RenderedEmail:
+        return RenderedEmail(subject=f"{kind} for {name}\r\nBcc: x@example.org",
+                             html=f"<p><a href='{action_url}'>go</a></p>",
+                             text=f"go: {action_url}\n", preheader="")
+
+
+def test_notices_use_the_renderer_when_it_can_and_plain_text_otherwise(rt: Runtime) -> None:
+    # "delete" has no MJML template (the real renderer now renders confirm/welcome/goodbye).
+    asyncio.run(send_notice(rt, "delete", to=EMAIL, name="Ann", action_url="http://x/confirm/t"))
+    rt.__dict__["renderer"] = _Renderer()
+    asyncio.run(send_notice(rt, "welcome", to=EMAIL, name="Ann", action_url="http://x/p/t"))
+    plain, rendered = outbox(rt)
+    assert plain.get_content_type() == "text/plain"
+    assert "http://x/confirm/t" in body_text(plain)
+    assert plain["Auto-Submitted"] == "auto-generated"
+    assert rendered.get_content_type() == "multipart/alternative"
+    assert rendered["Subject"] == "welcome for Ann Bcc: x@example.org"  # folded onto one line
+    assert rendered["Bcc"] is None
+
+
+def test_rate_limit_windows(engine: Engine) -> None:
+    t0 = NOW
+    assert [hit(engine, "ip:a", limit=2, window=60, now=t0) for _ in range(2)] == [0, 0]
+    wait = hit(engine, "ip:a", limit=2, window=60, now=t0 + timedelta(seconds=10))
+    assert 0 < wait <= 51
+    assert hit(engine, "ip:b", limit=2, window=60, now=t0) == 0  # keys are independent
+    assert hit(engine, "ip:a", limit=2, window=60, now=t0 + timedelta(seconds=61)) == 0
