@@ -156,21 +156,26 @@ class DigestMessage(EmailMessage):
     the generator's. Any change, another policy or a unixfrom line takes the stdlib path.
     """
 
-    _wire: tuple[list[Any], list[Any], list[list[Any]], bytes] | None = None
+    _wire: tuple[list[Any], list[Any], list[tuple[list[Any], Any]], bytes] | None = None
+
+    def _unchanged(self) -> bool:
+        wire = self._wire
+        return (
+            wire is not None
+            and list(self.raw_items()) == wire[0]
+            and self.get_payload() == wire[1]
+            and all(
+                list(part.raw_items()) == heads and part.get_payload() is payload
+                for part, (heads, payload) in zip(wire[1], wire[2], strict=True)
+            )
+        )
 
     def as_bytes(self, unixfrom: bool = False, policy: Any = None) -> bytes:
-        wire = self._wire
-        if (
-            wire is None
-            or unixfrom
-            or (policy is not None and policy is not self.policy)
-            or self._headers != wire[0]
-            or self._payload != wire[1]
-            or [p._headers for p in wire[1]] != wire[2]
-        ):
+        if unixfrom or (policy is not None and policy is not self.policy) or not self._unchanged():
             return super().as_bytes(unixfrom, policy)
+        assert self._wire is not None
         fold = self.policy.fold_binary
-        return b"".join([*(fold(k, v) for k, v in self._headers), wire[3]])
+        return b"".join([*(fold(k, v) for k, v in self.raw_items()), self._wire[3]])
 
     def __bytes__(self) -> bytes:
         return self.as_bytes()
@@ -196,7 +201,7 @@ def _part(content_type: _Prefolded, body: str) -> tuple[MIMEPart, bytes]:
         data = body.encode("utf-8", "replace")
         encoded = binascii.b2a_qp(data, quotetabs=False, istext=True)
         part.set_payload(encoded.decode("ascii"))
-    head = b"".join(POLICY.fold_binary(k, v) for k, v in part._headers)
+    head = b"".join(POLICY.fold_binary(k, v) for k, v in part.raw_items())
     return part, head + b"\r\n" + encoded.replace(b"\n", b"\r\n")
 
 
@@ -252,5 +257,10 @@ def compose_message(
         [b"\r\n--", BOUNDARY.encode(), b"\r\n", text_wire, delimiter, html_wire,
          b"\r\n--", BOUNDARY.encode(), b"--\r\n"]
     )
-    msg._wire = (list(msg._headers), list(msg._payload), [list(text._headers), list(html._headers)], body)
+    msg._wire = (
+        list(msg.raw_items()),
+        [text, html],
+        [(list(p.raw_items()), p.get_payload()) for p in (text, html)],
+        body,
+    )
     return msg

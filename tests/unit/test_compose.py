@@ -164,6 +164,14 @@ def test_changes_after_compose_take_the_stdlib_path() -> None:
     assert msg.as_bytes(policy=policy.SMTP) == EmailMessage.as_bytes(msg, policy=policy.SMTP)
 
 
+def test_a_changed_part_alone_takes_the_stdlib_path() -> None:
+    msg = compose()
+    text_part = next(iter(msg.iter_parts()))
+    text_part.set_payload("only the body changed\n")
+    assert b"only the body changed" in msg.as_bytes()
+    assert msg.as_bytes() == EmailMessage.as_bytes(msg)
+
+
 def test_headers_read_back_as_parsed_objects() -> None:
     msg = compose(to_name="Zoë")
     assert msg["To"].addresses[0].display_name == "Zoë"
