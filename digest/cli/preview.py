@@ -1,31 +1,58 @@
-"""``digest preview``: write what a subscriber would get now, sending nothing."""
+"""``digest preview``: what subscribers would get now (or free-text interests would), written
+as .html/.txt/.eml or served as a live page. Sends nothing."""
 
 from __future__ import annotations
 
-import re
+import webbrowser
+from datetime import datetime
 from pathlib import Path
 
 import typer
 
-from digest.cli.common import console, runtime
+from digest.cli.common import EXIT_FAILED, EXIT_USAGE, console, err_console, runtime, utcnow
 from digest.pipeline import build_preview
+from digest.preview import preview_stem, serve_preview, spam_score, write_preview
+from digest.render import default_templates_dir
 
 
 def preview_command(
     subscriber: str = typer.Option(None, "--subscriber", help="Preview this subscriber's edition."),
     interests: str = typer.Option(None, "--interests", help="Preview for free-text interests."),
     out: Path = typer.Option(Path("preview"), "--out", help="Where to write .html/.txt/.eml."),
+    open_: bool = typer.Option(False, "--open", help="Open the (first) HTML in a browser."),
+    serve: bool = typer.Option(False, "--serve", help="Serve a live preview page instead."),
+    port: int = typer.Option(8025, "--port", help="Port for --serve (localhost only)."),
 ) -> None:
     """Render the current edition without sending it."""
+    if subscriber and interests:
+        err_console.print("give --subscriber or --interests, not both")
+        raise typer.Exit(EXIT_USAGE)
     with runtime() as rt:
-        items = build_preview(rt, subscriber_email=subscriber, interests=interests)
-    out.mkdir(parents=True, exist_ok=True)
+
+        def build(now: datetime | None) -> list:  # type: ignore[type-arg]
+            return build_preview(rt, subscriber_email=subscriber, interests=interests,
+                                 now=now or utcnow())
+
+        if serve:
+            console.print(f"preview on http://127.0.0.1:{port}/ (Ctrl-C to stop); sends nothing")
+            serve_preview(build, templates_dir=default_templates_dir(), port=port)
+            return
+        items = build(None)
+    if not items:
+        err_console.print("nothing to preview: no such subscriber" if subscriber else "no subscribers")
+        raise typer.Exit(EXIT_FAILED)
+    first: Path | None = None
     for sub, rendered, message in items:
-        stem = re.sub(r"[^A-Za-z0-9._-]", "_", sub.email)
-        (out / f"{stem}.html").write_text(rendered.html, encoding="utf-8")
-        (out / f"{stem}.txt").write_text(rendered.text, encoding="utf-8")
-        (out / f"{stem}.eml").write_bytes(message.as_bytes())
-        console.print(f"{sub.email}: {out / stem}.html, .txt, .eml")
+        paths = write_preview(out, rendered, message, preview_stem(sub))
+        first = first or paths[0]
+        console.print(f"{sub.email}: {rendered.subject}", highlight=False)
+        console.print("  " + ", ".join(str(p) for p in paths), highlight=False)
+        report = spam_score(message.as_bytes())
+        if report is not None:
+            console.print(f"  spamassassin score {report.score} ({', '.join(report.tests)})",
+                          highlight=False)
+    if open_ and first is not None:
+        webbrowser.open(first.resolve().as_uri())
 
 
 def register(app: typer.Typer) -> None:

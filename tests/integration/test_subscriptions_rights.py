@@ -200,7 +200,8 @@ class _Renderer:
 
 
 def test_notices_use_the_renderer_when_it_can_and_plain_text_otherwise(rt: Runtime) -> None:
-    asyncio.run(send_notice(rt, "confirm", to=EMAIL, name="Ann", action_url="http://x/confirm/t"))
+    # "delete" has no MJML template (the real renderer now renders confirm/welcome/goodbye).
+    asyncio.run(send_notice(rt, "delete", to=EMAIL, name="Ann", action_url="http://x/confirm/t"))
     rt.__dict__["renderer"] = _Renderer()
     asyncio.run(send_notice(rt, "welcome", to=EMAIL, name="Ann", action_url="http://x/p/t"))
     plain, rendered = outbox(rt)

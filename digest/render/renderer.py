@@ -1,0 +1,155 @@
+"""The Renderer: MJML compiled once per template version, then only Jinja per subscriber."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, Literal
+
+import jinja2
+
+import digest
+from digest.errors import RenderError
+from digest.models import EditionInfo, Ranking, Subscriber
+from digest.render.compiler import MjmlCompiler, MjmlLoader, compile_per_message
+from digest.render.context import digest_context, lighten, trusted_url
+from digest.render.fields import clean_text, safe_url, wrap
+from digest.render.types import Branding, DigestLinks, RenderedEmail
+
+NoticeKind = Literal["confirm", "welcome", "goodbye"]
+_NOTICE_SUBJECTS: dict[str, tuple[str, str]] = {
+    "confirm": ("Confirm your {p} subscription", "One click and your paper digest starts."),
+    "welcome": ("Welcome to {p}", "You're in: here is what happens next."),
+    "goodbye": ("You're unsubscribed from {p}", "No more digests. You can sign up again any time."),
+}
+_NOTICE_WHY = {
+    "confirm": "You get this one email because {e} was entered on the {p} sign-up form.",
+    "welcome": "You get this because {e} subscribed to {p} and confirmed it.",
+    "goodbye": "You get this one last email because {e} just unsubscribed from {p}.",
+}
+
+
+def to_ascii(html: str) -> str:
+    """Non-ASCII as character references: same page, but 7bit-safe, so the HTML part needs no
+    transfer encoding (the templates keep non-ASCII out of <style>, where refs don't apply)."""
+    return html if html.isascii() else html.encode("ascii", "xmlcharrefreplace").decode("ascii")
+
+
+def default_templates_dir() -> Path:
+    """The repository's top-level ``templates/`` directory."""
+    return Path(digest.__file__).resolve().parent.parent / "templates"
+
+
+def _environment(loader: jinja2.BaseLoader, *, autoescape: bool) -> jinja2.Environment:
+    env = jinja2.Environment(
+        loader=loader,
+        autoescape=autoescape,
+        auto_reload=True,  # asks the loader's uptodate(): a template edit shows on next render
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
+    env.filters["safe_url"] = lambda value: safe_url(value) or ""
+    env.filters["clean"] = clean_text
+    env.filters["wrap"] = wrap
+    return env
+
+
+class Renderer:
+    """Renders digests and notices; holds the compile cache, so build one and reuse it."""
+
+    def __init__(self, templates_dir: Path, *, branding: Branding) -> None:
+        self.templates_dir = templates_dir
+        self.branding = branding
+        self.compiler = MjmlCompiler(templates_dir)
+        self._html = _environment(MjmlLoader(self.compiler), autoescape=True)
+        self._text = _environment(jinja2.FileSystemLoader(templates_dir), autoescape=False)
+        self._brand = {
+            "product_name": clean_text(branding.product_name, limit=60),
+            "accent_color": branding.accent_color,
+            "accent_light": lighten(branding.accent_color),
+            "postal_address": clean_text(branding.postal_address, limit=200),
+            "base_url": trusted_url(branding.base_url, "base_url"),
+        }
+
+    def render_digest(
+        self,
+        *,
+        subscriber: Subscriber,
+        ranking: Ranking,
+        edition: EditionInfo,
+        links: DigestLinks,
+    ) -> RenderedEmail:
+        context = self.digest_context(subscriber, ranking, edition, links)
+        return self._render("digest", context)
+
+    def digest_context(
+        self, subscriber: Subscriber, ranking: Ranking, edition: EditionInfo, links: DigestLinks
+    ) -> dict[str, Any]:
+        """The view model the digest templates see (public for previews and the benchmark)."""
+        return digest_context(
+            brand=self._brand,
+            branding=self.branding,
+            subscriber=subscriber,
+            ranking=ranking,
+            edition=edition,
+            links=links,
+        )
+
+    def render_notice(
+        self,
+        kind: NoticeKind,
+        *,
+        email: str,
+        name: str,
+        action_url: str,
+        extra: Mapping[str, str] | None = None,
+    ) -> RenderedEmail:
+        if kind not in _NOTICE_SUBJECTS:
+            raise RenderError(f"unknown notice kind {kind!r}")
+        product = self._brand["product_name"]
+        clean_email = clean_text(email, limit=254)
+        subject, preheader = (s.format(p=product) for s in _NOTICE_SUBJECTS[kind])
+        extra = {k: clean_text(v, limit=300) for k, v in (extra or {}).items()}
+        context = {
+            "brand": self._brand,
+            "subject": subject,
+            "preheader": preheader,
+            "name": clean_text(name, limit=80),
+            "email": clean_email,
+            "action_url": trusted_url(action_url, "action URL"),
+            "extra": extra,
+            "why": _NOTICE_WHY[kind].format(e=clean_email, p=product),
+            "preferences_url": safe_url(extra.get("preferences_url")) or "",
+            "unsubscribe_url": safe_url(extra.get("unsubscribe_url")) or "",
+        }
+        return self._render(kind, context)
+
+    def render_html(self, kind: str, context: Mapping[str, Any]) -> str:
+        """The HTML body from the compiled (cached) template."""
+        try:
+            return to_ascii(self._html.get_template(f"{kind}.mjml.j2").render(context))
+        except jinja2.TemplateError as exc:
+            raise RenderError(f"{kind}.mjml.j2: {exc}") from exc
+
+    def render_html_per_message(self, kind: str, context: Mapping[str, Any]) -> str:
+        """The naive path (Jinja, then MJML, every time): the reference the cache must match."""
+        try:
+            html = compile_per_message(self.templates_dir, self._html, f"{kind}.mjml.j2", context)
+            return to_ascii(html)
+        except jinja2.TemplateError as exc:
+            raise RenderError(f"{kind}.mjml.j2: {exc}") from exc
+
+    def render_text(self, kind: str, context: Mapping[str, Any]) -> str:
+        try:
+            return self._text.get_template(f"{kind}.txt.j2").render(context)
+        except jinja2.TemplateError as exc:
+            raise RenderError(f"{kind}.txt.j2: {exc}") from exc
+
+    def _render(self, kind: str, context: Mapping[str, Any]) -> RenderedEmail:
+        return RenderedEmail(
+            subject=context["subject"],
+            html=self.render_html(kind, context),
+            text=self.render_text(kind, context),
+            preheader=context["preheader"],
+        )
