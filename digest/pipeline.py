@@ -16,6 +16,7 @@ from email.message import EmailMessage
 
 from digest.addresses import address_hash
 from digest.compose import compose_message, make_message_id
+from digest.corpus import pool_ranker
 from digest.editions import (
     DEFAULT_TOO_LATE,
     FIRST_EDITION_LOOKBACK,
@@ -26,7 +27,6 @@ from digest.editions import (
 from digest.feeds import FeedResult, fetch_feeds, parse_feed_specs
 from digest.links import digest_links
 from digest.models import EditionInfo, Pick, Ranking, Subscriber
-from digest.rank import build_ranker
 from digest.render import RenderedEmail
 from digest.runtime import Runtime
 from digest.send.deliver import Outgoing, SendReport, deliver_due
@@ -76,7 +76,8 @@ def rank_for(rt: Runtime, subscriber: Subscriber, *, now: datetime, ranker: obje
     (and ``exclude``: papers older than their edition window)."""
     exclude = ledger.sent_paper_ids(rt.engine, subscriber.id) | (exclude or set())
     if ranker is None:
-        ranker = build_ranker(papers_seen_since(rt.engine, pool_since or now - FIRST_EDITION_LOOKBACK))
+        pool = papers_seen_since(rt.engine, pool_since or now - FIRST_EDITION_LOOKBACK)
+        ranker = pool_ranker(rt.engine, pool, embedder=rt.embedder, subscribers=[subscriber])
     return ranker.rank(subscriber.profile, now=now, k=subscriber.papers_per_email,  # type: ignore[attr-defined]
                        exclude=exclude)
 
@@ -129,12 +130,13 @@ def plan(rt: Runtime, *, now: datetime, only: str | None = None, scheduled: bool
     delivered = history.last_delivered_at(rt.engine)
     starts = {sub.id: window_start(delivered.get(sub.id), now) for sub, _ in fresh}
     pool = papers_seen_since(rt.engine, min(starts.values()))
-    ranker = build_ranker(pool) if pool else None
+    ranker = (pool_ranker(rt.engine, pool, embedder=rt.embedder,
+                          subscribers=[sub for sub, _ in fresh]) if pool else None)
     for sub, edition_id in fresh:
         # After a previous edition, papers seen at its very instant were its candidates.
         cut, had = starts[sub.id], sub.id in delivered
         older = {p.id for p in pool
-                 if p.first_seen is not None and (p.first_seen < cut or had and p.first_seen == cut)}
+                 if p.first_seen is not None and (p.first_seen < cut or (had and p.first_seen == cut))}
         ranking = (rank_for(rt, sub, now=now, ranker=ranker, exclude=older) if ranker
                    else Ranking(quiet=True))
         if not ranking.picks:
@@ -254,10 +256,11 @@ def build_preview(rt: Runtime, *, subscriber_email: str | None = None,
         subs = [found] if found else []
     else:
         subs = list_subscribers(rt.engine, status="active")
-    ranker = build_ranker(papers_seen_since(rt.engine, now - FIRST_EDITION_LOOKBACK))
+    pool = papers_seen_since(rt.engine, now - FIRST_EDITION_LOOKBACK)
+    ranker = pool_ranker(rt.engine, pool, embedder=rt.embedder, subscribers=subs) if pool else None
     out = []
     for sub in subs:
-        ranking = rank_for(rt, sub, now=now, ranker=ranker)
+        ranking = rank_for(rt, sub, now=now, ranker=ranker) if ranker else Ranking(quiet=True)
         rendered, message = render_for(rt, sub, ranking, edition_key=edition_for(sub, now).key,
                                        now=now)
         out.append((sub, rendered, message))

@@ -11,6 +11,7 @@ from functools import cached_property
 from sqlalchemy import Engine
 
 from digest.config import Settings
+from digest.rank import Embedder, default_embedder
 from digest.render import Branding, Renderer, default_templates_dir
 from digest.send.transport import OutboxTransport, SmtpTransport, Transport
 from digest.store.db import open_store
@@ -27,6 +28,11 @@ class Runtime:
     @cached_property
     def renderer(self) -> Renderer:
         return Renderer(default_templates_dir(), branding=Branding.from_settings(self.settings))
+
+    @cached_property
+    def embedder(self) -> Embedder | None:
+        """The packaged sentence encoder (loaded once per process), or None if unavailable."""
+        return default_embedder()
 
     @cached_property
     def secret(self) -> str:

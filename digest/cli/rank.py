@@ -63,9 +63,13 @@ def register(app: typer.Typer) -> None:
 
     @app.command("rank")
     def rank_command(
-        interests: Annotated[str, typer.Option("--interests", help="What you read, in words.")],
+        interests: Annotated[
+            str | None, typer.Option("--interests", help="What you read, in words.")
+        ] = None,
         subscriber: Annotated[
-            str | None, typer.Option("--subscriber", help="Rank for a stored subscriber.")
+            str | None,
+            typer.Option("--subscriber", help="Rank for a stored subscriber (their profile, "
+                         "feedback and what they were already sent)."),
         ] = None,
         feed: Annotated[
             list[Path] | None, typer.Option("--feed", help="Feed file to rank (repeatable).")
@@ -73,29 +77,28 @@ def register(app: typer.Typer) -> None:
         top: Annotated[int, typer.Option("--top", min=1, max=100, help="How many picks.")] = 10,
         as_json: Annotated[bool, typer.Option("--json", help="Print a JSON array only.")] = False,
     ) -> None:
-        """Rank papers for an interest profile and say why each was picked."""
-        from digest.rank import build_ranker
+        """Rank papers for an interest profile and say why each was picked.
 
-        if subscriber is not None:
-            typer.echo("error: --subscriber needs the store, which this build lacks", err=True)
-            raise typer.Exit(2)
-        if not interests.strip():
+        With --feed, the papers in those files (no store needed); otherwise the papers stored
+        in the last 30 days (or, on an empty store, the configured feed files).
+        """
+        if interests is not None and not interests.strip():
             typer.echo("error: --interests must not be empty", err=True)
             raise typer.Exit(2)
+        if interests is None and subscriber is None:
+            typer.echo("error: give --interests TEXT (or --subscriber EMAIL)", err=True)
+            raise typer.Exit(2)
         paths = list(feed or [])
-        if not paths:
-            from digest.config import load_settings
-
-            paths = [Path(f) for f in load_settings().feeds]
         missing = [str(p) for p in paths if not p.is_file()]
         if missing:
             typer.echo(f"error: feed file not found: {', '.join(missing)}", err=True)
             raise typer.Exit(2)
+        now = datetime.now(UTC)
         try:
-            papers = _load(paths)
-            ranking = build_ranker(papers).rank(
-                Profile(interests=interests), now=datetime.now(UTC), k=top
-            )
+            if paths and subscriber is None:
+                ranking = _rank_files(paths, Profile(interests=interests or ""), now, top)
+            else:
+                ranking = _rank_stored(paths, interests, subscriber, now, top)
         except DigestError as exc:
             typer.echo(f"error: {exc}", err=True)
             raise typer.Exit(1) from exc
@@ -105,3 +108,43 @@ def register(app: typer.Typer) -> None:
                 typer.echo(f"quiet week: {len(ranking.picks)} picks cleared the floor", err=True)
         else:
             _print_text(ranking)
+
+
+def _rank_files(paths: list[Path], profile: Profile, now: datetime, top: int) -> Ranking:
+    from digest.rank import build_ranker
+
+    return build_ranker(_load(paths)).rank(profile, now=now, k=top)
+
+
+def _rank_stored(paths: list[Path], interests: str | None, email: str | None, now: datetime,
+                 top: int) -> Ranking:
+    """Rank from the store: a subscriber's full profile, minus what they were already sent."""
+    from dataclasses import replace
+
+    from digest.cli.common import runtime
+    from digest.corpus import pool_ranker
+    from digest.editions import FIRST_EDITION_LOOKBACK
+    from digest.store.ledger import sent_paper_ids
+    from digest.store.papers import papers_seen_since
+    from digest.store.subscribers import get_subscriber
+
+    with runtime() as rt:
+        sub = None
+        if email is not None:
+            sub = get_subscriber(rt.engine, email=email.strip())
+            if sub is None:
+                typer.echo(f"error: no subscriber {email!r}", err=True)
+                raise typer.Exit(2)
+        profile = sub.profile if sub else Profile(interests=interests or "")
+        if sub and interests:
+            profile = replace(profile, interests=interests)
+        if paths:
+            pool = _load(paths)
+        else:
+            pool = papers_seen_since(rt.engine, now - FIRST_EDITION_LOOKBACK)
+            if not pool:  # an empty store: rank the configured feed files, as a first try
+                pool = _load([Path(f) for f in rt.settings.feeds if Path(f).is_file()])
+        exclude = sent_paper_ids(rt.engine, sub.id) if sub else set()
+        ranker = pool_ranker(rt.engine, pool, embedder=rt.embedder,
+                             subscribers=[sub] if sub else [])
+        return ranker.rank(profile, now=now, k=top, exclude=exclude)

@@ -73,8 +73,8 @@ def split_legacy_title(title: str) -> tuple[str, str | None, str | None, str | N
 
 
 def is_api_error_entry(entry_id: str | None, title: str | None) -> bool:
-    return bool(entry_id and API_ERROR_MARK in entry_id) or (title or "").strip() == "Error" and \
-        bool(entry_id and "arxiv.org/api" in entry_id)
+    return bool(entry_id and API_ERROR_MARK in entry_id) or ((title or "").strip() == "Error" and \
+        bool(entry_id and "arxiv.org/api" in entry_id))
 
 
 def pdf_url(arxiv_id: str) -> str:

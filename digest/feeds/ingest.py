@@ -146,7 +146,7 @@ async def fetch_feeds(engine: Engine, specs: Sequence[FeedSpec], *, now: datetim
                     result = await _fetch_one(engine, spec, client, now, policy, on_stage)
                 except DigestError as exc:  # e.g. the store refused a write
                     result = FeedResult(spec, "error", error=str(exc))
-                except Exception as exc:  # noqa: BLE001 - a bug on one feed spares the rest
+                except Exception as exc:
                     result = FeedResult(spec, "error",
                                         error=f"internal error: {type(exc).__name__}: {exc}")
             if on_done:

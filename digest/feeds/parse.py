@@ -70,7 +70,7 @@ def _papers(entries: list[Any], source: str, kind: str, feed_date: datetime | No
                 continue
             paper = paper_from_entry(entry, source, hf_fields=kind == "hf-rss",
                                      feed_date=feed_date)
-        except Exception as exc:  # noqa: BLE001 - one odd entry must not sink the feed
+        except Exception as exc:
             broken.append(f"{type(exc).__name__}: {exc}")
             continue
         (papers if paper.id and paper.title else rejected).append(paper)
@@ -93,7 +93,7 @@ def parse_feed(data: bytes, *, source: str, kind: str = "auto", url: str = "",
         # keep as raw text), then nh3 on every field we keep.
         parsed = feedparser.parse(data, response_headers=headers, sanitize_html=True,
                                   resolve_relative_uris=False)
-    except Exception as exc:  # noqa: BLE001 - feedparser bugs on hostile input are data too
+    except Exception as exc:
         return ParsedFeed(error=f"unreadable feed: {_describe(exc)}", kind=kind)
     entries = list(parsed.get("entries") or [])
     channel = parsed.get("feed", {})

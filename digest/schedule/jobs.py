@@ -80,7 +80,7 @@ async def in_daemon_thread(fn: Callable[[], T]) -> T:
     def work() -> None:
         try:
             result = fn()
-        except BaseException as exc:  # noqa: BLE001 - handed to the awaiting coroutine
+        except BaseException as exc:
             loop.call_soon_threadsafe(_settle, future, None, exc)
         else:
             loop.call_soon_threadsafe(_settle, future, result, None)

@@ -86,7 +86,7 @@ class Sender:
             error = None
             try:
                 report = await self.drain()
-            except Exception as exc:  # noqa: BLE001 - a broken SMTP config must not kill the loop
+            except Exception as exc:
                 report, error = SendReport(), f"{type(exc).__name__}: {exc}"
             if handled(report) or error:
                 record_job_run(self.rt.engine, job="send", started_at=started,

@@ -109,7 +109,8 @@ def row_to_paper(row: Row[Any] | Any) -> Paper:
     )
 
 
-_PAPER_COLUMNS = [c for c in papers.c if c.name not in ("embedding", "content_hash", "last_seen")]
+_PAPER_COLUMNS = [c for c in papers.c
+                  if c.name not in ("embedding", "embedding_model", "content_hash", "last_seen")]
 
 
 def upsert_papers(engine: Engine, incoming: Iterable[Paper], *, now: datetime,
@@ -137,6 +138,7 @@ def upsert_papers(engine: Engine, incoming: Iterable[Paper], *, now: datetime,
             }
             inserts: list[dict[str, Any]] = []
             updates: list[dict[str, Any]] = []
+            retext: list[str] = []  # papers whose stored embedding no longer fits their text
             for pid in chunk:
                 paper = batch[pid]
                 if pid not in existing:
@@ -151,10 +153,15 @@ def upsert_papers(engine: Engine, incoming: Iterable[Paper], *, now: datetime,
                 del values["id"], values["first_seen"]
                 values["pid"] = pid
                 updates.append(values)
+                if (merged.title, merged.abstract) != (old.title, old.abstract):
+                    retext.append(pid)
             if inserts:
                 conn.execute(papers.insert(), inserts)
             if updates:
                 conn.execute(update_stmt, updates)
+            if retext:
+                conn.execute(update(papers).where(papers.c.id.in_(retext))
+                             .values(embedding=None, embedding_model=None))
             new += len(inserts)
             updated += len(updates)
     return UpsertCounts(new=new, updated=updated, unchanged=unchanged)

@@ -76,6 +76,7 @@ papers = Table(
     Column("announce_type", String(40)),
     Column("content_hash", String(64), nullable=False),  # detects unchanged re-announcements
     Column("embedding", LargeBinary),  # float32 vector, computed once per paper
+    Column("embedding_model", String(64)),  # the encoder that made it (see store.embeddings)
     Column("first_seen", UTCDateTime(), nullable=False),
     Column("last_seen", UTCDateTime(), nullable=False),
     Index("ix_papers_first_seen", "first_seen"),

@@ -98,7 +98,7 @@ def test_windows1255_body_is_hebrew_text() -> None:
 
 def test_http_charset_header_is_used() -> None:
     feed = parse("encoding/bozo_http_i18n.xml")  # text/xml without charset means us-ascii
-    assert feed.warning and "us-ascii" in feed.warning.lower() or feed.encoding == "utf-8"
+    assert (feed.warning and "us-ascii" in feed.warning.lower()) or feed.encoding == "utf-8"
 
 
 @pytest.mark.parametrize(("name", "abstract"), [

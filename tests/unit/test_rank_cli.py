@@ -89,13 +89,6 @@ def test_text_output_lists_picks_with_reasons(app: typer.Typer, tmp_path: Path) 
     assert "Quiet week" in result.stdout  # 1 of 2 papers cleared the floor, 10 were asked
 
 
-def test_subscriber_needs_the_store(app: typer.Typer) -> None:
-    result = CliRunner().invoke(app, ["rank", "--interests", "x", "--subscriber", "a@b.org"])
-    assert result.exit_code == 2
-    assert "needs the store" in result.stderr
-    assert result.stdout == ""
-
-
 def test_missing_feed_file_is_a_clear_error(app: typer.Typer, tmp_path: Path) -> None:
     result = CliRunner().invoke(
         app, ["rank", "--interests", "x", "--feed", str(tmp_path / "nope.xml"), "--json"]

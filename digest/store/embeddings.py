@@ -1,0 +1,44 @@
+"""Paper embeddings kept with each paper, so a paper is encoded once, never per subscriber.
+
+Each blob is stored with the name of the encoder that made it; a different encoder (the
+``semantic`` extra, a new model) simply re-encodes instead of mixing vector spaces.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+from sqlalchemy import Engine, bindparam, select, update
+
+from digest.store.schema import papers
+
+_CHUNK = 500
+
+
+def load_embeddings(engine: Engine, ids: Sequence[str], *, model: str) -> dict[str, bytes]:
+    """Stored blobs for ``ids`` that ``model`` made (others count as missing)."""
+    found: dict[str, bytes] = {}
+    with engine.connect() as conn:
+        for start in range(0, len(ids), _CHUNK):
+            query = select(papers.c.id, papers.c.embedding).where(
+                papers.c.id.in_(list(ids[start : start + _CHUNK])),
+                papers.c.embedding_model == model,
+                papers.c.embedding.is_not(None),
+            )
+            found.update((pid, bytes(blob)) for pid, blob in conn.execute(query))
+    return found
+
+
+def save_embeddings(engine: Engine, blobs: Mapping[str, bytes], *, model: str) -> int:
+    """Store blobs by paper id; returns how many rows were updated."""
+    if not blobs:
+        return 0
+    statement = (
+        update(papers)
+        .where(papers.c.id == bindparam("pid"))
+        .values(embedding=bindparam("blob"), embedding_model=model)
+    )
+    rows = [{"pid": pid, "blob": blob} for pid, blob in blobs.items()]
+    with engine.begin() as conn:
+        result = conn.execute(statement, rows)
+    return int(result.rowcount or 0)

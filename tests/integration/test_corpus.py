@@ -1,0 +1,82 @@
+"""Rankers over stored papers: each paper is encoded once and its vector kept in the store."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
+
+import numpy as np
+from sqlalchemy import Engine
+
+from digest.corpus import cached_embeddings, pool_ranker
+from digest.models import Paper, Profile, Subscriber
+from digest.store.embeddings import load_embeddings
+from digest.store.papers import get_papers, upsert_papers
+
+NOW = datetime(2026, 11, 23, 8, 0, tzinfo=UTC)
+
+
+class CountingEmbedder:
+    """A small deterministic encoder (hashed bag of words) that counts what it encodes."""
+
+    name = "test-hash-64"
+
+    def __init__(self) -> None:
+        self.encoded: list[str] = []
+
+    def embed(self, texts: Sequence[str]) -> np.ndarray:
+        self.encoded.extend(texts)
+        rows = np.zeros((len(texts), 64), dtype=np.float32)
+        for i, text in enumerate(texts):
+            for word in text.lower().split():
+                rows[i, int(hashlib.md5(word.encode()).hexdigest(), 16) % 64] += 1.0
+        norms = np.linalg.norm(rows, axis=1, keepdims=True)
+        return rows / np.where(norms == 0, 1, norms)
+
+
+def _papers() -> list[Paper]:
+    return [
+        Paper(id="p1", title="Speculative decoding with draft models", abstract="faster inference"),
+        Paper(id="p2", title="Protein inverse folding", abstract="design sequences for structures"),
+        Paper(id="p3", title="KV cache compression", abstract="long context inference memory"),
+    ]
+
+
+def test_each_paper_is_encoded_once_and_reused(engine: Engine) -> None:
+    upsert_papers(engine, _papers(), now=NOW)
+    stored = list(get_papers(engine, ["p1", "p2", "p3"]).values())
+    embedder = CountingEmbedder()
+    first = cached_embeddings(engine, stored, embedder)
+    assert len(embedder.encoded) == 3 and set(first) == {"p1", "p2", "p3"}
+    assert set(load_embeddings(engine, ["p1", "p2", "p3"], model=embedder.name)) == {"p1", "p2", "p3"}
+    again = cached_embeddings(engine, stored, embedder)
+    assert len(embedder.encoded) == 3  # nothing re-encoded
+    assert np.allclose(again["p2"], first["p2"])
+    # Another encoder never reads vectors from a different vector space.
+    assert load_embeddings(engine, ["p1"], model="another-model") == {}
+
+
+def test_changed_text_drops_the_stale_vector(engine: Engine) -> None:
+    upsert_papers(engine, _papers(), now=NOW)
+    embedder = CountingEmbedder()
+    cached_embeddings(engine, list(get_papers(engine, ["p1", "p2", "p3"]).values()), embedder)
+    revised = Paper(id="p2", title="Protein inverse folding, revised", abstract="new abstract")
+    upsert_papers(engine, [revised], now=NOW + timedelta(days=1))
+    assert set(load_embeddings(engine, ["p1", "p2", "p3"], model=embedder.name)) == {"p1", "p3"}
+    cached_embeddings(engine, list(get_papers(engine, ["p1", "p2", "p3"]).values()), embedder)
+    assert embedder.encoded[-1].startswith("Protein inverse folding, revised")
+
+
+def test_pool_ranker_brings_liked_papers_from_earlier_weeks(engine: Engine) -> None:
+    upsert_papers(engine, _papers(), now=NOW)
+    old = Paper(id="old", title="Draft model speculative sampling", abstract="faster decoding")
+    upsert_papers(engine, [old], now=NOW - timedelta(days=30))
+    sub = Subscriber(id=1, email="a@example.org",
+                     profile=Profile(interests="efficient inference", liked=("old",)))
+    pool = list(get_papers(engine, ["p1", "p2", "p3"]).values())
+    ranker = pool_ranker(engine, pool, embedder=CountingEmbedder(), subscribers=[sub])
+    ranking = ranker.rank(sub.profile, now=NOW, k=3)
+    assert "old" not in {p.paper.id for p in ranking.picks}  # history is never picked
+    reasons = [r for p in ranking.picks for r in p.reasons]
+    assert any("Draft model speculative sampling" in r for r in reasons), reasons
