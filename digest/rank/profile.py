@@ -12,7 +12,7 @@ from typing import Any
 
 from digest.models import Paper, Profile
 
-_SPLIT = re.compile(r"[;,\n]|\s+(?:and|or|&)\s+|\.\s+")
+_SPLIT = re.compile(r"[;,\n()\[\]]|\s+(?:and|or|&)\s+|\.\s+")  # brackets split: "SSMs (S4, Mamba)"
 _ARXIV_ID = re.compile(
     r"^(?:arxiv:)?(\d{4}\.\d{4,5}|[a-z\-]+(?:\.[A-Z]{2})?/\d{7})(?:v\d+)?$", re.IGNORECASE
 )
@@ -34,7 +34,7 @@ class ParsedProfile:
 
 def split_interests(text: str) -> tuple[str, ...]:
     """'KV cache, long context and protein design' -> ('KV cache', 'long context', ...)."""
-    parts = (_SPACE.sub(" ", p).strip(" .:-\t") for p in _SPLIT.split(text or ""))
+    parts = (_SPACE.sub(" ", p).strip(" .:-\t\"'“”") for p in _SPLIT.split(text or ""))
     seen: dict[str, str] = {}
     for part in parts:
         if len(part) >= 2 and part.lower() not in seen:
@@ -79,7 +79,7 @@ def parse_profile(profile: Profile, papers: Sequence[Paper]) -> ParsedProfile:
     liked = resolve_papers(profile.liked, papers)
     return ParsedProfile(
         text=text,
-        phrases=tuple(dict.fromkeys(phrases)),
+        phrases=tuple({p.lower(): p for p in reversed(phrases)}.values())[::-1],
         seeds=resolve_papers(profile.seed_papers, papers),
         liked=liked,
         disliked=tuple(p for p in resolve_papers(profile.disliked, papers) if p not in liked),

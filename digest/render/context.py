@@ -127,8 +127,9 @@ def digest_context(
         preheader = f"Nothing new cleared your relevance bar this {unit}."
     interests = clean_text(subscriber.profile.interests, limit=120)
     email = clean_text(subscriber.email, limit=254)
-    why = f"You get this because {email} signed up for the {adjective} {product} digest"
-    why += f" about “{interests}”." if interests else "."
+    # Product names vary ("digest", "Paper Digest"): never say "digest digest".
+    why = f"You get this {adjective} email from {product} because {email} subscribed"
+    why += f" with the interests “{interests}”." if interests else "."
     return {
         "brand": brand,
         "subject": subject,

@@ -59,7 +59,7 @@ def test_digest_has_the_issue_content(renderer: Renderer) -> None:
     assert 'href="https://digest.example.org/unsubscribe/tok1000"' in html
     assert 'href="https://digest.example.org/preferences/tok1000"' in html
     assert "Example Lab, 1 Research Way, 10115 Berlin, Germany" in html
-    assert "signed up for the weekly Paper Digest digest" in html
+    assert "You get this weekly email from Paper Digest because" in html
     assert "A quiet week" not in html
     # The source's own summary replaces the abstract excerpt (paper 9 has one).
     assert "Overfitting a pretrained LLM to near-zero training loss" in html
