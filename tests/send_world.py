@@ -90,3 +90,10 @@ def states(engine: Engine) -> dict[int, str]:
     with engine.connect() as conn:
         rows = conn.execute(select(deliveries.c.subscriber_id, deliveries.c.state)).all()
     return {sid: state for sid, state in rows}
+
+
+def lease_owners(engine: Engine, state: str) -> set[str]:
+    """The workers holding (or, for sent rows, last holding) rows in ``state``."""
+    with engine.connect() as conn:
+        rows = conn.execute(select(deliveries.c.lease_owner).where(deliveries.c.state == state))
+        return {owner for (owner,) in rows if owner}

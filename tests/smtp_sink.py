@@ -4,7 +4,7 @@
 RCPT attempts for that address get those replies; ``"drop"`` closes the connection, and a
 ``"421 ..."`` reply is followed by closing it, as real servers do. ``data_script`` does the
 same at the end of DATA, and ``slow[address] = [5.0, 0.0]`` delays successive DATA replies
-for that address (``data_delay`` delays every one). A message counts as received only if
+for that address (``data_delay`` delays every one; ``hold`` parks them all until set). A message counts as received only if
 the client was still connected to hear the 250: a client that timed out never delivered.
 """
 
@@ -55,6 +55,7 @@ class ScriptedHandler:
     data_script: dict[str, list[str]] = field(default_factory=dict)
     slow: dict[str, list[float]] = field(default_factory=dict)
     connections: int = 0
+    hold: threading.Event | None = None  # DATA replies wait until this is set
 
     def _pop(self, table: dict[str, list[Any]], address: str) -> Any:
         with self.lock:
@@ -91,6 +92,8 @@ class ScriptedHandler:
             delay = max(delay, self._pop(self.slow, address) or 0.0)
         if delay:
             await asyncio.sleep(delay)
+        while self.hold is not None and not self.hold.is_set():
+            await asyncio.sleep(0.01)
         for address in rcpts:
             reply = self._pop(self.data_script, address)
             if reply == "drop":
