@@ -17,7 +17,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from email import message_from_bytes, policy
 from email.message import EmailMessage
-from typing import Any
+from typing import Any, Self
 
 from aiosmtpd.controller import Controller
 
@@ -134,7 +134,7 @@ class SmtpSink:
         self.controller = Controller(self.handler, hostname=self.host, port=self.port,
                                      **controller)
 
-    def __enter__(self) -> SmtpSink:
+    def __enter__(self) -> Self:
         self.controller.start()
         return self
 

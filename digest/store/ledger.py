@@ -66,7 +66,9 @@ def ensure_edition(engine: Engine, info: EditionInfo, *, now: datetime) -> int:
                     period_end=info.period_end, created_at=now,
                 )
             )
-            return int(result.inserted_primary_key[0])
+            key = result.inserted_primary_key
+            assert key is not None
+            return int(key[0])
     except IntegrityError:  # another worker created it between our read and write
         with engine.begin() as conn:
             return int(conn.execute(query).scalar_one())

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 import random
 from datetime import timedelta
 
@@ -39,7 +40,7 @@ def test_per_second_limit_spaces_messages_evenly() -> None:
         return times
 
     times = asyncio.run(go())
-    gaps = [b - a for a, b in zip(times, times[1:], strict=False)]
+    gaps = [b - a for a, b in itertools.pairwise(times)]
     assert gaps == [0.25] * 8  # smooth: no burst at the start, no bunching later
 
 
