@@ -113,7 +113,11 @@ class _Run:
     async def worker(self) -> None:
         while (claim := await self.next_claim()) is not None:
             try:
-                outcome = await self.process(claim)
+                try:
+                    outcome = await self.process(claim)
+                except Exception as exc:  # noqa: BLE001 - one odd row must not stop the run
+                    outcome = self.failure(claim, DeliveryError(
+                        f"unexpected {type(exc).__name__}: {exc}"))
                 if outcome is None:
                     await _db(ledger.release, self.engine, [claim.id], owner=self.owner,
                               now=self.clock())
@@ -163,10 +167,13 @@ class _Run:
             self.stop(f"{self.consecutive} consecutive delivery failures, last: {text}; "
                       "check the SMTP settings", abort=True)
         if exc.permanent:
+            # Only a server's 5xx says the mailbox is bad; an address we cannot even
+            # encode fails this delivery without counting against the subscriber.
+            bounce = exc.code is not None and 500 <= exc.code < 600
             self.report.failed += 1
-            self.report.bounced += 1
+            self.report.bounced += bounce
             return Outcome(claim.id, "failed", error=text,
-                           bounce_subscriber_id=claim.subscriber_id)
+                           bounce_subscriber_id=claim.subscriber_id if bounce else None)
         if claim.attempts >= self.smtp.max_attempts:
             self.report.failed += 1
             return Outcome(claim.id, "failed",
@@ -219,8 +226,11 @@ class _Run:
         """Renew our leases well before they run out: a slow send is not a crash."""
         while True:
             await asyncio.sleep(self.lease.total_seconds() / 3)
-            await _db(ledger.renew_leases, self.engine, list(self.held), owner=self.owner,
-                      now=self.clock(), lease=self.lease)
+            try:
+                await _db(ledger.renew_leases, self.engine, list(self.held), owner=self.owner,
+                          now=self.clock(), lease=self.lease)
+            except StoreError as exc:  # a busy database: try again on the next beat
+                self.report.errors.append(f"lease renewal failed: {exc}")
 
 
 async def deliver_due(engine: Engine, transport: Transport, build: Builder, *, owner: str,

@@ -178,6 +178,11 @@ class SmtpTransport:
             try:
                 _, reply = await conn.client.sendmail(
                     sender, [recipient], data, mail_options=["SMTPUTF8"] if utf8 else None)
+            except (ValueError, aiosmtplib.SMTPNotSupported) as exc:
+                # An address aiosmtplib cannot put on the wire (or SMTPUTF8 the relay
+                # lacks): retrying cannot help.
+                raise DeliveryError(f"cannot send to {recipient!r}: {exc}",
+                                    permanent=True) from exc
             except aiosmtplib.SMTPRecipientsRefused as exc:
                 code, text = _refusal(exc)
                 keep = code != 421

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -147,3 +148,44 @@ def test_limit_and_only(engine: Engine, db_url: str, smtp_sink: SmtpSink,
     finally:
         rt.close()
     assert smtp_sink.handler.counts() == {f"l{i}@example.org": 1 for i in range(5)}
+
+
+def test_a_message_that_cannot_be_built_fails_alone(sqlite_engine: Engine,
+                                                     tmp_path: Path) -> None:
+    # compose cannot yet put a non-ASCII local part in To: that row fails, the rest go.
+    ids = populate(sqlite_engine, ["josé@example.org", "plain@example.org"])
+    with SmtpSink() as sink:
+        rt = runtime(str(sqlite_engine.url), sink.port, tmp_path, max_attempts=1)
+        try:
+            report = deliver(rt)
+        finally:
+            rt.close()
+        assert sink.handler.counts() == {"plain@example.org": 1}
+    assert (report.sent, report.failed, report.bounced) == (1, 1, 0)
+    assert "cannot build" in report.errors[0]
+    sub = get_subscriber(sqlite_engine, subscriber_id=ids["josé@example.org"])
+    assert sub is not None and sub.status == "active"  # not the mailbox's fault
+
+
+def test_smtputf8_recipients_need_a_server_that_supports_it() -> None:
+    from digest.config import SmtpSettings
+    from digest.errors import DeliveryError
+    from digest.send.transport import SmtpTransport
+
+    data = b"From: d@example.org\r\nTo: x\r\nSubject: hi\r\n\r\nhello\r\n"
+
+    async def send(port: int) -> None:
+        transport = SmtpTransport(SmtpSettings(host="127.0.0.1", port=port))
+        try:
+            await transport.send(data, sender="d@example.org", recipient="josé@example.org",
+                                 message_id="<1@example.org>")
+        finally:
+            await transport.close()
+
+    with SmtpSink(enable_SMTPUTF8=False) as legacy:
+        with pytest.raises(DeliveryError) as refused:
+            asyncio.run(send(legacy.port))
+        assert refused.value.permanent and refused.value.code is None
+    with SmtpSink() as modern:  # aiosmtpd's Controller offers SMTPUTF8 by default
+        asyncio.run(send(modern.port))
+        assert modern.handler.counts() == {"josé@example.org": 1}
