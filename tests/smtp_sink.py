@@ -5,7 +5,8 @@ RCPT attempts for that address get those replies; ``"drop"`` closes the connecti
 ``"421 ..."`` reply is followed by closing it, as real servers do. ``data_script`` does the
 same at the end of DATA, and ``slow[address] = [5.0, 0.0]`` delays successive DATA replies
 for that address (``data_delay`` delays every one; ``hold`` parks them all until set). A message counts as received only if
-the client was still connected to hear the 250: a client that timed out never delivered.
+the client was still connected to hear the 250: a client that timed out never delivered
+(``keep_abandoned`` counts those too, like a server that delivers whatever it fully read).
 """
 
 from __future__ import annotations
@@ -56,6 +57,7 @@ class ScriptedHandler:
     slow: dict[str, list[float]] = field(default_factory=dict)
     connections: int = 0
     hold: threading.Event | None = None  # DATA replies wait until this is set
+    keep_abandoned: bool = False  # count messages whose client left before our 250
 
     def _pop(self, table: dict[str, list[Any]], address: str) -> Any:
         with self.lock:
@@ -104,7 +106,8 @@ class ScriptedHandler:
                 return reply
             if reply and not reply.startswith("250"):
                 return reply
-        if server.transport is None or server.transport.is_closing():
+        gone = server.transport is None or server.transport.is_closing()
+        if gone and not self.keep_abandoned:
             return "421 4.4.2 client went away"  # nobody hears this: not delivered
         with self.lock:
             self.received.append(Received(envelope.mail_from, rcpts, bytes(envelope.content)))

@@ -63,6 +63,8 @@ def send_command(
             err_console.print(f"[bold red]delivery stopped:[/] {exc}", highlight=False)
             raise typer.Exit(EXIT_FAILED) from None
         console.print(send_table(report, transport))
+        if total == 0:
+            console.print("nothing due: everyone has this edition, or waits for a retry")
         _notes(report)
         if dry_run:
             console.print(f"dry run: {report.sent} message(s) written to "
