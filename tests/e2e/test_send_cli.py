@@ -42,7 +42,9 @@ def test_kill_9_mid_run_then_rerun_loses_nobody(engine: Engine, db_url: str,
                    claim_batch=6)
     proc = start_send(env, cwd=tmp_path)
     try:
-        _wait_for(lambda: sum(slow_sink.handler.counts().values()) >= 6)
+        # Mid-run: some delivered, and rows leased right now (not between two batches).
+        _wait_for(lambda: sum(slow_sink.handler.counts().values()) >= 6
+                  and "sending" in states(engine).values())
         os.kill(proc.pid, signal.SIGKILL)
     finally:
         proc.wait(timeout=30)

@@ -189,3 +189,35 @@ def test_smtputf8_recipients_need_a_server_that_supports_it() -> None:
     with SmtpSink() as modern:  # aiosmtpd's Controller offers SMTPUTF8 by default
         asyncio.run(send(modern.port))
         assert modern.handler.counts() == {"josé@example.org": 1}
+
+
+def test_the_send_loop_paces_every_message_through_the_rate_limiter(
+        sqlite_engine: Engine, tmp_path: Path, smtp_sink: SmtpSink) -> None:
+    from digest.pipeline import _builder
+    from digest.send.deliver import deliver_due
+    from digest.send.ratelimit import RateLimiter
+
+    populate(sqlite_engine, [f"p{i}@example.org" for i in range(6)])
+    rt = runtime(str(sqlite_engine.url), smtp_sink.port, tmp_path, pool_size=3)
+    booked: list[float] = []
+
+    async def no_sleep(seconds: float) -> None:  # record the pacing, skip the waiting
+        booked.append(seconds)
+
+    limiter = RateLimiter(2.0, monotonic=lambda: 0.0, sleep=no_sleep)
+
+    async def go() -> int:
+        transport = rt.transport()
+        try:
+            report = await deliver_due(rt.engine, transport, _builder(rt, lambda: datetime.now(UTC)),
+                                       owner="pacer", smtp=rt.settings.smtp, limiter=limiter)
+        finally:
+            await transport.close()
+        return report.sent
+
+    try:
+        assert asyncio.run(go()) == 6
+    finally:
+        rt.close()
+    # With the clock frozen, message k waits k/2 s: one slot per half second, none shared.
+    assert sorted(booked) == [0.5, 1.0, 1.5, 2.0, 2.5]
