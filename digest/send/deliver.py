@@ -1,7 +1,7 @@
 """The delivery loop: claim due ledger rows, build each message, send, record the outcome.
 
 One worker per pooled connection sends concurrently. A row is marked sent only after the
-server accepted it, and a worker takes its next row only once that mark is committed (group
+server accepted it, and a worker starts its next DATA only once that mark is committed (group
 commit: one transaction records whatever finished meanwhile), so a crash re-sends at most
 one message per worker. Per-message failures are data (retry with backoff, or fail and count
 a hard bounce on a 5xx); only a run of consecutive failures of every kind aborts.
@@ -10,9 +10,12 @@ a hard bounce on a 5xx); only a run of consecutive failures of every kind aborts
 from __future__ import annotations
 
 import asyncio
+import functools
 import random
 from collections import deque
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from contextvars import ContextVar
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import Engine
@@ -42,10 +45,16 @@ def _utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+# One thread does every ledger call of a run: off the event loop, so sockets keep moving,
+# and never racing itself for SQLite's write lock (whose busy handler sleeps in steps).
+_LEDGER_THREAD: ContextVar[ThreadPoolExecutor | None] = ContextVar("ledger_thread", default=None)
+
+
 async def _db(fn: Callable[..., object], *args: object, **kwargs: object) -> object:
-    """Run a blocking store call off the event loop, so sockets keep moving meanwhile."""
+    """Run a blocking ledger call on the run's ledger thread."""
     try:
-        return await asyncio.to_thread(fn, *args, **kwargs)
+        return await asyncio.get_running_loop().run_in_executor(
+            _LEDGER_THREAD.get(), functools.partial(fn, *args, **kwargs))
     except SQLAlchemyError as exc:
         raise StoreError(f"ledger write failed: {exc}") from exc
 
@@ -111,27 +120,45 @@ class _Run:
 
     # -- sending --------------------------------------------------------------------------
     async def worker(self) -> None:
+        """Send one message at a time. The previous outcome's commit overlaps claiming and
+        building the next message, but the next DATA starts only once that commit is
+        durable: at most one accepted-but-unrecorded message per worker at any moment."""
+        previous: asyncio.Task[None] | None = None
         while (claim := await self.next_claim()) is not None:
             try:
+                prepared = await self.prepare(claim)
+            except Exception as exc:  # noqa: BLE001 - one odd row must not stop the run
+                prepared = self.failure(claim, DeliveryError(f"unexpected {exc!r}"))
+            if previous is not None:
+                await previous  # a ledger error surfaces here and ends the run
+                previous = None
+            outcome: Outcome | None = prepared if isinstance(prepared, Outcome) else None
+            if isinstance(prepared, Outgoing):
                 try:
-                    outcome = await self.process(claim)
-                except Exception as exc:  # noqa: BLE001 - one odd row must not stop the run
-                    outcome = self.failure(claim, DeliveryError(
-                        f"unexpected {type(exc).__name__}: {exc}"))
-                if outcome is None:
-                    await _db(ledger.release, self.engine, [claim.id], owner=self.owner,
-                              now=self.clock())
-                else:
-                    await self.record(outcome)
-                    self.done += 1
-                    if self.on_progress:
-                        self.on_progress(self.done)
-            finally:
-                self.held.discard(claim.id)
-                self.in_flight -= 1
-                self.changed.set()
+                    outcome = await self.transmit(claim, prepared)
+                except Exception as exc:  # noqa: BLE001
+                    outcome = self.failure(claim, DeliveryError(f"unexpected {exc!r}"))
+            previous = asyncio.create_task(self.settle(claim, outcome))
+        if previous is not None:
+            await previous
 
-    async def process(self, claim: Claim) -> Outcome | None:
+    async def settle(self, claim: Claim, outcome: Outcome | None) -> None:
+        try:
+            if outcome is None:  # not attempted (stopping): give the row back untouched
+                await _db(ledger.release, self.engine, [claim.id], owner=self.owner,
+                          now=self.clock())
+            else:
+                await self.record(outcome)
+                self.done += 1
+                if self.on_progress:
+                    self.on_progress(self.done)
+        finally:
+            self.held.discard(claim.id)
+            self.in_flight -= 1
+            self.changed.set()
+
+    async def prepare(self, claim: Claim) -> Outgoing | Outcome:
+        """Build the message (off the event loop); a skip or a build failure is an outcome."""
         try:
             out: Outgoing = await asyncio.to_thread(self.build, claim)
         except Exception as exc:  # noqa: BLE001 - one bad row must not stop the others
@@ -142,6 +169,11 @@ class _Run:
             self.report.suppressed += state == "suppressed"
             self.report.skipped += state == "skipped"
             return Outcome(claim.id, state, error=out.skip_reason)
+        return out
+
+    async def transmit(self, claim: Claim, out: Outgoing) -> Outcome | None:
+        if self.stop_reason is not None:  # built ahead, but the run is stopping
+            return None
         if not await self.limiter.acquire():
             self.stop(f"hourly cap of {self.smtp.hourly_cap} messages reached; "
                       "the rest waits for a later run", abort=False)
@@ -244,6 +276,7 @@ async def deliver_due(engine: Engine, transport: Transport, build: Builder, *, o
                subscriber_ids=subscriber_ids,
                limiter=limiter or RateLimiter(smtp.rate_per_second, smtp.hourly_cap),
                on_progress=on_progress)
+    token = _LEDGER_THREAD.set(ThreadPoolExecutor(1, thread_name_prefix="ledger"))
     beat = asyncio.create_task(run.heartbeat())
     try:
         workers = [asyncio.create_task(run.worker()) for _ in range(max(1, transport.concurrency))]
@@ -253,6 +286,10 @@ async def deliver_due(engine: Engine, transport: Transport, build: Builder, *, o
         leftover = [c.id for c in run.buffer]
         if leftover:
             await _db(ledger.release, engine, leftover, owner=owner, now=clock())
+        executor = _LEDGER_THREAD.get()
+        _LEDGER_THREAD.reset(token)
+        if executor is not None:
+            executor.shutdown(wait=False)
     for result in results:
         if isinstance(result, BaseException):
             raise result

@@ -87,10 +87,15 @@ def _write_atomic(path: Path, data: bytes) -> None:
     os.replace(tmp, path)
 
 
+IDLE_CHECK_SECONDS = 5.0  # a connection idle longer than this is re-checked before use
+
+
 @dataclass(slots=True)
 class _Connection:
     client: aiosmtplib.SMTP
     used: int = 0
+    reset: asyncio.Task[bool] | None = None  # the RSET sent after its last message
+    idle_since: float = 0.0
 
 
 def _refusal(exc: aiosmtplib.SMTPRecipientsRefused) -> tuple[int, str]:
@@ -136,18 +141,25 @@ class SmtpTransport:
         self.connections_opened += 1
         return _Connection(client)
 
+    @staticmethod
+    async def _rset(conn: _Connection) -> bool:
+        try:
+            await conn.client.rset()
+            return True
+        except NETWORK_ERRORS:
+            conn.client.close()
+            return False
+
     async def _checkout(self) -> _Connection:
         while self._idle:
             conn = self._idle.pop()
-            if not conn.client.is_connected:
+            reset, conn.reset = conn.reset, None
+            if reset is not None and not await reset:
                 continue
-            try:
-                # RSET clears any envelope state and proves an idle connection still lives,
-                # so a server-side idle timeout costs a reconnect, not a failed message.
-                await conn.client.rset()
+            if loop_time() - conn.idle_since > IDLE_CHECK_SECONDS and not await self._rset(conn):
+                continue  # died while idle (server timeout): a reconnect, not a failure
+            if conn.client.is_connected:
                 return conn
-            except NETWORK_ERRORS:
-                conn.client.close()
         return await self._connect()
 
     async def _checkin(self, conn: _Connection) -> None:
@@ -156,6 +168,10 @@ class SmtpTransport:
         elif conn.used >= self.settings.max_per_connection:
             await self._quit(conn)
         else:
+            # RSET between messages clears any envelope state and proves the connection
+            # still lives; sent now, its round trip overlaps the ledger commit.
+            conn.reset = asyncio.create_task(self._rset(conn))
+            conn.idle_since = loop_time()
             self._idle.append(conn)
 
     async def _quit(self, conn: _Connection) -> None:
@@ -211,4 +227,9 @@ class SmtpTransport:
 
     async def close(self) -> None:
         idle, self._idle = self._idle, []
+        await asyncio.gather(*(c.reset for c in idle if c.reset), return_exceptions=True)
         await asyncio.gather(*(self._quit(conn) for conn in idle))
+
+
+def loop_time() -> float:
+    return asyncio.get_running_loop().time()
