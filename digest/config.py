@@ -35,6 +35,17 @@ class SmtpSettings(BaseModel):
     hourly_cap: int = Field(default=0, ge=0)  # 0 = unlimited
     max_attempts: int = Field(default=5, ge=1)
     abort_after_consecutive_failures: int = Field(default=20, ge=1)
+    validate_certs: bool = True  # off only for a relay with a self-signed certificate
+    local_hostname: str | None = None  # name sent in EHLO; default: this machine's FQDN
+    hard_bounce_threshold: int = Field(default=1, ge=1)  # 5xx replies before suppression
+    retry_base_seconds: float = Field(default=60.0, gt=0)  # first backoff; doubles per attempt
+    retry_max_seconds: float = Field(default=6 * 3600.0, gt=0)  # backoff ceiling
+    retry_window_seconds: float = Field(default=120.0, ge=0)  # a run waits this long for retries
+    lease_seconds: float = Field(default=600.0, gt=0)  # claim lease; renewed while sending
+    claim_batch: int = Field(default=50, ge=1)  # rows leased per claim
+    dkim_key_path: Path | None = None  # PEM private key; enables DKIM (extra: digest[dkim])
+    dkim_selector: str | None = None
+    dkim_domain: str | None = None  # default: the domain of DIGEST_FROM_ADDRESS
 
 
 class WebSettings(BaseModel):

@@ -9,6 +9,8 @@ from __future__ import annotations
 import asyncio
 import os
 import socket
+import time
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -29,7 +31,10 @@ from digest.links import digest_links
 from digest.models import EditionInfo, Pick, Ranking, Subscriber
 from digest.render import RenderedEmail
 from digest.runtime import Runtime
-from digest.send.deliver import Outgoing, SendReport, deliver_due
+from digest.send.deliver import Outgoing, SendReport, deliver_due, preview_due
+from digest.send.dkim import signer_from_settings
+from digest.send.ratelimit import RateLimiter
+from digest.send.transport import OutboxTransport, flatten, needs_smtputf8
 from digest.store import history, ledger
 from digest.store.ledger import Claim
 from digest.store.papers import get_papers, papers_seen_since
@@ -37,8 +42,6 @@ from digest.store.subscribers import (
     get_subscriber,
     is_suppressed,
     list_subscribers,
-    set_status,
-    suppress_address,
 )
 
 __all__ = ["FIRST_EDITION_LOOKBACK", "deliver", "deliver_async", "fetch", "plan", "run_once"]
@@ -181,6 +184,8 @@ def render_for(rt: Runtime, subscriber: Subscriber, ranking: Ranking, *, edition
 
 
 def _builder(rt: Runtime, clock: Callable[[], datetime]) -> Callable[[Claim], Outgoing]:
+    signer = signer_from_settings(rt.settings.smtp, from_address=rt.settings.from_address)
+
     def build(claim: Claim) -> Outgoing:
         # Re-read the subscriber right before sending: an unsubscribe or a bounce recorded
         # since planning must win.
@@ -195,41 +200,74 @@ def _builder(rt: Runtime, clock: Callable[[], datetime]) -> Callable[[Claim], Ou
                       for p in claim.picks if p["id"] in papers)
         ranking = Ranking(picks=picks, quiet=claim.quiet, considered=len(picks))
         _, message = render_for(rt, sub, ranking, edition_key=claim.edition_key, now=clock())
-        return Outgoing(message, sender=rt.settings.from_address, recipient=sub.email)
+        sender = rt.settings.from_address
+        data = flatten(message, utf8=needs_smtputf8(sender, sub.email))
+        if signer is not None:
+            data = signer(data)
+        return Outgoing(message, sender=sender, recipient=sub.email, data=data,
+                        message_id=str(message["Message-ID"]))
 
     return build
 
 
 def worker_id() -> str:
-    return f"{socket.gethostname()}:{os.getpid()}"
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+
+
+def _subscriber_ids(rt: Runtime, only: str | None) -> list[int] | None:
+    if only is None:
+        return None
+    sub = get_subscriber(rt.engine, email=only)
+    return [sub.id] if sub else []
+
+
+def count_due(rt: Runtime, *, only: str | None = None) -> int:
+    """How many deliveries a send would handle now (for a progress bar)."""
+    return ledger.count_due(rt.engine, now=datetime.now(UTC),
+                            subscriber_ids=_subscriber_ids(rt, only))
+
+
+def _limiter(rt: Runtime, now: datetime) -> RateLimiter:
+    smtp = rt.settings.smtp
+    recent: list[float] = []
+    if smtp.hourly_cap:
+        # Count what earlier runs sent in the last hour, so the cap holds across runs.
+        mono = time.monotonic()
+        recent = [mono - (now - t).total_seconds()
+                  for t in ledger.sent_times_since(rt.engine, now - timedelta(hours=1))]
+    return RateLimiter(smtp.rate_per_second, smtp.hourly_cap, recent=recent)
 
 
 async def deliver_async(rt: Runtime, *, clock: Callable[[], datetime] | None = None,
                         limit: int | None = None, owner: str | None = None,
+                        only: str | None = None, dry_run: bool = False,
                         on_progress: Callable[[int], None] | None = None) -> SendReport:
-    """Send due ledger rows (at most ``limit``) inside the caller's event loop."""
+    """Send due ledger rows (at most ``limit``) inside the caller's event loop; with
+    ``dry_run``, write them to the outbox without touching the ledger."""
     clock = clock or (lambda: datetime.now(UTC))
+    build = _builder(rt, clock)
+    ids = _subscriber_ids(rt, only)
 
-    def on_permanent(claim: Claim, error: str) -> None:
-        sub = get_subscriber(rt.engine, subscriber_id=claim.subscriber_id)
-        if sub is not None:
-            set_status(rt.engine, sub.id, "bounced", now=clock())
-            suppress_address(rt.engine, address_hash(sub.email), reason="hard bounce", now=clock())
-
+    if dry_run:
+        return await preview_due(rt.engine, OutboxTransport(rt.settings.outbox_dir), build,
+                                 clock=clock, limit=limit, subscriber_ids=ids)
     transport = rt.transport()
     try:
-        return await deliver_due(rt.engine, transport, _builder(rt, clock),
-                                 owner=owner or worker_id(), smtp=rt.settings.smtp,
-                                 on_permanent=on_permanent, clock=clock, limit=limit,
+        return await deliver_due(rt.engine, transport, build, owner=owner or worker_id(),
+                                 smtp=rt.settings.smtp, clock=clock, limit=limit,
+                                 subscriber_ids=ids, limiter=_limiter(rt, clock()),
                                  on_progress=on_progress)
     finally:
         await transport.close()
 
 
 def deliver(rt: Runtime, *, clock: Callable[[], datetime] | None = None,
-            limit: int | None = None, on_progress: Callable[[int], None] | None = None) -> SendReport:
-    """Send every due ledger row through the configured transport."""
-    return asyncio.run(deliver_async(rt, clock=clock, limit=limit, on_progress=on_progress))
+            limit: int | None = None, only: str | None = None, dry_run: bool = False,
+            on_progress: Callable[[int], None] | None = None) -> SendReport:
+    """Send every due ledger row through the configured transport (or, with ``dry_run``,
+    write them to the outbox without touching the ledger)."""
+    return asyncio.run(deliver_async(rt, clock=clock, limit=limit, only=only, dry_run=dry_run,
+                                     on_progress=on_progress))
 
 
 def run_once(rt: Runtime, *, now: datetime | None = None,

@@ -1,4 +1,4 @@
-"""Allow ``python -m digest.cli``."""
+"""``python -m digest.cli``: the same as the ``digest`` command."""
 
 from digest.cli import main
 

@@ -1,126 +1,318 @@
-"""The delivery loop: claim due ledger rows, build each message, send it, record the outcome.
+"""The delivery loop: claim due ledger rows, build each message, send, record the outcome.
 
-Per-message failures are data (retry with backoff, or fail and suppress on a 5xx); only a
-run of consecutive failures of every kind aborts, because that means broken configuration.
+One worker per pooled connection sends concurrently. A row is marked sent only after the
+server accepted it, and a worker starts its next DATA only once that mark is committed (group
+commit: one transaction records whatever finished meanwhile), so a crash re-sends at most
+one message per worker. Per-message failures are data (retry with backoff, or fail and count
+a hard bounce on a 5xx); only a run of consecutive failures of every kind aborts.
 """
 
 from __future__ import annotations
 
 import asyncio
+import functools
 import random
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from collections import deque
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from contextvars import ContextVar
 from datetime import UTC, datetime, timedelta
-from email.message import EmailMessage
 
 from sqlalchemy import Engine
+from sqlalchemy.exc import SQLAlchemyError
 
 from digest.config import SmtpSettings
-from digest.errors import DeliveryError, SendAborted
+from digest.errors import DeliveryError, SendAborted, StoreError
+from digest.send.outcome import Builder, Outgoing, SendReport
+from digest.send.ratelimit import RateLimiter
 from digest.send.transport import Transport
 from digest.store import ledger
-from digest.store.ledger import Claim
+from digest.store.ledger import Claim, Outcome
 
-
-@dataclass(frozen=True, slots=True)
-class Outgoing:
-    """What the builder hands back for a claim: the message, or why there is none."""
-
-    message: EmailMessage | None
-    sender: str = ""
-    recipient: str = ""
-    skip_state: str | None = None  # suppressed or skipped, when message is None
-    skip_reason: str | None = None
-
-
-Builder = Callable[[Claim], Outgoing]
 Clock = Callable[[], datetime]
 
-
-@dataclass(slots=True)
-class SendReport:
-    sent: int = 0
-    retried: int = 0
-    failed: int = 0
-    suppressed: int = 0
-    skipped: int = 0
-    errors: list[str] = field(default_factory=list)
-    aborted: str | None = None
-    recipients: list[str] = field(default_factory=list)
+__all__ = ["Builder", "Outgoing", "SendReport", "backoff", "deliver_due", "preview_due"]
 
 
 def backoff(attempts: int, *, base: float = 60.0, cap: float = 6 * 3600.0) -> timedelta:
-    """Exponential backoff with full jitter: spreads retries so a throttling server recovers."""
-    return timedelta(seconds=random.uniform(base / 2, min(cap, base * 2 ** max(0, attempts - 1))))
+    """Exponential backoff with jitter: base·2^(n-1), jittered down by up to half, so
+    retries from many recipients spread out and a throttling server can recover."""
+    ceiling = min(cap, base * 2 ** max(0, attempts - 1))
+    return timedelta(seconds=random.uniform(ceiling / 2, ceiling))
 
 
 def _utcnow() -> datetime:
     return datetime.now(UTC)
 
 
-async def deliver_due(engine: Engine, transport: Transport, build: Builder, *, owner: str,
-                      smtp: SmtpSettings, on_permanent: Callable[[Claim, str], None],
-                      clock: Clock = _utcnow, limit: int | None = None, batch_size: int = 50,
-                      on_progress: Callable[[int], None] | None = None) -> SendReport:
-    report = SendReport()
-    consecutive = 0
-    handled = 0
-    while limit is None or handled < limit:
-        size = batch_size if limit is None else min(batch_size, limit - handled)
-        claims = ledger.claim_batch(engine, owner=owner, now=clock(), limit=size)
-        if not claims:
-            break
-        for index, claim in enumerate(claims):
-            outgoing = build(claim)
-            now = clock()
-            if outgoing.message is None:
-                state = outgoing.skip_state or "skipped"
-                ledger.mark_final(engine, claim.id, owner=owner, now=now, state=state,
-                                  error=outgoing.skip_reason)
-                report.suppressed += state == "suppressed"
-                report.skipped += state == "skipped"
-            else:
+# One thread does every ledger call of a run: off the event loop, so sockets keep moving,
+# and never racing itself for SQLite's write lock (whose busy handler sleeps in steps).
+_LEDGER_THREAD: ContextVar[ThreadPoolExecutor | None] = ContextVar("ledger_thread", default=None)
+
+
+async def _db(fn: Callable[..., object], *args: object, **kwargs: object) -> object:
+    """Run a blocking ledger call on the run's ledger thread."""
+    try:
+        return await asyncio.get_running_loop().run_in_executor(
+            _LEDGER_THREAD.get(), functools.partial(fn, *args, **kwargs))
+    except SQLAlchemyError as exc:
+        raise StoreError(f"ledger write failed: {exc}") from exc
+
+
+class _Run:
+    def __init__(self, engine: Engine, transport: Transport, build: Builder, *, owner: str,
+                 smtp: SmtpSettings, clock: Clock, limit: int | None,
+                 subscriber_ids: Sequence[int] | None, limiter: RateLimiter,
+                 on_progress: Callable[[int], None] | None) -> None:
+        self.engine, self.transport, self.build = engine, transport, build
+        self.owner, self.smtp, self.clock, self.limit = owner, smtp, clock, limit
+        self.subscriber_ids, self.limiter, self.on_progress = subscriber_ids, limiter, on_progress
+        self.lease = timedelta(seconds=smtp.lease_seconds)
+        self.report = SendReport()
+        self.buffer: deque[Claim] = deque()
+        self.held: set[int] = set()  # leased by us and not yet recorded
+        self.handed = self.in_flight = self.done = self.consecutive = 0
+        self.changed = asyncio.Event()
+        self.claim_lock = asyncio.Lock()
+        self.stop_reason: str | None = None
+        self.queue: list[tuple[Outcome, asyncio.Future[None]]] = []
+        self.flushing = False
+
+    # -- claiming -------------------------------------------------------------------------
+    async def next_claim(self) -> Claim | None:
+        async with self.claim_lock:
+            while self.stop_reason is None:
+                if self.buffer:
+                    self.handed += 1
+                    self.in_flight += 1
+                    return self.buffer.popleft()
+                if self.limit is not None and self.handed >= self.limit:
+                    return None
+                size = self.smtp.claim_batch
+                if self.limit is not None:
+                    size = min(size, self.limit - self.handed)
+                claims: list[Claim] = await _db(  # type: ignore[assignment]
+                    ledger.claim_batch, self.engine, owner=self.owner, now=self.clock(),
+                    limit=size, lease=self.lease, subscriber_ids=self.subscriber_ids)
+                if claims:
+                    self.buffer.extend(claims)
+                    self.held.update(c.id for c in claims)
+                    continue
+                if self.in_flight:  # a message still on its way may come back as a retry
+                    self.changed.clear()
+                    await self.changed.wait()
+                    continue
+                if not await self._wait_for_retry():
+                    return None
+            return None
+
+    async def _wait_for_retry(self) -> bool:
+        """Sleep until the next retry falls due if that is within the retry window."""
+        wake: datetime | None = await _db(  # type: ignore[assignment]
+            ledger.next_retry_at, self.engine, subscriber_ids=self.subscriber_ids)
+        if wake is None:
+            return False
+        delay = (wake - self.clock()).total_seconds()
+        if delay > self.smtp.retry_window_seconds:
+            return False
+        await asyncio.sleep(max(0.0, delay) + 0.01)
+        return True
+
+    # -- sending --------------------------------------------------------------------------
+    async def worker(self) -> None:
+        """Send one message at a time. The previous outcome's commit overlaps claiming and
+        building the next message, but the next DATA starts only once that commit is
+        durable: at most one accepted-but-unrecorded message per worker at any moment."""
+        previous: asyncio.Task[None] | None = None
+        while (claim := await self.next_claim()) is not None:
+            try:
+                prepared = await self.prepare(claim)
+            except Exception as exc:  # noqa: BLE001 - one odd row must not stop the run
+                prepared = self.failure(claim, DeliveryError(f"unexpected {exc!r}"))
+            if previous is not None:
+                await previous  # a ledger error surfaces here and ends the run
+                previous = None
+            outcome: Outcome | None = prepared if isinstance(prepared, Outcome) else None
+            if isinstance(prepared, Outgoing):
                 try:
-                    receipt = await transport.send(outgoing.message, sender=outgoing.sender,
-                                                   recipient=outgoing.recipient)
-                except DeliveryError as exc:
-                    consecutive += 1
-                    _record_failure(engine, claim, exc, owner=owner, now=clock(), smtp=smtp,
-                                    report=report, on_permanent=on_permanent)
-                    if consecutive >= smtp.abort_after_consecutive_failures:
-                        rest = [c.id for c in claims[index + 1 :]]
-                        ledger.release(engine, rest, owner=owner, now=clock())
-                        report.aborted = (f"{consecutive} consecutive delivery failures, last: "
-                                          f"{exc}; check the SMTP settings")
-                        raise SendAborted(report.aborted) from exc
-                else:
-                    consecutive = 0
-                    ledger.mark_sent(engine, claim.id, owner=owner, now=clock(),
-                                     message_id=str(outgoing.message["Message-ID"]),
-                                     reply=receipt.reply, transport=receipt.transport)
-                    report.sent += 1
-                    report.recipients.append(outgoing.recipient)
-            handled += 1
-            if on_progress:
-                on_progress(handled)
-            await asyncio.sleep(0)
+                    outcome = await self.transmit(claim, prepared)
+                except Exception as exc:  # noqa: BLE001
+                    outcome = self.failure(claim, DeliveryError(f"unexpected {exc!r}"))
+            previous = asyncio.create_task(self.settle(claim, outcome))
+        if previous is not None:
+            await previous
+
+    async def settle(self, claim: Claim, outcome: Outcome | None) -> None:
+        try:
+            if outcome is None:  # not attempted (stopping): give the row back untouched
+                await _db(ledger.release, self.engine, [claim.id], owner=self.owner,
+                          now=self.clock())
+            else:
+                await self.record(outcome)
+                self.done += 1
+                if self.on_progress:
+                    self.on_progress(self.done)
+        finally:
+            self.held.discard(claim.id)
+            self.in_flight -= 1
+            self.changed.set()
+
+    async def prepare(self, claim: Claim) -> Outgoing | Outcome:
+        """Build the message (off the event loop); a skip or a build failure is an outcome."""
+        try:
+            out: Outgoing = await asyncio.to_thread(self.build, claim)
+        except Exception as exc:  # noqa: BLE001 - one bad row must not stop the others
+            return self.failure(claim, DeliveryError(f"cannot build the message: "
+                                                     f"{type(exc).__name__}: {exc}"))
+        if out.message is None and out.data is None:
+            state = out.skip_state or "skipped"
+            self.report.suppressed += state == "suppressed"
+            self.report.skipped += state == "skipped"
+            return Outcome(claim.id, state, error=out.skip_reason)
+        return out
+
+    async def transmit(self, claim: Claim, out: Outgoing) -> Outcome | None:
+        if self.stop_reason is not None:  # built ahead, but the run is stopping
+            return None
+        if not await self.limiter.acquire():
+            self.stop(f"hourly cap of {self.smtp.hourly_cap} messages reached; "
+                      "the rest waits for a later run", abort=False)
+            return None
+        message_id = out.message_id or (str(out.message["Message-ID"]) if out.message else "")
+        try:
+            receipt = await self.transport.send(
+                out.data if out.data is not None else out.message,  # type: ignore[arg-type]
+                sender=out.sender, recipient=out.recipient, message_id=message_id)
+        except DeliveryError as exc:
+            return self.failure(claim, exc)
+        self.consecutive = 0
+        self.report.sent += 1
+        self.report.recipients.append(out.recipient)
+        return Outcome(claim.id, "sent", message_id=message_id, reply=receipt.reply,
+                       transport=receipt.transport)
+
+    def failure(self, claim: Claim, exc: DeliveryError) -> Outcome:
+        text = str(exc)
+        self.report.errors.append(text)
+        self.consecutive += 1
+        if self.consecutive >= self.smtp.abort_after_consecutive_failures:
+            self.stop(f"{self.consecutive} consecutive delivery failures, last: {text}; "
+                      "check the SMTP settings", abort=True)
+        if exc.permanent:
+            # Only a server's 5xx says the mailbox is bad; an address we cannot even
+            # encode fails this delivery without counting against the subscriber.
+            bounce = exc.code is not None and 500 <= exc.code < 600
+            self.report.failed += 1
+            self.report.bounced += bounce
+            return Outcome(claim.id, "failed", error=text,
+                           bounce_subscriber_id=claim.subscriber_id if bounce else None)
+        if claim.attempts >= self.smtp.max_attempts:
+            self.report.failed += 1
+            return Outcome(claim.id, "failed",
+                           error=f"gave up after {claim.attempts} attempts: {text}")
+        self.report.retried += 1
+        wait = backoff(claim.attempts, base=self.smtp.retry_base_seconds,
+                       cap=self.smtp.retry_max_seconds)
+        return Outcome(claim.id, "retry", error=text, next_attempt_at=self.clock() + wait)
+
+    def stop(self, reason: str, *, abort: bool) -> None:
+        if self.stop_reason is None:
+            self.stop_reason = reason
+            if abort:
+                self.report.aborted = reason
+            else:
+                self.report.deferred = reason
+        self.changed.set()
+
+    # -- recording ------------------------------------------------------------------------
+    async def record(self, outcome: Outcome) -> None:
+        """Return once ``outcome`` is committed. The first waiter commits for everyone
+        queued behind it, so concurrent workers share one transaction."""
+        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self.queue.append((outcome, done))
+        if not self.flushing:
+            self.flushing = True
+            try:
+                while self.queue:
+                    batch, self.queue = self.queue, []
+                    try:
+                        applied: int = await _db(  # type: ignore[assignment]
+                            ledger.record_outcomes, self.engine, [o for o, _ in batch],
+                            owner=self.owner, now=self.clock(),
+                            bounce_threshold=self.smtp.hard_bounce_threshold)
+                    except BaseException as exc:
+                        for _, fut in batch:
+                            if not fut.done():
+                                fut.set_exception(exc)
+                        if not isinstance(exc, Exception):
+                            raise
+                        continue
+                    self.report.lease_lost += len(batch) - applied
+                    for _, fut in batch:
+                        fut.set_result(None)
+            finally:
+                self.flushing = False
+        await done
+
+    async def heartbeat(self) -> None:
+        """Renew our leases well before they run out: a slow send is not a crash."""
+        while True:
+            await asyncio.sleep(self.lease.total_seconds() / 3)
+            try:
+                await _db(ledger.renew_leases, self.engine, list(self.held), owner=self.owner,
+                          now=self.clock(), lease=self.lease)
+            except StoreError as exc:  # a busy database: try again on the next beat
+                self.report.errors.append(f"lease renewal failed: {exc}")
+
+
+async def deliver_due(engine: Engine, transport: Transport, build: Builder, *, owner: str,
+                      smtp: SmtpSettings, clock: Clock = _utcnow, limit: int | None = None,
+                      subscriber_ids: Sequence[int] | None = None,
+                      limiter: RateLimiter | None = None,
+                      on_progress: Callable[[int], None] | None = None) -> SendReport:
+    """Send every due delivery (at most ``limit``); raises SendAborted after too many
+    consecutive failures, with the report so far on ``exc.report``."""
+    run = _Run(engine, transport, build, owner=owner, smtp=smtp, clock=clock, limit=limit,
+               subscriber_ids=subscriber_ids,
+               limiter=limiter or RateLimiter(smtp.rate_per_second, smtp.hourly_cap),
+               on_progress=on_progress)
+    token = _LEDGER_THREAD.set(ThreadPoolExecutor(1, thread_name_prefix="ledger"))
+    beat = asyncio.create_task(run.heartbeat())
+    try:
+        workers = [asyncio.create_task(run.worker()) for _ in range(max(1, transport.concurrency))]
+        results = await asyncio.gather(*workers, return_exceptions=True)
+    finally:
+        beat.cancel()
+        leftover = [c.id for c in run.buffer]
+        if leftover:
+            await _db(ledger.release, engine, leftover, owner=owner, now=clock())
+        executor = _LEDGER_THREAD.get()
+        _LEDGER_THREAD.reset(token)
+        if executor is not None:
+            executor.shutdown(wait=False)
+    for result in results:
+        if isinstance(result, BaseException):
+            raise result
+    if run.report.aborted:
+        error = SendAborted(run.report.aborted)
+        error.report = run.report  # type: ignore[attr-defined]
+        raise error
+    return run.report
+
+
+async def preview_due(engine: Engine, outbox: Transport, build: Builder, *, clock: Clock = _utcnow,
+                      limit: int | None = None,
+                      subscriber_ids: Sequence[int] | None = None) -> SendReport:
+    """``--dry-run``: write what would be sent now into the outbox; the ledger is untouched."""
+    report = SendReport()
+    for claim in ledger.peek_due(engine, now=clock(), limit=limit, subscriber_ids=subscriber_ids):
+        out = await asyncio.to_thread(build, claim)
+        if out.message is None and out.data is None:
+            report.suppressed += out.skip_state == "suppressed"
+            report.skipped += out.skip_state != "suppressed"
+            continue
+        await outbox.send(out.data if out.data is not None else out.message,  # type: ignore[arg-type]
+                          sender=out.sender, recipient=out.recipient, message_id=out.message_id)
+        report.sent += 1
+        report.recipients.append(out.recipient)
     return report
-
-
-def _record_failure(engine: Engine, claim: Claim, exc: DeliveryError, *, owner: str,
-                    now: datetime, smtp: SmtpSettings, report: SendReport,
-                    on_permanent: Callable[[Claim, str], None]) -> None:
-    message = str(exc)
-    report.errors.append(message)
-    if exc.permanent:
-        ledger.mark_final(engine, claim.id, owner=owner, now=now, state="failed", error=message)
-        on_permanent(claim, message)
-        report.failed += 1
-    elif claim.attempts >= smtp.max_attempts:
-        ledger.mark_final(engine, claim.id, owner=owner, now=now, state="failed",
-                          error=f"gave up after {claim.attempts} attempts: {message}")
-        report.failed += 1
-    else:
-        ledger.mark_retry(engine, claim.id, owner=owner, now=now, error=message,
-                          next_attempt_at=now + backoff(claim.attempts))
-        report.retried += 1

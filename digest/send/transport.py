@@ -1,7 +1,8 @@
 """Transports deliver one composed message: over SMTP (aiosmtplib) or into the outbox.
 
-Both raise DeliveryError with ``permanent`` set for 5xx rejections, so the delivery loop
-can tell a bounce from a hiccup without knowing which transport it has.
+Both raise DeliveryError; ``permanent`` is set only when the server rejected this recipient
+or this message for good (5xx to RCPT or DATA), so the delivery loop can tell a bounce from
+a hiccup or a broken configuration without knowing which transport it has.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ import asyncio
 import os
 import re
 from dataclasses import dataclass
+from email import policy
 from email.message import EmailMessage
 from pathlib import Path
 from typing import Protocol
@@ -18,6 +20,8 @@ import aiosmtplib
 
 from digest.config import SmtpSettings
 from digest.errors import DeliveryError
+
+NETWORK_ERRORS = (aiosmtplib.SMTPException, OSError, asyncio.TimeoutError)
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,24 +32,44 @@ class SendReceipt:
 
 class Transport(Protocol):
     name: str
+    concurrency: int  # how many sends may usefully run at once
 
-    async def send(self, message: EmailMessage, *, sender: str, recipient: str) -> SendReceipt: ...
+    async def send(self, message: EmailMessage | bytes, *, sender: str, recipient: str,
+                   message_id: str | None = None) -> SendReceipt: ...
 
     async def close(self) -> None: ...
+
+
+def needs_smtputf8(*addresses: str) -> bool:
+    return not all(a.isascii() for a in addresses)
+
+
+def flatten(message: EmailMessage, *, utf8: bool = False) -> bytes:
+    """The exact bytes to transmit (CRLF line ends): what DKIM signs and DATA carries."""
+    return message.as_bytes(policy=policy.SMTPUTF8 if utf8 else policy.SMTP)
+
+
+def _bytes_and_id(message: EmailMessage | bytes, message_id: str | None,
+                  utf8: bool) -> tuple[bytes, str]:
+    if isinstance(message, EmailMessage):
+        return flatten(message, utf8=utf8), message_id or str(message["Message-ID"])
+    return message, message_id or ""
 
 
 class OutboxTransport:
     """Writes each message as ``<message-id>.eml``: a rerun overwrites, never duplicates."""
 
     name = "outbox"
+    concurrency = 1
 
     def __init__(self, directory: Path) -> None:
         self.directory = directory
 
-    async def send(self, message: EmailMessage, *, sender: str, recipient: str) -> SendReceipt:
-        stem = re.sub(r"[^A-Za-z0-9._-]", "_", str(message["Message-ID"]).strip("<>"))
+    async def send(self, message: EmailMessage | bytes, *, sender: str, recipient: str,
+                   message_id: str | None = None) -> SendReceipt:
+        data, mid = _bytes_and_id(message, message_id, needs_smtputf8(sender, recipient))
+        stem = re.sub(r"[^A-Za-z0-9._-]", "_", (mid or recipient).strip("<>"))
         path = self.directory / f"{stem}.eml"
-        data = message.as_bytes()
         await asyncio.to_thread(_write_atomic, path, data)
         return SendReceipt(reply=f"written {path}", transport=self.name)
 
@@ -63,80 +87,149 @@ def _write_atomic(path: Path, data: bytes) -> None:
     os.replace(tmp, path)
 
 
+IDLE_CHECK_SECONDS = 5.0  # a connection idle longer than this is re-checked before use
+
+
+@dataclass(slots=True)
+class _Connection:
+    client: aiosmtplib.SMTP
+    used: int = 0
+    reset: asyncio.Task[bool] | None = None  # the RSET sent after its last message
+    idle_since: float = 0.0
+
+
+def _refusal(exc: aiosmtplib.SMTPRecipientsRefused) -> tuple[int, str]:
+    first = exc.recipients[0] if exc.recipients else None
+    return (first.code, first.message) if first else (451, str(exc))
+
+
 class SmtpTransport:
-    """A small pool of reused SMTP connections with per-connection message caps."""
+    """A pool of reused SMTP connections: at most ``pool_size`` open, each sending up to
+    ``max_per_connection`` messages, checked with RSET before reuse, replaced when the
+    server says 421 or the connection drops."""
 
     name = "smtp"
 
     def __init__(self, settings: SmtpSettings) -> None:
         self.settings = settings
-        self._idle: asyncio.Queue[tuple[aiosmtplib.SMTP, int]] = asyncio.Queue()
+        self.concurrency = settings.pool_size
+        self._idle: list[_Connection] = []
         self._slots = asyncio.Semaphore(settings.pool_size)
+        self.connections_opened = 0
 
-    async def _connect(self) -> aiosmtplib.SMTP:
+    async def _connect(self) -> _Connection:
         s = self.settings
         client = aiosmtplib.SMTP(
             hostname=s.host, port=s.port, timeout=s.timeout, use_tls=s.security == "tls",
-            start_tls=s.security == "starttls",
+            start_tls=s.security == "starttls", validate_certs=s.validate_certs,
+            local_hostname=s.local_hostname,
         )
-        await client.connect()
-        if s.username:
-            await client.login(s.username, s.password.get_secret_value() if s.password else "")
-        return client
-
-    async def send(self, message: EmailMessage, *, sender: str, recipient: str) -> SendReceipt:
-        async with self._slots:
-            client, used = await self._checkout()
-            try:
-                _errors, reply = await client.send_message(
-                    message, sender=sender, recipients=[recipient]
-                )
-            except aiosmtplib.SMTPRecipientsRefused as exc:
-                await self._checkin(client, used + 1)
-                refusal = exc.recipients[0] if exc.recipients else None
-                code = refusal.code if refusal else 550
-                raise DeliveryError(f"{code} {refusal.message if refusal else exc}",
-                                    permanent=500 <= code < 600, code=code) from exc
-            except aiosmtplib.SMTPResponseException as exc:
-                await self._discard(client, reset=exc.code != 421)
-                raise DeliveryError(f"{exc.code} {exc.message}", permanent=500 <= exc.code < 600,
-                                    code=exc.code) from exc
-            except (TimeoutError, aiosmtplib.SMTPException, OSError) as exc:
-                await self._discard(client, reset=False)
-                raise DeliveryError(f"{type(exc).__name__}: {exc}") from exc
-            await self._checkin(client, used + 1)
-            return SendReceipt(reply=reply, transport=self.name)
-
-    async def _checkout(self) -> tuple[aiosmtplib.SMTP, int]:
-        while not self._idle.empty():
-            client, used = self._idle.get_nowait()
-            if client.is_connected:
-                return client, used
         try:
-            return await self._connect(), 0
-        except (TimeoutError, aiosmtplib.SMTPException, OSError) as exc:
-            raise DeliveryError(f"cannot connect to {self.settings.host}:{self.settings.port}: "
-                                f"{exc}") from exc
-
-    async def _checkin(self, client: aiosmtplib.SMTP, used: int) -> None:
-        if used >= self.settings.max_per_connection or not client.is_connected:
-            await self._discard(client, reset=False)
-            return
-        try:
-            await client.rset()
-        except (TimeoutError, aiosmtplib.SMTPException, OSError):
-            await self._discard(client, reset=False)
-            return
-        self._idle.put_nowait((client, used))
-
-    async def _discard(self, client: aiosmtplib.SMTP, *, reset: bool) -> None:
-        try:
-            if client.is_connected:
-                await client.quit()
-        except (TimeoutError, aiosmtplib.SMTPException, OSError):
+            await client.connect()
+            if s.username:
+                await client.login(s.username,
+                                   s.password.get_secret_value() if s.password else "")
+        except aiosmtplib.SMTPAuthenticationError as exc:
             client.close()
+            raise DeliveryError(f"SMTP login as {s.username!r} refused: {exc.code} "
+                                f"{exc.message} (check DIGEST_SMTP__USERNAME/PASSWORD)",
+                                code=exc.code) from exc
+        except NETWORK_ERRORS as exc:
+            client.close()
+            raise DeliveryError(f"cannot connect to {s.host}:{s.port} ({s.security}): "
+                                f"{type(exc).__name__}: {exc}") from exc
+        self.connections_opened += 1
+        return _Connection(client)
+
+    @staticmethod
+    async def _rset(conn: _Connection) -> bool:
+        try:
+            await conn.client.rset()
+            return True
+        except NETWORK_ERRORS:
+            conn.client.close()
+            return False
+
+    async def _checkout(self) -> _Connection:
+        while self._idle:
+            conn = self._idle.pop()
+            reset, conn.reset = conn.reset, None
+            if reset is not None and not await reset:
+                continue
+            if loop_time() - conn.idle_since > IDLE_CHECK_SECONDS and not await self._rset(conn):
+                continue  # died while idle (server timeout): a reconnect, not a failure
+            if conn.client.is_connected:
+                return conn
+        return await self._connect()
+
+    async def _checkin(self, conn: _Connection) -> None:
+        if not conn.client.is_connected:
+            conn.client.close()
+        elif conn.used >= self.settings.max_per_connection:
+            await self._quit(conn)
+        else:
+            # RSET between messages clears any envelope state and proves the connection
+            # still lives; sent now, its round trip overlaps the ledger commit.
+            conn.reset = asyncio.create_task(self._rset(conn))
+            conn.idle_since = loop_time()
+            self._idle.append(conn)
+
+    async def _quit(self, conn: _Connection) -> None:
+        try:
+            if conn.client.is_connected:
+                await conn.client.quit()
+        except NETWORK_ERRORS:
+            pass
+        finally:
+            conn.client.close()
+
+    async def send(self, message: EmailMessage | bytes, *, sender: str, recipient: str,
+                   message_id: str | None = None) -> SendReceipt:
+        utf8 = needs_smtputf8(sender, recipient)
+        data, _ = _bytes_and_id(message, message_id, utf8)
+        async with self._slots:
+            conn = await self._checkout()
+            conn.used += 1
+            keep = True
+            try:
+                _, reply = await conn.client.sendmail(
+                    sender, [recipient], data, mail_options=["SMTPUTF8"] if utf8 else None)
+            except (ValueError, aiosmtplib.SMTPNotSupported) as exc:
+                # An address aiosmtplib cannot put on the wire (or SMTPUTF8 the relay
+                # lacks): retrying cannot help.
+                raise DeliveryError(f"cannot send to {recipient!r}: {exc}",
+                                    permanent=True) from exc
+            except aiosmtplib.SMTPRecipientsRefused as exc:
+                code, text = _refusal(exc)
+                keep = code != 421
+                raise DeliveryError(f"RCPT {code} {text}", permanent=500 <= code < 600,
+                                    code=code) from exc
+            except aiosmtplib.SMTPSenderRefused as exc:
+                # The sender was refused: our configuration, not this recipient.
+                keep = exc.code != 421
+                raise DeliveryError(f"MAIL FROM {exc.code} {exc.message}", code=exc.code) from exc
+            except aiosmtplib.SMTPDataError as exc:
+                keep = exc.code != 421
+                raise DeliveryError(f"DATA {exc.code} {exc.message}",
+                                    permanent=500 <= exc.code < 600, code=exc.code) from exc
+            except aiosmtplib.SMTPResponseException as exc:
+                keep = exc.code != 421
+                raise DeliveryError(f"{exc.code} {exc.message}", code=exc.code) from exc
+            except NETWORK_ERRORS as exc:
+                keep = False
+                raise DeliveryError(f"{type(exc).__name__}: {exc or 'connection lost'}") from exc
+            finally:
+                if keep:
+                    await self._checkin(conn)
+                else:
+                    await self._quit(conn)
+            return SendReceipt(reply=f"250 {reply}", transport=self.name)
 
     async def close(self) -> None:
-        while not self._idle.empty():
-            client, _ = self._idle.get_nowait()
-            await self._discard(client, reset=False)
+        idle, self._idle = self._idle, []
+        await asyncio.gather(*(c.reset for c in idle if c.reset), return_exceptions=True)
+        await asyncio.gather(*(self._quit(conn) for conn in idle))
+
+
+def loop_time() -> float:
+    return asyncio.get_running_loop().time()

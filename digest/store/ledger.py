@@ -12,14 +12,16 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Engine, and_, func, or_, select, update
+from sqlalchemy import Engine, and_, bindparam, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
+from digest.addresses import address_hash
 from digest.models import EditionInfo
-from digest.store.schema import deliveries, editions
+from digest.store.schema import deliveries, editions, subscribers, suppressions
 
 OPEN_STATES = ("pending", "retry")
 FINAL_STATES = ("sent", "failed", "suppressed", "skipped")
+DEFAULT_LEASE = timedelta(minutes=10)
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,6 +35,20 @@ class Claim:
     picks: tuple[dict[str, Any], ...]  # {"id", "score", "reasons"}, best first
     quiet: bool
     attempts: int
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """What happened to one claimed delivery, to be written under the lease."""
+
+    delivery_id: int
+    state: str  # sent, retry, or a final state
+    error: str | None = None
+    message_id: str | None = None
+    reply: str | None = None
+    transport: str | None = None
+    next_attempt_at: datetime | None = None
+    bounce_subscriber_id: int | None = None  # a hard bounce to count against this subscriber
 
 
 def ensure_edition(engine: Engine, info: EditionInfo, *, now: datetime) -> int:
@@ -50,7 +66,9 @@ def ensure_edition(engine: Engine, info: EditionInfo, *, now: datetime) -> int:
                     period_end=info.period_end, created_at=now,
                 )
             )
-            return int(result.inserted_primary_key[0])
+            key = result.inserted_primary_key
+            assert key is not None
+            return int(key[0])
     except IntegrityError:  # another worker created it between our read and write
         with engine.begin() as conn:
             return int(conn.execute(query).scalar_one())
@@ -82,21 +100,44 @@ def has_delivery(engine: Engine, *, edition_id: int, subscriber_id: int) -> bool
         return conn.execute(query).first() is not None
 
 
-def claim_batch(engine: Engine, *, owner: str, now: datetime, limit: int,
-                lease: timedelta = timedelta(minutes=10),
-                subscriber_ids: Sequence[int] | None = None) -> list[Claim]:
-    """Lease up to ``limit`` due deliveries: open ones whose time has come, and rows whose
-    lease expired (a crashed worker). Each claim counts as an attempt."""
-    due = or_(
+def _due(now: datetime) -> Any:
+    return or_(
         and_(
             deliveries.c.state.in_(OPEN_STATES),
             or_(deliveries.c.next_attempt_at.is_(None), deliveries.c.next_attempt_at <= now),
         ),
+        # A lease that ran out belongs to a worker that crashed (live ones renew theirs).
         and_(deliveries.c.state == "sending", deliveries.c.lease_expires_at < now),
     )
-    query = select(deliveries.c.id).where(due).order_by(deliveries.c.id).limit(limit)
-    if subscriber_ids is not None:
-        query = query.where(deliveries.c.subscriber_id.in_(list(subscriber_ids)))
+
+
+def _only(query: Any, subscriber_ids: Sequence[int] | None) -> Any:
+    if subscriber_ids is None:
+        return query
+    return query.where(deliveries.c.subscriber_id.in_(list(subscriber_ids)))
+
+
+def _claims(conn: Any, ids: Sequence[int]) -> list[Claim]:
+    rows = conn.execute(
+        select(deliveries, editions.c.key)
+        .join(editions, editions.c.id == deliveries.c.edition_id)
+        .where(deliveries.c.id.in_(list(ids)))
+        .order_by(deliveries.c.id)
+    ).all()
+    return [
+        Claim(id=r.id, edition_id=r.edition_id, edition_key=r.key, subscriber_id=r.subscriber_id,
+              picks=tuple(r.picks or ()), quiet=bool(r.quiet), attempts=r.attempts)
+        for r in rows
+    ]
+
+
+def claim_batch(engine: Engine, *, owner: str, now: datetime, limit: int,
+                lease: timedelta = DEFAULT_LEASE,
+                subscriber_ids: Sequence[int] | None = None) -> list[Claim]:
+    """Lease up to ``limit`` due deliveries: open ones whose time has come, and rows whose
+    lease expired (a crashed worker). Each claim counts as an attempt."""
+    query = _only(select(deliveries.c.id).where(_due(now)), subscriber_ids)
+    query = query.order_by(deliveries.c.id).limit(limit)
     with engine.begin() as conn:
         if conn.dialect.name == "postgresql":
             query = query.with_for_update(skip_locked=True)
@@ -109,51 +150,137 @@ def claim_batch(engine: Engine, *, owner: str, now: datetime, limit: int,
             .values(state="sending", lease_owner=owner, lease_expires_at=now + lease,
                     attempts=deliveries.c.attempts + 1, updated_at=now)
         )
-        rows = conn.execute(
-            select(deliveries, editions.c.key)
-            .join(editions, editions.c.id == deliveries.c.edition_id)
-            .where(deliveries.c.id.in_(ids))
-            .order_by(deliveries.c.id)
-        ).all()
-    return [
-        Claim(id=r.id, edition_id=r.edition_id, edition_key=r.key, subscriber_id=r.subscriber_id,
-              picks=tuple(r.picks or ()), quiet=bool(r.quiet), attempts=r.attempts)
-        for r in rows
-    ]
+        return _claims(conn, ids)
 
 
-def _finish(engine: Engine, delivery_id: int, owner: str, now: datetime,
-            **values: Any) -> bool:
-    """Update a leased row only if we still hold the lease (a reclaimed row is not ours)."""
+def peek_due(engine: Engine, *, now: datetime, limit: int | None = None,
+             subscriber_ids: Sequence[int] | None = None) -> list[Claim]:
+    """The rows a send would claim now, without claiming them (for ``--dry-run``)."""
+    query = _only(select(deliveries.c.id).where(_due(now)), subscriber_ids)
+    query = query.order_by(deliveries.c.id).limit(limit)
+    with engine.connect() as conn:
+        ids = [row.id for row in conn.execute(query)]
+        return _claims(conn, ids) if ids else []
+
+
+def count_due(engine: Engine, *, now: datetime,
+              subscriber_ids: Sequence[int] | None = None) -> int:
+    query = _only(select(func.count()).select_from(deliveries).where(_due(now)), subscriber_ids)
+    with engine.connect() as conn:
+        return int(conn.execute(query).scalar_one())
+
+
+def next_retry_at(engine: Engine, *, subscriber_ids: Sequence[int] | None = None) -> datetime | None:
+    """When the earliest waiting retry becomes due (None when nothing waits)."""
+    query = _only(select(func.min(deliveries.c.next_attempt_at))
+                  .where(deliveries.c.state == "retry"), subscriber_ids)
+    with engine.connect() as conn:
+        return conn.execute(query).scalar()  # type: ignore[no-any-return]
+
+
+def renew_leases(engine: Engine, delivery_ids: Sequence[int], *, owner: str, now: datetime,
+                 lease: timedelta = DEFAULT_LEASE) -> int:
+    """Extend our leases so a slow send is never mistaken for a crashed one."""
+    if not delivery_ids:
+        return 0
     with engine.begin() as conn:
         result = conn.execute(
             update(deliveries)
-            .where(deliveries.c.id == delivery_id, deliveries.c.lease_owner == owner,
+            .where(deliveries.c.id.in_(list(delivery_ids)), deliveries.c.lease_owner == owner,
                    deliveries.c.state == "sending")
-            .values(updated_at=now, lease_expires_at=None, **values)
+            .values(lease_expires_at=now + lease)
         )
-        return result.rowcount == 1
+        return int(result.rowcount)
+
+
+_SENT = (
+    update(deliveries)
+    .where(deliveries.c.id == bindparam("b_id"), deliveries.c.lease_owner == bindparam("b_owner"),
+           deliveries.c.state == "sending")
+    .values(state="sent", sent_at=bindparam("b_now"), updated_at=bindparam("b_now"),
+            lease_expires_at=None, message_id=bindparam("b_mid"), smtp_reply=bindparam("b_reply"),
+            transport=bindparam("b_transport"), last_error=None)
+)
+_OTHER = (
+    update(deliveries)
+    .where(deliveries.c.id == bindparam("b_id"), deliveries.c.lease_owner == bindparam("b_owner"),
+           deliveries.c.state == "sending")
+    .values(state=bindparam("b_state"), updated_at=bindparam("b_now"), lease_expires_at=None,
+            last_error=bindparam("b_error"), next_attempt_at=bindparam("b_next"))
+)
+
+
+def record_outcomes(engine: Engine, outcomes: Sequence[Outcome], *, owner: str, now: datetime,
+                    bounce_threshold: int = 1) -> int:
+    """Write many outcomes in one transaction (the group commit that keeps the ledger cheap).
+
+    Only rows we still lease are touched; returns how many were. Hard bounces count against
+    the subscriber in the same transaction, suppressing at ``bounce_threshold``.
+    """
+    if not outcomes:
+        return 0
+    sent = [{"b_id": o.delivery_id, "b_owner": owner, "b_now": now, "b_mid": o.message_id,
+             "b_reply": (o.reply or "")[:1000], "b_transport": o.transport}
+            for o in outcomes if o.state == "sent"]
+    other = []
+    for o in outcomes:
+        if o.state == "sent":
+            continue
+        if o.state != "retry" and o.state not in FINAL_STATES:
+            raise ValueError(f"not an outcome state: {o.state}")
+        other.append({"b_id": o.delivery_id, "b_owner": owner, "b_now": now, "b_state": o.state,
+                      "b_error": o.error[:1000] if o.error else None,
+                      "b_next": o.next_attempt_at if o.state == "retry" else None})
+    applied = 0
+    with engine.begin() as conn:
+        for statement, params in ((_SENT, sent), (_OTHER, other)):
+            if params:
+                applied += int(conn.execute(statement, params).rowcount)
+        for o in outcomes:
+            if o.bounce_subscriber_id is not None:
+                count_hard_bounce(conn, o.bounce_subscriber_id, now=now,
+                                  threshold=bounce_threshold)
+    return applied
+
+
+def count_hard_bounce(conn: Any, subscriber_id: int, *, now: datetime, threshold: int) -> bool:
+    """One more hard bounce for this subscriber; at ``threshold`` they are marked bounced and
+    their address suppressed. Returns True when this bounce suppressed them."""
+    conn.execute(update(subscribers).where(subscribers.c.id == subscriber_id)
+                 .values(hard_bounces=subscribers.c.hard_bounces + 1))
+    row = conn.execute(select(subscribers.c.email, subscribers.c.hard_bounces)
+                       .where(subscribers.c.id == subscriber_id)).first()
+    if row is None or row.hard_bounces < threshold:
+        return False
+    conn.execute(update(subscribers).where(subscribers.c.id == subscriber_id)
+                 .values(status="bounced"))
+    digest_ = address_hash(row.email)
+    exists = conn.execute(select(suppressions.c.address_hash)
+                          .where(suppressions.c.address_hash == digest_)).first()
+    if exists is None:
+        conn.execute(suppressions.insert().values(address_hash=digest_, reason="hard bounce",
+                                                  created_at=now))
+    return True
 
 
 def mark_sent(engine: Engine, delivery_id: int, *, owner: str, now: datetime,
               message_id: str, reply: str, transport: str) -> bool:
-    return _finish(engine, delivery_id, owner, now, state="sent", sent_at=now,
-                   message_id=message_id, smtp_reply=reply[:1000], transport=transport,
-                   last_error=None)
+    outcome = Outcome(delivery_id, "sent", message_id=message_id, reply=reply, transport=transport)
+    return record_outcomes(engine, [outcome], owner=owner, now=now) == 1
 
 
 def mark_retry(engine: Engine, delivery_id: int, *, owner: str, now: datetime,
                error: str, next_attempt_at: datetime) -> bool:
-    return _finish(engine, delivery_id, owner, now, state="retry", last_error=error[:1000],
-                   next_attempt_at=next_attempt_at)
+    outcome = Outcome(delivery_id, "retry", error=error, next_attempt_at=next_attempt_at)
+    return record_outcomes(engine, [outcome], owner=owner, now=now) == 1
 
 
 def mark_final(engine: Engine, delivery_id: int, *, owner: str, now: datetime, state: str,
                error: str | None = None) -> bool:
     if state not in FINAL_STATES:
         raise ValueError(f"not a final state: {state}")
-    return _finish(engine, delivery_id, owner, now, state=state,
-                   last_error=error[:1000] if error else None)
+    return record_outcomes(engine, [Outcome(delivery_id, state, error=error)], owner=owner,
+                           now=now) == 1
 
 
 def release(engine: Engine, delivery_ids: Sequence[int], *, owner: str, now: datetime) -> int:
@@ -169,6 +296,16 @@ def release(engine: Engine, delivery_ids: Sequence[int], *, owner: str, now: dat
                     attempts=deliveries.c.attempts - 1, next_attempt_at=None, updated_at=now)
         )
         return int(result.rowcount)
+
+
+def sent_times_since(engine: Engine, since: datetime) -> list[datetime]:
+    """When each message of the last window was sent (seeds the hourly cap across runs)."""
+    query = (select(deliveries.c.sent_at)
+             .where(deliveries.c.state == "sent", deliveries.c.transport == "smtp",
+                    deliveries.c.sent_at >= since)
+             .order_by(deliveries.c.sent_at))
+    with engine.connect() as conn:
+        return [t for (t,) in conn.execute(query)]
 
 
 def sent_paper_ids(engine: Engine, subscriber_id: int) -> set[str]:

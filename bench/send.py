@@ -1,0 +1,218 @@
+"""Benchmark: the ledger-driven sender against a raw aiosmtplib blast, same messages.
+
+An aiosmtpd sink runs in its own process. N messages of ~30 KB go out twice over the same
+number of connections: raw (sendmail in a loop per connection, nothing recorded) and through
+digest's delivery loop with the ledger on (SQLite in a temp dir: real leased claims, a
+status/suppression check before each message, group-committed marks). The two alternate in
+chunks so that load from elsewhere on a shared machine hits both alike. Prints progress,
+then one JSON object on the last line.
+
+    .venv/bin/python bench/send.py [--messages 5000] [--size-kb 30] [--pool 4] [--chunk 500]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import multiprocessing as mp
+import statistics
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime
+from email.message import EmailMessage
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+SENDER = "digest@bench.example"
+
+
+def _sink_main(port: int, ready: Any, count: Any, stop: Any) -> None:
+    """The SMTP sink process: accept everything, count deliveries."""
+    from aiosmtpd.controller import Controller
+
+    class Counter:
+        async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+            with count.get_lock():
+                count.value += 1
+            return "250 2.0.0 queued"
+
+    controller = Controller(Counter(), hostname="127.0.0.1", port=port,
+                            data_size_limit=10 * 1024 * 1024)
+    controller.start()
+    ready.set()
+    stop.wait()
+    controller.stop()
+
+
+def _message(i: int, size_kb: int) -> tuple[str, bytes]:
+    from digest.send.transport import flatten
+
+    rcpt = f"reader{i}@bench.example"
+    msg = EmailMessage()
+    msg["From"] = SENDER
+    msg["To"] = rcpt
+    msg["Subject"] = f"Your digest #{i}"
+    msg["Message-ID"] = f"<bench.{i}@bench.example>"
+    line = "A paper about state space models and long context, ranked for you."
+    text = "\n".join(f"{n:04d} {line}" for n in range(size_kb * 1024 * 6 // 10 // (len(line) + 6)))
+    msg.set_content(text)
+    msg.add_alternative(f"<html><body><p>{text[: size_kb * 1024 * 4 // 10]}</p></body></html>",
+                        subtype="html")
+    return rcpt, flatten(msg)
+
+
+async def _raw_blast(port: int, messages: list[tuple[str, bytes]], pool: int) -> float:
+    import aiosmtplib
+
+    queue: asyncio.Queue[tuple[str, bytes]] = asyncio.Queue()
+    for item in messages:
+        queue.put_nowait(item)
+
+    async def lane() -> None:
+        client = aiosmtplib.SMTP(hostname="127.0.0.1", port=port, start_tls=False)
+        await client.connect()
+        while not queue.empty():
+            rcpt, data = queue.get_nowait()
+            await client.sendmail(SENDER, [rcpt], data)
+        await client.quit()
+
+    start = time.perf_counter()
+    await asyncio.gather(*(lane() for _ in range(pool)))
+    return time.perf_counter() - start
+
+
+def _ledger_world(directory: Path, messages: list[tuple[str, bytes]]) -> tuple[Any, dict[int, tuple[str, bytes]]]:
+    from sqlalchemy import insert
+
+    from digest.editions import edition_for
+    from digest.models import Profile, Subscriber
+    from digest.store import ledger
+    from digest.store.db import open_store
+    from digest.store.schema import deliveries, subscribers
+
+    now = datetime.now(UTC)
+    engine = open_store(f"sqlite:///{directory / 'bench.db'}")
+    edition = ledger.ensure_edition(
+        engine, edition_for(Subscriber(id=0, email="x@y.z", profile=Profile("x")), now), now=now)
+    with engine.begin() as conn:
+        conn.execute(insert(subscribers), [
+            {"email": rcpt, "name": "", "interests": "ssm", "keywords": [], "categories": [],
+             "authors": [], "seed_papers": [], "popularity_weight": 1.0, "status": "active",
+             "frequency": "weekly", "weekday": 0, "hour": 8, "timezone": "UTC",
+             "papers_per_email": 10, "quiet_week": "send", "origin": "import", "created_at": now,
+             "hard_bounces": 0} for rcpt, _ in messages])
+        ids = [row.id for row in conn.execute(subscribers.select().order_by(subscribers.c.id))]
+        conn.execute(insert(deliveries), [
+            {"edition_id": edition, "subscriber_id": sid, "state": "pending", "picks": [],
+             "quiet": 0, "attempts": 0, "created_at": now, "updated_at": now} for sid in ids])
+    return engine, dict(zip(ids, messages, strict=True))
+
+
+def _builder(engine: Any, by_subscriber: dict[int, tuple[str, bytes]]) -> Any:
+    from digest.addresses import address_hash
+    from digest.send.deliver import Outgoing
+
+    # What the real builder checks right before each message: status and suppression.
+    # A plain autocommit read: under WAL it never waits for the ledger's writes.
+    check = ("SELECT status, EXISTS (SELECT 1 FROM suppressions WHERE address_hash = ?) "
+             "FROM subscribers WHERE id = ?")
+
+    def build(claim: Any) -> Outgoing:
+        rcpt, data = by_subscriber[claim.subscriber_id]
+        raw = engine.raw_connection()
+        try:
+            status, suppressed = raw.execute(check, (address_hash(rcpt),
+                                                     claim.subscriber_id)).fetchone()
+        finally:
+            raw.close()
+        if status != "active" or suppressed:
+            return Outgoing(None, skip_state="suppressed")
+        return Outgoing(None, sender=SENDER, recipient=rcpt, data=data,
+                        message_id=f"<bench.{claim.subscriber_id}@bench.example>")
+
+    return build
+
+
+async def _ledger_run(engine: Any, build: Any, port: int, pool: int, limit: int) -> tuple[float, Any]:
+    from digest.config import SmtpSettings
+    from digest.send.deliver import deliver_due
+    from digest.send.transport import SmtpTransport
+
+    smtp = SmtpSettings(host="127.0.0.1", port=port, pool_size=pool, max_per_connection=100000)
+    transport = SmtpTransport(smtp)
+    start = time.perf_counter()
+    try:
+        report = await deliver_due(engine, transport, build, owner="bench", smtp=smtp,
+                                   limit=limit)
+    finally:
+        await transport.close()
+    return time.perf_counter() - start, report
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--messages", type=int, default=5000)
+    parser.add_argument("--size-kb", type=int, default=30)
+    parser.add_argument("--pool", type=int, default=4)
+    parser.add_argument("--chunk", type=int, default=500,
+                        help="alternate raw and ledger every CHUNK messages (shared-machine noise "
+                             "then hits both alike)")
+    args = parser.parse_args()
+
+    from digest.store.ledger import counts_by_state
+    from tests.smtp_sink import free_port
+
+    messages = [_message(i, args.size_kb) for i in range(args.messages)]
+    avg_kb = statistics.mean(len(d) for _, d in messages) / 1024
+    ctx = mp.get_context("spawn")
+    port = free_port()
+    ready, stop, count = ctx.Event(), ctx.Event(), ctx.Value("q", 0)
+    sink = ctx.Process(target=_sink_main, args=(port, ready, count, stop), daemon=True)
+    sink.start()
+    if not ready.wait(30):
+        raise SystemExit("the SMTP sink did not start")
+    raw_s = led_s = 0.0
+    sent = 0
+    try:
+        with tempfile.TemporaryDirectory() as tmp:
+            engine, by_sub = _ledger_world(Path(tmp), messages)
+            build = _builder(engine, by_sub)
+            asyncio.run(_raw_blast(port, messages[:200], args.pool))  # warm up both sides
+            for n, lo in enumerate(range(0, args.messages, args.chunk)):
+                part = messages[lo:lo + args.chunk]
+                before = count.value
+                for which in (("raw", "ledger") if n % 2 == 0 else ("ledger", "raw")):
+                    if which == "raw":
+                        raw_s += asyncio.run(_raw_blast(port, part, args.pool))
+                    else:
+                        seconds, report = asyncio.run(
+                            _ledger_run(engine, build, port, args.pool, len(part)))
+                        led_s += seconds
+                        sent += report.sent
+                assert count.value - before == 2 * len(part), "the sink lost messages"
+                done = lo + len(part)
+                print(f"{done}/{args.messages}: raw {done / raw_s:.0f} msg/s, "
+                      f"ledger {done / led_s:.0f} msg/s", flush=True)
+            states = counts_by_state(engine)
+            engine.dispose()
+        assert sent == args.messages and states == {"sent": args.messages}, states
+    finally:
+        stop.set()
+        sink.join(10)
+    raw, led = args.messages / raw_s, args.messages / led_s
+    print(f"raw aiosmtplib: {raw:.1f} msg/s; digest with ledger: {led:.1f} msg/s; "
+          f"ratio {led / raw:.3f} (target 0.85)")
+    print(json.dumps({
+        "bench": "send", "messages": args.messages, "avg_message_kb": round(avg_kb, 1),
+        "connections": args.pool, "chunk": args.chunk, "ledger_backend": "sqlite",
+        "raw_msgs_per_s": round(raw, 1), "ledger_msgs_per_s": round(led, 1),
+        "ratio": round(led / raw, 3), "target_ratio": 0.85, "meets_target": led / raw >= 0.85,
+    }))
+
+
+if __name__ == "__main__":
+    main()
