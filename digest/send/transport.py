@@ -19,7 +19,7 @@ from typing import Protocol
 import aiosmtplib
 
 from digest.config import SmtpSettings
-from digest.errors import DeliveryError
+from digest.errors import DeliveryError, SendAborted
 
 NETWORK_ERRORS = (aiosmtplib.SMTPException, OSError, asyncio.TimeoutError)
 
@@ -70,7 +70,13 @@ class OutboxTransport:
         data, mid = _bytes_and_id(message, message_id, needs_smtputf8(sender, recipient))
         stem = re.sub(r"[^A-Za-z0-9._-]", "_", (mid or recipient).strip("<>"))
         path = self.directory / f"{stem}.eml"
-        await asyncio.to_thread(_write_atomic, path, data)
+        try:
+            await asyncio.to_thread(_write_atomic, path, data)
+        except OSError as exc:
+            # No message can be written either: that is the setup, not this message.
+            raise SendAborted(f"cannot write to the outbox {self.directory} "
+                              f"(DIGEST_OUTBOX_DIR): {type(exc).__name__}: "
+                              f"{exc.strerror or exc}") from exc
         return SendReceipt(reply=f"written {path}", transport=self.name)
 
     async def close(self) -> None:
