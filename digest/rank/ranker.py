@@ -14,6 +14,7 @@ import numpy as np
 
 from digest.models import Paper, Pick, Profile, Ranking
 from digest.rank.encoder import Embedder
+from digest.rank.ensemble import anchor_rows
 from digest.rank.learned import learned_scores
 from digest.rank.lexical import LexicalIndex, paper_text
 from digest.rank.priors import prior_scores
@@ -47,6 +48,7 @@ class Ranker:
         self.papers = tuple(papers)
         self.vectors = vectors
         self.embedder = embedder if vectors is not None else None
+        self._anchor = anchor_rows(self.embedder, vectors)  # diversity + liked-reason space
         self.lexical = LexicalIndex([paper_text(p) for p in self.papers])
         # Liked, disliked and seed papers are mostly from earlier weeks: they are looked up
         # in the corpus and in ``history`` but are never candidates themselves.
@@ -94,7 +96,7 @@ class Ranker:
             if phrases:
                 phrase_sims = pvecs[1:] @ self.vectors.T
                 details["closest"] = [phrases[j] for j in phrase_sims.argmax(axis=0)]
-            liked_sim, liked_idx = nearest(positives, self.vectors)
+            liked_sim, liked_idx = nearest(anchor_rows(self.embedder, positives), self._anchor)
             details["liked"] = (liked_sim, liked_idx, parsed.seeds + parsed.liked)
             floor = FLOOR
         else:
@@ -128,8 +130,7 @@ class Ranker:
         known = set(exclude) | {p.id for p in parsed.seeds + parsed.liked + parsed.disliked}
         eligible &= np.array([p.id not in known for p in self.papers])
         score = rel + prior_scores(self.papers, now, profile.popularity_weight)
-        vectors = self.vectors if self.semantic else None
-        chosen = pick_top(score, eligible, vectors, k)
+        chosen = pick_top(score, eligible, self._anchor if self.semantic else None, k)
         picks = tuple(self._pick(i, float(score[i]), parsed, details) for i in chosen)
         return Ranking(picks=picks, quiet=len(picks) < k, considered=len(self.papers))
 
