@@ -12,7 +12,7 @@ import math
 import struct
 import tempfile
 import zipfile
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from functools import lru_cache
 from pathlib import Path
 
@@ -128,7 +128,7 @@ def bucket(relative: np.ndarray) -> np.ndarray:
     return ret + np.where(n < exact, n, np.minimum(large, half - 1))
 
 
-def relative_bias_fn(table: np.ndarray):  # -> Callable[[int], np.ndarray]
+def relative_bias_fn(table: np.ndarray) -> Callable[[int], np.ndarray]:
     """Per-length attention bias (heads, length, length) from the learned bucket table."""
 
     @lru_cache(maxsize=64)
