@@ -1,5 +1,6 @@
 """Ranking quality: nDCG@5/@10 of the default ranker against plain BM25, plain TF-IDF and
-embeddings alone, on hand-labelled profiles (bench/data/rank_judgments_*.json).
+embeddings alone, on hand-labelled profiles (bench/data/rank_judgments_*.json). With the
+``semantic`` extra installed it adds the fused ranker (MiniLM + MPNet) and MPNet alone.
 
 Run: python bench/rank_quality.py   (last line: one JSON object with every figure)
 """
@@ -19,7 +20,9 @@ from digest.models import Paper, Profile
 from digest.rank import build_ranker
 from digest.rank.corpus import load_papers_from_files
 from digest.rank.encoder import load_encoder
+from digest.rank.ensemble import ConcatEmbedder
 from digest.rank.lexical import LexicalIndex, paper_text
+from digest.rank.semantic import extra_encoder
 
 DATA = Path(__file__).resolve().parent / "data"
 
@@ -142,10 +145,10 @@ def evaluate_feedback(papers: list[Paper], spec: dict, ranker, now) -> dict:
 
 def main() -> None:
     t0 = time.perf_counter()
-    int8 = load_encoder(prefer_fp32=False)
-    fp32 = load_encoder(prefer_fp32=True)
-    if fp32 is not None and fp32.name == int8.name:  # the semantic extra is not installed
-        fp32 = None
+    int8 = load_encoder()
+    assert int8 is not None, "the int8 MiniLM ships with digest"
+    extra = extra_encoder()  # all-mpnet-base-v2 when the semantic extra is installed
+    fused = ConcatEmbedder((int8, extra)) if extra is not None else None
     sets: dict[str, tuple[list[Paper], dict]] = {}
     sets["seeds"] = (seed_papers(), json.loads((DATA / "rank_judgments_seeds.json").read_text()))
     for fname in ("rank_judgments_realdata.json", "rank_judgments_heldout_rss.json"):
@@ -155,7 +158,7 @@ def main() -> None:
             print(f"skip {spec['name']}: corpus not found", file=sys.stderr)
             continue
         sets[spec["name"]] = (load_papers_from_files(paths), spec)
-    report: dict = {"encoder_default": int8.name, "encoder_extra": fp32.name if fp32 else None}
+    report: dict = {"encoder_default": int8.name, "encoder_extra": fused.name if fused else None}
     for name, (papers, spec) in sets.items():
         vectors = int8.embed([paper_text(p) for p in papers])
         emb = {p.id: v for p, v in zip(papers, vectors, strict=True)}
@@ -164,9 +167,19 @@ def main() -> None:
             "embeddings_int8": (build_ranker(papers, embedder=int8, embeddings=emb), int8),
             "ranker_no_embeddings": (build_ranker(papers, semantic=False), None),
         }
-        if fp32 is not None:
-            runs["ranker_semantic_extra"] = (build_ranker(papers, embedder=fp32), fp32)
-            runs["embeddings_fp32"] = (runs["ranker_semantic_extra"][0], fp32)
+        if extra is not None and fused is not None:
+            extra_vecs = extra.embed([paper_text(p) for p in papers])
+            extra_emb = {p.id: v for p, v in zip(papers, extra_vecs, strict=True)}
+            # ConcatEmbedder's layout, from the vectors already computed (no second encoding)
+            both = np.hstack([vectors, extra_vecs]) / np.float32(np.sqrt(2.0))
+            fused_emb = {p.id: v for p, v in zip(papers, both, strict=True)}
+            extra_ranker = build_ranker(papers, embedder=fused, embeddings=fused_emb)
+            runs["ranker_semantic_extra"] = (extra_ranker, fused)
+            runs["embeddings_extra_alone"] = (
+                build_ranker(papers, embedder=extra, embeddings=extra_emb),
+                extra,
+            )
+            runs["embeddings_fused_alone"] = (extra_ranker, fused)
         result = evaluate(name, papers, spec, runs)
         print(f"\n== {name}: {len(papers)} papers, {result['profiles']} profiles")
         print(f"{'run':26s} {'nDCG@5':>7s} {'nDCG@10':>8s} {'mism@5':>7s} {'mism@10':>8s}")
@@ -184,6 +197,9 @@ def main() -> None:
         fb = evaluate_feedback(papers, spec, runs["ranker"][0], now)
         print(f"   feedback round ({fb['profiles']} profiles): {json.dumps(fb)}")
         report[name]["ranker_after_feedback"] = fb
+        if "ranker_semantic_extra" in runs:
+            fb = evaluate_feedback(papers, spec, runs["ranker_semantic_extra"][0], now)
+            report[name]["ranker_semantic_extra_after_feedback"] = fb
     report["seconds"] = round(time.perf_counter() - t0, 1)
     print(json.dumps(report, separators=(",", ":")))
 

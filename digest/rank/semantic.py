@@ -6,6 +6,7 @@ are a few short texts per subscriber.
 
 from __future__ import annotations
 
+import zipfile
 from collections.abc import Mapping, Sequence
 from functools import lru_cache
 
@@ -13,16 +14,37 @@ import numpy as np
 
 from digest.models import Paper
 from digest.rank.encoder import Embedder, load_encoder
+from digest.rank.ensemble import ConcatEmbedder
 from digest.rank.lexical import paper_text
+
+_LOAD_ERRORS = (ImportError, OSError, ValueError, KeyError, zipfile.BadZipFile)
+
+
+@lru_cache(maxsize=1)
+def extra_encoder() -> Embedder | None:
+    """all-mpnet-base-v2 when the ``semantic`` extra is installed, else None."""
+    from digest.rank.mpnet import load_mpnet
+
+    try:
+        return load_mpnet()
+    except _LOAD_ERRORS:
+        return None  # a broken extra falls back to the shipped MiniLM
 
 
 @lru_cache(maxsize=1)
 def default_embedder() -> Embedder | None:
-    """The packaged offline MiniLM encoder (fp32 with the semantic extra, else int8), or None."""
+    """The packaged int8 MiniLM, fused with MPNet when the ``semantic`` extra is installed.
+
+    None when no model loads: ranking then degrades to lexical relevance, never a crash.
+    """
     try:
-        return load_encoder()
-    except (ImportError, OSError, ValueError):
-        return None  # a broken or missing model degrades to lexical ranking, never a crash
+        base = load_encoder()
+    except _LOAD_ERRORS:
+        base = None
+    extra = extra_encoder()
+    if base is not None and extra is not None:
+        return ConcatEmbedder((base, extra))
+    return base or extra
 
 
 def embed_papers(
@@ -40,7 +62,7 @@ def embed_papers(
 
 
 def to_blob(vector: np.ndarray) -> bytes:
-    """A stored embedding: little-endian float32 bytes (1,536 bytes for MiniLM)."""
+    """A stored embedding: little-endian float32 bytes (1,536 for MiniLM, 4,608 fused)."""
     return np.asarray(vector, dtype="<f4").reshape(-1).tobytes()
 
 
@@ -62,15 +84,21 @@ def paper_matrix(
     missing = [i for i, p in enumerate(papers) if p.id not in given]
     if missing and embedder is None:
         return None
-    dim = 384
-    if given:
+    fresh = None
+    if missing and embedder is not None:
+        fresh = embedder.embed([paper_text(papers[i]) for i in missing])
+    if fresh is not None:
+        dim = int(fresh.shape[1])
+    elif given:
         dim = int(np.asarray(next(iter(given.values()))).shape[-1])
+    else:
+        dim = 384
     mat = np.zeros((len(papers), dim), dtype=np.float32)
     for i, p in enumerate(papers):
         if p.id in given:
             mat[i] = np.asarray(given[p.id], dtype=np.float32).reshape(-1)
-    if missing and embedder is not None:
-        mat[missing] = embedder.embed([paper_text(papers[i]) for i in missing])
+    if fresh is not None:
+        mat[missing] = fresh
     norms = np.linalg.norm(mat, axis=1, keepdims=True)
     return mat / np.maximum(norms, 1e-12)
 

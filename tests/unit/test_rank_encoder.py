@@ -9,13 +9,18 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from digest.rank import default_embedder
-from digest.rank.encoder import INT8_WEIGHTS, dequantize, quantize_int8, read_safetensors
+from digest.rank.encoder import (
+    INT8_WEIGHTS,
+    dequantize,
+    load_encoder,
+    quantize_int8,
+    read_safetensors,
+)
 
 
 @pytest.fixture(scope="module")
 def embedder():
-    enc = default_embedder()
+    enc = load_encoder()
     assert enc is not None, "the int8 model ships in digest/rank/model/; it must load offline"
     return enc
 
