@@ -276,7 +276,7 @@ def run_once(rt: Runtime, *, now: datetime | None = None,
     feeds = fetch(rt, now=now, on_done=on_feed)
     planned = plan(rt, now=now)
     sent = deliver(rt)
-    return RunReport(feeds=feeds, plan=planned, send=sent, transport=rt.transport().name)
+    return RunReport(feeds=feeds, plan=planned, send=sent, transport=rt.transport_name)
 
 
 def build_preview(rt: Runtime, *, subscriber_email: str | None = None,

@@ -38,6 +38,11 @@ class Runtime:
     def secret(self) -> str:
         return self.settings.secret()
 
+    @property
+    def transport_name(self) -> str:
+        """What ``transport()`` would build, without building it (for messages and reports)."""
+        return "smtp" if self.settings.delivers_by_smtp else "outbox"
+
     def transport(self) -> Transport:
         """SMTP when DIGEST_SMTP__HOST is set, else the outbox directory."""
         if self.settings.delivers_by_smtp:

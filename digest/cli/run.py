@@ -89,7 +89,7 @@ def run_command(
         for email, what in planned.per_subscriber.items():
             table.add_row(email, what)
         console.print(table)
-        console.print(send_table(report, rt.transport().name))
+        console.print(send_table(report, rt.transport_name))
         for error in dict.fromkeys(report.errors):  # each distinct reason once
             err_console.print(f"[red]delivery error:[/] {error}", highlight=False)
     # Exit 1 when any delivery did not go out in this run, even if it will be retried:

@@ -49,7 +49,7 @@ def send_command(
         total = count_due(rt, only=only)
         if limit is not None:
             total = min(total, limit)
-        transport = "outbox (dry run)" if dry_run else rt.transport().name
+        transport = "outbox (dry run)" if dry_run else rt.transport_name
         columns = (TextColumn("sending"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
         try:
             with Progress(*columns, console=err_console, transient=True) as progress:

@@ -14,6 +14,7 @@ from typing import Any
 
 from sqlalchemy import Engine, and_, bindparam, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.sql.elements import ColumnElement
 
 from digest.addresses import address_hash
 from digest.models import EditionInfo
@@ -178,6 +179,12 @@ def next_retry_at(engine: Engine, *, subscriber_ids: Sequence[int] | None = None
         return conn.execute(query).scalar()  # type: ignore[no-any-return]
 
 
+def _leased_by(delivery_ids: Sequence[int], owner: str) -> ColumnElement[bool]:
+    """Rows among ``delivery_ids`` that ``owner`` still holds (a reclaimed row is not ours)."""
+    return and_(deliveries.c.id.in_(list(delivery_ids)), deliveries.c.lease_owner == owner,
+                deliveries.c.state == "sending")
+
+
 def renew_leases(engine: Engine, delivery_ids: Sequence[int], *, owner: str, now: datetime,
                  lease: timedelta = DEFAULT_LEASE) -> int:
     """Extend our leases so a slow send is never mistaken for a crashed one."""
@@ -186,8 +193,7 @@ def renew_leases(engine: Engine, delivery_ids: Sequence[int], *, owner: str, now
     with engine.begin() as conn:
         result = conn.execute(
             update(deliveries)
-            .where(deliveries.c.id.in_(list(delivery_ids)), deliveries.c.lease_owner == owner,
-                   deliveries.c.state == "sending")
+            .where(_leased_by(delivery_ids, owner))
             .values(lease_expires_at=now + lease)
         )
         return int(result.rowcount)
@@ -290,8 +296,7 @@ def release(engine: Engine, delivery_ids: Sequence[int], *, owner: str, now: dat
     with engine.begin() as conn:
         result = conn.execute(
             update(deliveries)
-            .where(deliveries.c.id.in_(list(delivery_ids)), deliveries.c.lease_owner == owner,
-                   deliveries.c.state == "sending")
+            .where(_leased_by(delivery_ids, owner))
             .values(state="retry", lease_owner=None, lease_expires_at=None,
                     attempts=deliveries.c.attempts - 1, next_attempt_at=None, updated_at=now)
         )
