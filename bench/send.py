@@ -2,10 +2,12 @@
 
 An aiosmtpd sink runs in its own process. N messages of ~30 KB go out twice over the same
 number of connections: raw (sendmail in a loop per connection, nothing recorded) and through
-digest's delivery loop with the ledger on (SQLite in a temp dir: real leased claims, a
-status/suppression check before each message, group-committed marks). The two alternate in
-chunks so that load from elsewhere on a shared machine hits both alike. Prints progress,
-then one JSON object on the last line.
+digest's delivery loop with the ledger on (SQLite in a temp dir: real leased claims, the
+status/suppression check in the store right before each message, RSET between messages,
+one committed mark per message before that connection's next DATA). The two alternate in
+chunks so that load from elsewhere on a shared machine hits both alike; the ratio is the
+median over those back-to-back pairs. Prints progress, then one JSON object on the last
+line.
 
     .venv/bin/python bench/send.py [--messages 5000] [--size-kb 30] [--pool 4] [--chunk 500]
 """
@@ -85,7 +87,8 @@ async def _raw_blast(port: int, messages: list[tuple[str, bytes]], pool: int) ->
     return time.perf_counter() - start
 
 
-def _ledger_world(directory: Path, messages: list[tuple[str, bytes]]) -> tuple[Any, dict[int, tuple[str, bytes]]]:
+def _ledger_world(directory: Path,
+                  messages: list[tuple[str, bytes]]) -> tuple[Any, dict[int, tuple[str, bytes]]]:
     from sqlalchemy import insert
 
     from digest.editions import edition_for
@@ -112,25 +115,13 @@ def _ledger_world(directory: Path, messages: list[tuple[str, bytes]]) -> tuple[A
     return engine, dict(zip(ids, messages, strict=True))
 
 
-def _builder(engine: Any, by_subscriber: dict[int, tuple[str, bytes]]) -> Any:
-    from digest.addresses import address_hash
+def _builder(by_subscriber: dict[int, tuple[str, bytes]]) -> Any:
+    """The messages are rendered already: building one is a lookup. The delivery loop
+    itself re-checks status and suppression in the store right before each message."""
     from digest.send.deliver import Outgoing
-
-    # What the real builder checks right before each message: status and suppression.
-    # A plain autocommit read: under WAL it never waits for the ledger's writes.
-    check = ("SELECT status, EXISTS (SELECT 1 FROM suppressions WHERE address_hash = ?) "
-             "FROM subscribers WHERE id = ?")
 
     def build(claim: Any) -> Outgoing:
         rcpt, data = by_subscriber[claim.subscriber_id]
-        raw = engine.raw_connection()
-        try:
-            status, suppressed = raw.execute(check, (address_hash(rcpt),
-                                                     claim.subscriber_id)).fetchone()
-        finally:
-            raw.close()
-        if status != "active" or suppressed:
-            return Outgoing(None, skip_state="suppressed")
         return Outgoing(None, sender=SENDER, recipient=rcpt, data=data,
                         message_id=f"<bench.{claim.subscriber_id}@bench.example>")
 
@@ -176,27 +167,29 @@ def main() -> None:
     if not ready.wait(30):
         raise SystemExit("the SMTP sink did not start")
     raw_s = led_s = 0.0
+    pairs: list[float] = []  # ledger/raw throughput of each back-to-back pair of chunks
     sent = 0
     try:
         with tempfile.TemporaryDirectory() as tmp:
             engine, by_sub = _ledger_world(Path(tmp), messages)
-            build = _builder(engine, by_sub)
+            build = _builder(by_sub)
             asyncio.run(_raw_blast(port, messages[:200], args.pool))  # warm up both sides
             for n, lo in enumerate(range(0, args.messages, args.chunk)):
                 part = messages[lo:lo + args.chunk]
                 before = count.value
                 for which in (("raw", "ledger") if n % 2 == 0 else ("ledger", "raw")):
                     if which == "raw":
-                        raw_s += asyncio.run(_raw_blast(port, part, args.pool))
+                        raw_chunk = asyncio.run(_raw_blast(port, part, args.pool))
                     else:
-                        seconds, report = asyncio.run(
+                        led_chunk, report = asyncio.run(
                             _ledger_run(engine, build, port, args.pool, len(part)))
-                        led_s += seconds
                         sent += report.sent
                 assert count.value - before == 2 * len(part), "the sink lost messages"
+                raw_s, led_s = raw_s + raw_chunk, led_s + led_chunk
+                pairs.append(raw_chunk / led_chunk)
                 done = lo + len(part)
                 print(f"{done}/{args.messages}: raw {done / raw_s:.0f} msg/s, "
-                      f"ledger {done / led_s:.0f} msg/s", flush=True)
+                      f"ledger {done / led_s:.0f} msg/s; this pair {pairs[-1]:.3f}", flush=True)
             states = counts_by_state(engine)
             engine.dispose()
         assert sent == args.messages and states == {"sent": args.messages}, states
@@ -204,13 +197,17 @@ def main() -> None:
         stop.set()
         sink.join(10)
     raw, led = args.messages / raw_s, args.messages / led_s
+    # The ratio is the median over back-to-back pairs: a burst of load from elsewhere on a
+    # shared machine spoils one pair, not the figure. The overall ratio is printed too.
+    ratio = statistics.median(pairs)
     print(f"raw aiosmtplib: {raw:.1f} msg/s; digest with ledger: {led:.1f} msg/s; "
-          f"ratio {led / raw:.3f} (target 0.85)")
+          f"overall {led / raw:.3f}; median of {len(pairs)} pairs {ratio:.3f} (target 0.85)")
     print(json.dumps({
         "bench": "send", "messages": args.messages, "avg_message_kb": round(avg_kb, 1),
         "connections": args.pool, "chunk": args.chunk, "ledger_backend": "sqlite",
         "raw_msgs_per_s": round(raw, 1), "ledger_msgs_per_s": round(led, 1),
-        "ratio": round(led / raw, 3), "target_ratio": 0.85, "meets_target": led / raw >= 0.85,
+        "overall_ratio": round(led / raw, 3), "pair_ratios": [round(r, 3) for r in pairs],
+        "ratio": round(ratio, 3), "target_ratio": 0.85, "meets_target": ratio >= 0.85,
     }))
 
 

@@ -10,20 +10,18 @@ a hard bounce on a 5xx); only a run of consecutive failures of every kind aborts
 from __future__ import annotations
 
 import asyncio
-import functools
 import random
 import time
 from collections import deque
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
-from contextvars import ContextVar
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import Engine
-from sqlalchemy.exc import SQLAlchemyError
 
 from digest.config import SmtpSettings
 from digest.errors import DeliveryError, SendAborted, StoreError
+from digest.send.build_ahead import BuildAhead, Built
+from digest.send.ledger_io import LedgerLink
 from digest.send.outcome import Builder, Outgoing, SendReport
 from digest.send.ratelimit import RateLimiter
 from digest.send.transport import Transport
@@ -46,31 +44,18 @@ def _utcnow() -> datetime:
     return datetime.now(UTC)
 
 
-# One thread does every ledger call of a run: off the event loop, so sockets keep moving,
-# and never racing itself for SQLite's write lock (whose busy handler sleeps in steps).
-_LEDGER_THREAD: ContextVar[ThreadPoolExecutor | None] = ContextVar("ledger_thread", default=None)
-
-
-async def _db(fn: Callable[..., object], *args: object, **kwargs: object) -> object:
-    """Run a blocking ledger call on the run's ledger thread."""
-    try:
-        return await asyncio.get_running_loop().run_in_executor(
-            _LEDGER_THREAD.get(), functools.partial(fn, *args, **kwargs))
-    except SQLAlchemyError as exc:
-        raise StoreError(f"ledger write failed: {exc}") from exc
-
-
 class _Run:
-    def __init__(self, engine: Engine, transport: Transport, build: Builder, *, owner: str,
+    def __init__(self, link: LedgerLink, transport: Transport, build: Builder, *, owner: str,
                  smtp: SmtpSettings, clock: Clock, limit: int | None,
                  subscriber_ids: Sequence[int] | None, limiter: RateLimiter,
                  on_progress: Callable[[int], None] | None) -> None:
-        self.engine, self.transport, self.build = engine, transport, build
+        self.link, self.transport = link, transport
+        self.builder = BuildAhead(build)
         self.owner, self.smtp, self.clock, self.limit = owner, smtp, clock, limit
         self.subscriber_ids, self.limiter, self.on_progress = subscriber_ids, limiter, on_progress
         self.lease = timedelta(seconds=smtp.lease_seconds)
         self.report = SendReport()
-        self.buffer: deque[Claim] = deque()
+        self.buffer: deque[tuple[Claim, asyncio.Future[Built]]] = deque()
         self.held: set[int] = set()  # leased by us and not yet recorded
         self.handed = self.in_flight = self.done = self.consecutive = 0
         self.changed = asyncio.Event()
@@ -81,7 +66,7 @@ class _Run:
         self.retry_deadline: float | None = None  # monotonic end of waiting for retries
 
     # -- claiming -------------------------------------------------------------------------
-    async def next_claim(self) -> Claim | None:
+    async def next_claim(self) -> tuple[Claim, asyncio.Future[Built]] | None:
         async with self.claim_lock:
             while self.stop_reason is None:
                 if self.buffer:
@@ -93,11 +78,11 @@ class _Run:
                 size = self.smtp.claim_batch
                 if self.limit is not None:
                     size = min(size, self.limit - self.handed)
-                claims: list[Claim] = await _db(  # type: ignore[assignment]
-                    ledger.claim_batch, self.engine, owner=self.owner, now=self.clock(),
+                claims = await self.link.call(
+                    ledger.claim_batch, owner=self.owner, now=self.clock(),
                     limit=size, lease=self.lease, subscriber_ids=self.subscriber_ids)
                 if claims:
-                    self.buffer.extend(claims)
+                    self.buffer.extend(zip(claims, self.builder.submit(claims), strict=True))
                     self.held.update(c.id for c in claims)
                     continue
                 if self.in_flight:  # a message still on its way may come back as a retry
@@ -110,8 +95,7 @@ class _Run:
 
     async def _wait_for_retry(self) -> bool:
         """Sleep until the next retry falls due if that is within the retry window."""
-        wake: datetime | None = await _db(  # type: ignore[assignment]
-            ledger.next_retry_at, self.engine, subscriber_ids=self.subscriber_ids)
+        wake = await self.link.read(ledger.next_retry_at, subscriber_ids=self.subscriber_ids)
         if wake is None:
             return False
         delay = (wake - self.clock()).total_seconds()
@@ -130,9 +114,10 @@ class _Run:
         building the next message, but the next DATA starts only once that commit is
         durable: at most one accepted-but-unrecorded message per worker at any moment."""
         previous: asyncio.Task[None] | None = None
-        while (claim := await self.next_claim()) is not None:
+        while (item := await self.next_claim()) is not None:
+            claim, built = item
             try:
-                prepared = await self.prepare(claim)
+                prepared = self.prepare(claim, await built)
             except Exception as exc:
                 prepared = self.failure(claim, DeliveryError(f"unexpected {exc!r}"))
             if previous is not None:
@@ -154,8 +139,8 @@ class _Run:
     async def settle(self, claim: Claim, outcome: Outcome | None) -> None:
         try:
             if outcome is None:  # not attempted (stopping): give the row back untouched
-                await _db(ledger.release, self.engine, [claim.id], owner=self.owner,
-                          now=self.clock())
+                await self.link.call(ledger.release, [claim.id], owner=self.owner,
+                                     now=self.clock())
             else:
                 await self.record(outcome)
                 self.done += 1
@@ -166,19 +151,19 @@ class _Run:
             self.in_flight -= 1
             self.changed.set()
 
-    async def prepare(self, claim: Claim) -> Outgoing | Outcome:
-        """Build the message (off the event loop); a skip or a build failure is an outcome."""
-        try:
-            out: Outgoing = await asyncio.to_thread(self.build, claim)
-        except Exception as exc:
+    def prepare(self, claim: Claim, built: Built) -> Outgoing | Outcome:
+        """What the builder made of a claim: a message, or an outcome (skip, failure)."""
+        if isinstance(built, Exception):
             return self.failure(claim, DeliveryError(f"cannot build the message: "
-                                                     f"{type(exc).__name__}: {exc}"))
-        if out.message is None and out.data is None:
-            state = out.skip_state or "skipped"
-            self.report.suppressed += state == "suppressed"
-            self.report.skipped += state == "skipped"
-            return Outcome(claim.id, state, error=out.skip_reason)
-        return out
+                                                     f"{type(built).__name__}: {built}"))
+        if built.message is None and built.data is None:
+            return self.skip(claim, built.skip_state or "skipped", built.skip_reason)
+        return built
+
+    def skip(self, claim: Claim, state: str, reason: str | None) -> Outcome:
+        self.report.suppressed += state == "suppressed"
+        self.report.skipped += state == "skipped"
+        return Outcome(claim.id, state, error=reason)
 
     async def transmit(self, claim: Claim, out: Outgoing) -> Outcome | None:
         if self.stop_reason is not None:  # built ahead, but the run is stopping
@@ -187,6 +172,10 @@ class _Run:
             self.stop(f"hourly cap of {self.smtp.hourly_cap} messages reached; "
                       "the rest waits for a later run", abort=False)
             return None
+        # Built ahead, so ask again now: an unsubscribe or a bounce since then wins.
+        refused = await self.link.read(ledger.refusal, claim.subscriber_id, out.recipient)
+        if refused is not None:
+            return self.skip(claim, "suppressed", refused)
         message_id = out.message_id or (str(out.message["Message-ID"]) if out.message else "")
         try:
             receipt = await self.transport.send(
@@ -245,8 +234,8 @@ class _Run:
                 while self.queue:
                     batch, self.queue = self.queue, []
                     try:
-                        applied: int = await _db(  # type: ignore[assignment]
-                            ledger.record_outcomes, self.engine, [o for o, _ in batch],
+                        applied = await self.link.call(
+                            ledger.record_outcomes, [o for o, _ in batch],
                             owner=self.owner, now=self.clock(),
                             bounce_threshold=self.smtp.hard_bounce_threshold)
                     except BaseException as exc:
@@ -268,8 +257,8 @@ class _Run:
         while True:
             await asyncio.sleep(self.lease.total_seconds() / 3)
             try:
-                await _db(ledger.renew_leases, self.engine, list(self.held), owner=self.owner,
-                          now=self.clock(), lease=self.lease)
+                await self.link.call(ledger.renew_leases, list(self.held), owner=self.owner,
+                                     now=self.clock(), lease=self.lease)
             except StoreError as exc:  # a busy database: try again on the next beat
                 self.report.errors.append(f"lease renewal failed: {exc}")
 
@@ -281,24 +270,24 @@ async def deliver_due(engine: Engine, transport: Transport, build: Builder, *, o
                       on_progress: Callable[[int], None] | None = None) -> SendReport:
     """Send every due delivery (at most ``limit``); raises SendAborted after too many
     consecutive failures, with the report so far on ``exc.report``."""
-    run = _Run(engine, transport, build, owner=owner, smtp=smtp, clock=clock, limit=limit,
+    link = LedgerLink(engine)
+    run = _Run(link, transport, build, owner=owner, smtp=smtp, clock=clock, limit=limit,
                subscriber_ids=subscriber_ids,
                limiter=limiter or RateLimiter(smtp.rate_per_second, smtp.hourly_cap),
                on_progress=on_progress)
-    token = _LEDGER_THREAD.set(ThreadPoolExecutor(1, thread_name_prefix="ledger"))
     beat = asyncio.create_task(run.heartbeat())
     try:
         workers = [asyncio.create_task(run.worker()) for _ in range(max(1, transport.concurrency))]
         results = await asyncio.gather(*workers, return_exceptions=True)
     finally:
         beat.cancel()
-        leftover = [c.id for c in run.buffer]
-        if leftover:
-            await _db(ledger.release, engine, leftover, owner=owner, now=clock())
-        executor = _LEDGER_THREAD.get()
-        _LEDGER_THREAD.reset(token)
-        if executor is not None:
-            executor.shutdown(wait=False)
+        run.builder.close()
+        try:
+            if run.buffer:
+                await link.call(ledger.release, [c.id for c, _ in run.buffer], owner=owner,
+                                now=clock())
+        finally:
+            await link.close()
     for result in results:
         if isinstance(result, BaseException):
             raise result

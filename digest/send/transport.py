@@ -104,9 +104,24 @@ class _Connection:
     idle_since: float = 0.0
 
 
-def _refusal(exc: aiosmtplib.SMTPRecipientsRefused) -> tuple[int, str]:
-    first = exc.recipients[0] if exc.recipients else None
-    return (first.code, first.message) if first else (451, str(exc))
+async def _transaction(client: aiosmtplib.SMTP, data: bytes, *, sender: str, recipient: str,
+                       utf8: bool) -> str:
+    """One MAIL/RCPT/DATA exchange; returns the server's reply to the message.
+
+    ``sendmail`` would scan the whole message once more just to compute SIZE; our bytes
+    come from ``flatten`` (CRLF throughout, or DKIM-signed from it), so their length is
+    already the RFC 1870 size. A failed transaction leaves the envelope open: the pool
+    RSETs every connection before reuse.
+    """
+    if utf8 and not client.supports_extension("smtputf8"):
+        raise aiosmtplib.SMTPNotSupported("SMTPUTF8 is not supported by this server")
+    options = ["SMTPUTF8"] if utf8 else []
+    if client.supports_extension("size"):
+        options.insert(0, f"SIZE={len(data)}")
+    encoding = "utf-8" if utf8 else "ascii"
+    await client.mail(sender, options=options, encoding=encoding)
+    await client.rcpt(recipient, encoding=encoding)
+    return (await client.data(data)).message
 
 
 class SmtpTransport:
@@ -132,6 +147,11 @@ class SmtpTransport:
         )
         try:
             await client.connect()
+            if client.is_ehlo_or_helo_needed:  # greet now: each message checks extensions
+                try:
+                    await client.ehlo()
+                except aiosmtplib.SMTPHeloError:
+                    await client.helo()
             if s.username:
                 await client.login(s.username,
                                    s.password.get_secret_value() if s.password else "")
@@ -198,18 +218,17 @@ class SmtpTransport:
             conn.used += 1
             keep = True
             try:
-                _, reply = await conn.client.sendmail(
-                    sender, [recipient], data, mail_options=["SMTPUTF8"] if utf8 else None)
+                reply = await _transaction(conn.client, data, sender=sender,
+                                           recipient=recipient, utf8=utf8)
             except (ValueError, aiosmtplib.SMTPNotSupported) as exc:
                 # An address aiosmtplib cannot put on the wire (or SMTPUTF8 the relay
                 # lacks): retrying cannot help.
                 raise DeliveryError(f"cannot send to {recipient!r}: {exc}",
                                     permanent=True) from exc
-            except aiosmtplib.SMTPRecipientsRefused as exc:
-                code, text = _refusal(exc)
-                keep = code != 421
-                raise DeliveryError(f"RCPT {code} {text}", permanent=500 <= code < 600,
-                                    code=code) from exc
+            except aiosmtplib.SMTPRecipientRefused as exc:
+                keep = exc.code != 421
+                raise DeliveryError(f"RCPT {exc.code} {exc.message}",
+                                    permanent=500 <= exc.code < 600, code=exc.code) from exc
             except aiosmtplib.SMTPSenderRefused as exc:
                 # The sender was refused: our configuration, not this recipient.
                 keep = exc.code != 421

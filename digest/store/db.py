@@ -57,8 +57,16 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cur.close()
 
 
+READ_ONLY = "digest_read_only"  # execution option: this connection only reads
+
+
 def _sqlite_begin(conn: Any) -> None:
-    conn.exec_driver_sql("BEGIN IMMEDIATE")
+    # A connection marked read-only takes no write lock: pysqlite is in autocommit mode
+    # (see _sqlite_pragmas), so each of its statements is its own snapshot under WAL.
+    if not conn.get_execution_options().get(READ_ONLY):
+        # Straight to the driver: it runs before every write, and the statement needs
+        # none of SQLAlchemy's execution machinery.
+        conn.connection.driver_connection.execute("BEGIN IMMEDIATE")
 
 
 def _alembic_config(engine_conn: Any) -> Config:

@@ -7,12 +7,13 @@ with ``BEGIN IMMEDIATE`` (see store.db), so two senders never hold the same row.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Engine, and_, bindparam, func, or_, select, update
+from sqlalchemy import Connection, Engine, and_, bindparam, func, or_, select, text, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -23,6 +24,34 @@ from digest.store.schema import deliveries, editions, subscribers, suppressions
 OPEN_STATES = ("pending", "retry")
 FINAL_STATES = ("sent", "failed", "suppressed", "skipped")
 DEFAULT_LEASE = timedelta(minutes=10)
+
+# The delivery loop's calls take a Connection it holds for the whole run (no pool
+# checkout per write); everyone else passes the Engine.
+Bind = Engine | Connection
+
+
+@contextmanager
+def _write(bind: Bind) -> Iterator[Connection]:
+    """One transaction on ``bind``."""
+    if isinstance(bind, Engine):
+        with bind.begin() as conn:
+            yield conn
+    else:
+        with bind.begin():
+            yield bind
+
+
+@contextmanager
+def _read(bind: Bind) -> Iterator[Connection]:
+    if isinstance(bind, Engine):
+        with bind.connect() as conn:
+            yield conn
+    else:
+        try:
+            yield bind
+        finally:
+            if bind.in_transaction():  # autobegun by the read: end it, holding no snapshot
+                bind.rollback()
 
 
 @dataclass(frozen=True, slots=True)
@@ -132,14 +161,14 @@ def _claims(conn: Any, ids: Sequence[int]) -> list[Claim]:
     ]
 
 
-def claim_batch(engine: Engine, *, owner: str, now: datetime, limit: int,
+def claim_batch(bind: Bind, *, owner: str, now: datetime, limit: int,
                 lease: timedelta = DEFAULT_LEASE,
                 subscriber_ids: Sequence[int] | None = None) -> list[Claim]:
     """Lease up to ``limit`` due deliveries: open ones whose time has come, and rows whose
     lease expired (a crashed worker). Each claim counts as an attempt."""
     query = _only(select(deliveries.c.id).where(_due(now)), subscriber_ids)
     query = query.order_by(deliveries.c.id).limit(limit)
-    with engine.begin() as conn:
+    with _write(bind) as conn:
         if conn.dialect.name == "postgresql":
             query = query.with_for_update(skip_locked=True)
         ids = [row.id for row in conn.execute(query)]
@@ -171,12 +200,33 @@ def count_due(engine: Engine, *, now: datetime,
         return int(conn.execute(query).scalar_one())
 
 
-def next_retry_at(engine: Engine, *, subscriber_ids: Sequence[int] | None = None) -> datetime | None:
+def next_retry_at(bind: Bind, *, subscriber_ids: Sequence[int] | None = None) -> datetime | None:
     """When the earliest waiting retry becomes due (None when nothing waits)."""
     query = _only(select(func.min(deliveries.c.next_attempt_at))
                   .where(deliveries.c.state == "retry"), subscriber_ids)
-    with engine.connect() as conn:
+    with _read(bind) as conn:
         return conn.execute(query).scalar()  # type: ignore[no-any-return]
+
+
+# Asked before every message, so built once (a text clause costs SQLAlchemy no per-call
+# statement building or cache-key work).
+_REFUSAL = text(
+    "SELECT status, EXISTS (SELECT 1 FROM suppressions WHERE address_hash = :hash) AS barred "
+    "FROM subscribers WHERE id = :id"
+)
+
+
+def refusal(bind: Bind, subscriber_id: int, address: str) -> str | None:
+    """Why this subscriber must not get mail now (unsubscribed, bounced, suppressed), or
+    None. The delivery loop asks right before each message, so a change made while a send
+    is running is honoured."""
+    with _read(bind) as conn:
+        row = conn.execute(_REFUSAL, {"hash": address_hash(address), "id": subscriber_id}).first()
+    if row is None:
+        return "subscriber is gone"
+    if row.status != "active":
+        return f"subscriber is {row.status}"
+    return "address is suppressed" if row.barred else None
 
 
 def _leased_by(delivery_ids: Sequence[int], owner: str) -> ColumnElement[bool]:
@@ -185,12 +235,12 @@ def _leased_by(delivery_ids: Sequence[int], owner: str) -> ColumnElement[bool]:
                 deliveries.c.state == "sending")
 
 
-def renew_leases(engine: Engine, delivery_ids: Sequence[int], *, owner: str, now: datetime,
+def renew_leases(bind: Bind, delivery_ids: Sequence[int], *, owner: str, now: datetime,
                  lease: timedelta = DEFAULT_LEASE) -> int:
     """Extend our leases so a slow send is never mistaken for a crashed one."""
     if not delivery_ids:
         return 0
-    with engine.begin() as conn:
+    with _write(bind) as conn:
         result = conn.execute(
             update(deliveries)
             .where(_leased_by(delivery_ids, owner))
@@ -216,7 +266,7 @@ _OTHER = (
 )
 
 
-def record_outcomes(engine: Engine, outcomes: Sequence[Outcome], *, owner: str, now: datetime,
+def record_outcomes(bind: Bind, outcomes: Sequence[Outcome], *, owner: str, now: datetime,
                     bounce_threshold: int = 1) -> int:
     """Write many outcomes in one transaction (the group commit that keeps the ledger cheap).
 
@@ -238,7 +288,7 @@ def record_outcomes(engine: Engine, outcomes: Sequence[Outcome], *, owner: str, 
                       "b_error": o.error[:1000] if o.error else None,
                       "b_next": o.next_attempt_at if o.state == "retry" else None})
     applied = 0
-    with engine.begin() as conn:
+    with _write(bind) as conn:
         for statement, params in ((_SENT, sent), (_OTHER, other)):
             if params:
                 applied += int(conn.execute(statement, params).rowcount)
@@ -289,11 +339,11 @@ def mark_final(engine: Engine, delivery_id: int, *, owner: str, now: datetime, s
                            now=now) == 1
 
 
-def release(engine: Engine, delivery_ids: Sequence[int], *, owner: str, now: datetime) -> int:
+def release(bind: Bind, delivery_ids: Sequence[int], *, owner: str, now: datetime) -> int:
     """Give leased rows back untouched (graceful shutdown): they become due again at once."""
     if not delivery_ids:
         return 0
-    with engine.begin() as conn:
+    with _write(bind) as conn:
         result = conn.execute(
             update(deliveries)
             .where(_leased_by(delivery_ids, owner))
