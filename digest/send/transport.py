@@ -45,7 +45,16 @@ def needs_smtputf8(*addresses: str) -> bool:
 
 
 def flatten(message: EmailMessage, *, utf8: bool = False) -> bytes:
-    """The exact bytes to transmit (CRLF line ends): what DKIM signs and DATA carries."""
+    """The exact bytes to transmit (CRLF line ends): what DKIM signs and DATA carries.
+
+    A message whose own policy already writes CRLF (every digest compose builds) keeps it:
+    re-flattening with ``policy.SMTP`` would refold its headers at 78 columns and turn the
+    long List-Unsubscribe URL into RFC 2047 encoded-words, which mailbox providers do not
+    decode there, so one-click unsubscribe would silently stop working.
+    """
+    own = message.policy
+    if getattr(own, "linesep", "\n") == "\r\n" and (own.utf8 or not utf8):
+        return message.as_bytes()
     return message.as_bytes(policy=policy.SMTPUTF8 if utf8 else policy.SMTP)
 
 

@@ -205,6 +205,22 @@ def test_unbreakable_tokens_survive_folding() -> None:
     assert str(parsed["List-Unsubscribe"]) == f"<{url}>"
 
 
+def test_the_sender_transmits_list_unsubscribe_as_plain_urls() -> None:
+    # The bytes the SMTP transport sends (flatten), not just the parsed view: a parser
+    # decodes RFC 2047 words back, mailbox providers do not in List-Unsubscribe, so an
+    # encoded URL there silently breaks one-click unsubscribe.
+    from digest.send.transport import flatten
+
+    url = "https://digest.example.org/unsubscribe/" + "t" * 120
+    msg = compose(unsubscribe_url=url)
+    wire = flatten(msg)
+    assert wire == msg.as_bytes()
+    header = wire.split(b"\r\nList-Unsubscribe: ", 1)[1].split(b"\r\nList-Unsubscribe-Post", 1)[0]
+    assert b"=?" not in header
+    assert header.replace(b"\r\n ", b" ") == (
+        f"<{url}>, <mailto:unsubscribe@example.org?subject=tok>".encode())
+
+
 def test_a_body_that_contains_the_boundary_cannot_split_the_message() -> None:
     from digest.compose import BOUNDARY
 
