@@ -25,7 +25,12 @@ from digest.store.db import open_store
 from digest.store.papers import _to_row, upsert_papers
 from digest.store.schema import papers
 
-WORDS = ["model", "learning", "neural", "graph", "language", "vision", "transformer", "diffusion", "robust", "sparse", "optimal", "causal", "agent", "reasoning", "benchmark", "retrieval", "quantum", "scalable", "efficient", "multimodal", "alignment", "policy", "gradient", "kernel", "bayesian", "federated"]
+WORDS = [
+    "model", "learning", "neural", "graph", "language", "vision", "transformer", "diffusion",
+    "robust", "sparse", "optimal", "causal", "agent", "reasoning", "benchmark", "retrieval",
+    "quantum", "scalable", "efficient", "multimodal", "alignment", "policy", "gradient",
+    "kernel", "bayesian", "federated",
+]
 CATS = ("cs.LG", "cs.AI", "cs.CL", "cs.CV", "stat.ML", "cs.RO", "math.OC")
 
 

@@ -187,7 +187,8 @@ def import_rows(engine: Engine, rows: Iterable[tuple[int, Mapping[Any, Any]]], *
         try:
             data = validate_profile({k: (row.get(k) or "").strip() or default
                                      for k, default in zip(IMPORT_COLUMNS,
-                                                           ("", "", "weekly", "UTC"))})
+                                                           ("", "", "weekly", "UTC"),
+                                                           strict=True)})
         except ProfileError as exc:
             report.bad.append((line, str(exc)))
             continue

@@ -4,8 +4,9 @@
 RCPT attempts for that address get those replies; ``"drop"`` closes the connection, and a
 ``"421 ..."`` reply is followed by closing it, as real servers do. ``data_script`` does the
 same at the end of DATA, and ``slow[address] = [5.0, 0.0]`` delays successive DATA replies
-for that address (``data_delay`` delays every one; ``hold`` parks them all until set). A message counts as received only if
-the client was still connected to hear the 250: a client that timed out never delivered
+for that address (``data_delay`` delays every one; ``hold`` parks them all until set). A
+message counts as received only if the client was still connected to hear the 250: a
+client that timed out never delivered
 (``keep_abandoned`` counts those too, like a server that delivers whatever it fully read).
 """
 

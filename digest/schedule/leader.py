@@ -7,6 +7,7 @@ SQLite: an exclusive ``flock`` on a file next to the database (one machine by de
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import hashlib
 import os
@@ -55,10 +56,8 @@ class PgLeadership:
 
     def release(self) -> None:
         if self.conn is not None:
-            try:
+            with contextlib.suppress(SQLAlchemyError):  # a lost session holds no lock
                 self.conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": LOCK_KEY})
-            except SQLAlchemyError:
-                pass
         self._drop()
 
     def _drop(self) -> None:

@@ -7,6 +7,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -42,7 +43,10 @@ def test_journey_in_a_browser(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
     sync_api = pytest.importorskip("playwright.sync_api")
     port = free_port()
     rt = make_runtime(tmp_path, monkeypatch, port=port, smtp=(smtp_sink.host, smtp_sink.port))
-    inbox = lambda: [r.message for r in smtp_sink.handler.to(READER)]
+
+    def inbox() -> list[Any]:
+        return [r.message for r in smtp_sink.handler.to(READER)]
+
     with serve(rt, port) as base, sync_api.sync_playwright() as p:
         browser = p.chromium.launch(executable_path=str(CHROMIUM), args=[
             "--no-sandbox", "--disable-gpu", "--disable-background-networking"])

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -32,7 +33,10 @@ def test_journey_over_http(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
                            smtp_sink: SmtpSink) -> None:
     port = free_port()
     rt = make_runtime(tmp_path, monkeypatch, port=port, smtp=(smtp_sink.host, smtp_sink.port))
-    inbox = lambda: [r.message for r in smtp_sink.handler.to(READER)]
+
+    def inbox() -> list[Any]:
+        return [r.message for r in smtp_sink.handler.to(READER)]
+
     with serve(rt, port) as base, httpx.Client(base_url=base, follow_redirects=False) as web:
         # 1. subscribe: the page carries a signed form token
         page = web.get("/")

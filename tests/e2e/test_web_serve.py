@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import subprocess
 import sys
@@ -31,10 +32,8 @@ def test_digest_serve_answers(tmp_path: Path) -> None:
                 health = httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1)
                 break
             except httpx.TransportError:
-                try:
+                with contextlib.suppress(subprocess.TimeoutExpired):
                     proc.wait(0.1)
-                except subprocess.TimeoutExpired:
-                    pass
         assert health is not None, proc.stdout.read() if proc.stdout else ""
         assert health.status_code == 200 and health.json() == {"status": "ok"}
         page = httpx.get(f"http://127.0.0.1:{port}/")

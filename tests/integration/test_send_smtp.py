@@ -103,7 +103,7 @@ def test_consecutive_failures_abort_with_a_clear_error(engine: Engine, db_url: s
     rt = runtime(db_url, free_port(), tmp_path, abort_after_consecutive_failures=3,
                  pool_size=1, timeout=2)  # nothing listens on that port
     try:
-        with pytest.raises(SendAborted, match="3 consecutive delivery failures.*cannot connect"):
+        with pytest.raises(SendAborted, match=r"3 consecutive delivery failures.*cannot connect"):
             deliver(rt)
     finally:
         rt.close()
