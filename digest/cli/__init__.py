@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from digest.cli import db, fetch, preview, rank, run, send, serve, status, subscribers
+from digest.cli import db, fetch, inbound, preview, rank, run, send, serve, status, subscribers
 
 app = typer.Typer(
     name="digest",
@@ -14,7 +14,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 
-for module in (run, status, fetch, rank, preview, send, subscribers, serve, db):
+for module in (run, status, fetch, rank, preview, send, subscribers, inbound, serve, db):
     module.register(app)
 
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import html
 import os
-import shutil
 import subprocess
 import sys
 import tomllib
@@ -21,14 +20,6 @@ from tests.smtp_sink import SmtpSink
 REPO = Path(__file__).resolve().parents[2]
 DIGEST = Path(sys.executable).with_name("digest")
 DEMO = sorted(tomllib.loads(p.read_text())["email"] for p in (REPO / "subscribers").glob("*.toml"))
-
-
-@pytest.fixture
-def workdir(tmp_path: Path) -> Path:
-    """A copy of what the README's first command needs: the seed feed and demo profiles."""
-    shutil.copytree(REPO / "seeds", tmp_path / "seeds")
-    shutil.copytree(REPO / "subscribers", tmp_path / "subscribers")
-    return tmp_path
 
 
 def run(workdir: Path, *args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
