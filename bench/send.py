@@ -10,6 +10,10 @@ median over those back-to-back pairs. Prints progress, then one JSON object on t
 line.
 
     .venv/bin/python bench/send.py [--messages 5000] [--size-kb 30] [--pool 4] [--chunk 500]
+                                   [--postgres postgresql+psycopg://root@127.0.0.1:5432/postgres]
+
+``--postgres`` keeps the ledger on that server instead (in a throwaway database it creates
+and drops), which takes the threaded ledger path.
 """
 
 from __future__ import annotations
@@ -22,6 +26,8 @@ import statistics
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from email.message import EmailMessage
 from pathlib import Path
@@ -87,7 +93,29 @@ async def _raw_blast(port: int, messages: list[tuple[str, bytes]], pool: int) ->
     return time.perf_counter() - start
 
 
-def _ledger_world(directory: Path,
+@contextmanager
+def _database(directory: Path, postgres: str | None) -> Iterator[str]:
+    """A fresh store URL: SQLite in ``directory``, or a throwaway database on ``postgres``."""
+    if postgres is None:
+        yield f"sqlite:///{directory / 'bench.db'}"
+        return
+    import os
+
+    from sqlalchemy import create_engine, make_url, text
+
+    name = f"digest_bench_{os.getpid()}"
+    admin = create_engine(postgres, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield make_url(postgres).set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+def _ledger_world(url: str,
                   messages: list[tuple[str, bytes]]) -> tuple[Any, dict[int, tuple[str, bytes]]]:
     from sqlalchemy import insert
 
@@ -98,7 +126,7 @@ def _ledger_world(directory: Path,
     from digest.store.schema import deliveries, subscribers
 
     now = datetime.now(UTC)
-    engine = open_store(f"sqlite:///{directory / 'bench.db'}")
+    engine = open_store(url)
     edition = ledger.ensure_edition(
         engine, edition_for(Subscriber(id=0, email="x@y.z", profile=Profile("x")), now), now=now)
     with engine.begin() as conn:
@@ -152,6 +180,8 @@ def main() -> None:
     parser.add_argument("--chunk", type=int, default=500,
                         help="alternate raw and ledger every CHUNK messages (shared-machine noise "
                              "then hits both alike)")
+    parser.add_argument("--postgres", metavar="URL",
+                        help="keep the ledger on this PostgreSQL server (a throwaway database)")
     args = parser.parse_args()
 
     from digest.store.ledger import counts_by_state
@@ -170,8 +200,8 @@ def main() -> None:
     pairs: list[float] = []  # ledger/raw throughput of each back-to-back pair of chunks
     sent = 0
     try:
-        with tempfile.TemporaryDirectory() as tmp:
-            engine, by_sub = _ledger_world(Path(tmp), messages)
+        with tempfile.TemporaryDirectory() as tmp, _database(Path(tmp), args.postgres) as url:
+            engine, by_sub = _ledger_world(url, messages)
             build = _builder(by_sub)
             asyncio.run(_raw_blast(port, messages[:200], args.pool))  # warm up both sides
             for n, lo in enumerate(range(0, args.messages, args.chunk)):
@@ -204,7 +234,8 @@ def main() -> None:
           f"overall {led / raw:.3f}; median of {len(pairs)} pairs {ratio:.3f} (target 0.85)")
     print(json.dumps({
         "bench": "send", "messages": args.messages, "avg_message_kb": round(avg_kb, 1),
-        "connections": args.pool, "chunk": args.chunk, "ledger_backend": "sqlite",
+        "connections": args.pool, "chunk": args.chunk,
+        "ledger_backend": "postgresql" if args.postgres else "sqlite",
         "raw_msgs_per_s": round(raw, 1), "ledger_msgs_per_s": round(led, 1),
         "overall_ratio": round(led / raw, 3), "pair_ratios": [round(r, 3) for r in pairs],
         "ratio": round(ratio, 3), "target_ratio": 0.85, "meets_target": ratio >= 0.85,
