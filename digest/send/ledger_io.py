@@ -3,8 +3,9 @@
 SQLite is a local file: a claim or a group commit takes a fraction of a millisecond, less
 than handing it to a thread and back (a GIL handoff on a busy machine), so those calls run
 right on the event loop. A networked database (PostgreSQL) waits on round trips, so its
-calls go to one dedicated thread, which keeps the sockets moving and never races itself.
-Either way the calls are serialized, so the held connection is never shared.
+writes go to one dedicated thread, which keeps the sockets moving and never races itself,
+and its reads to another, so the check before a message never queues behind a commit.
+Either way each held connection is used by one caller at a time.
 """
 
 from __future__ import annotations
@@ -31,8 +32,10 @@ class LedgerLink:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         self.inline = engine.dialect.name == "sqlite"
-        self._thread = None if self.inline else ThreadPoolExecutor(
-            1, thread_name_prefix="ledger")
+        # read-only? -> the one thread that uses that connection (none when inline)
+        self._threads: dict[bool, ThreadPoolExecutor] = {} if self.inline else {
+            ro: ThreadPoolExecutor(1, thread_name_prefix="ledger-read" if ro else "ledger")
+            for ro in (False, True)}
         self._conns: dict[bool, Connection] = {}  # read-only? -> connection
 
     def _connection(self, read_only: bool) -> Connection:
@@ -65,7 +68,7 @@ class LedgerLink:
         if self.inline:
             return self._run(read_only, fn, args, kwargs)
         return await asyncio.get_running_loop().run_in_executor(
-            self._thread, functools.partial(self._run, read_only, fn, args, kwargs))
+            self._threads[read_only], functools.partial(self._run, read_only, fn, args, kwargs))
 
     async def call(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         return await self._dispatch(False, fn, args, kwargs)
@@ -74,13 +77,15 @@ class LedgerLink:
         return await self._dispatch(True, fn, args, kwargs)
 
     async def close(self) -> None:
-        def close_conn() -> None:
-            conns, self._conns = self._conns, {}
-            for conn in conns.values():
+        def close_conn(read_only: bool) -> None:
+            conn = self._conns.pop(read_only, None)
+            if conn is not None:
                 conn.close()
 
-        if self._thread is None:
-            close_conn()
-            return
-        await asyncio.get_running_loop().run_in_executor(self._thread, close_conn)
-        self._thread.shutdown(wait=False)
+        for read_only in (False, True):
+            thread = self._threads.get(read_only)
+            if thread is None:
+                close_conn(read_only)
+            else:  # on the thread that used it
+                await asyncio.get_running_loop().run_in_executor(thread, close_conn, read_only)
+                thread.shutdown(wait=False)
