@@ -102,6 +102,21 @@ def _write_atomic(path: Path, data: bytes) -> None:
     os.replace(tmp, path)
 
 
+# Which step a server refused, and whether a 5xx there condemns this recipient (a refused
+# sender is our configuration, not the recipient's mailbox).
+_STAGES: tuple[tuple[type[aiosmtplib.SMTPResponseException], str, bool], ...] = (
+    (aiosmtplib.SMTPRecipientRefused, "RCPT ", True),
+    (aiosmtplib.SMTPSenderRefused, "MAIL FROM ", False),
+    (aiosmtplib.SMTPDataError, "DATA ", True),
+)
+
+
+def _refused(exc: aiosmtplib.SMTPResponseException) -> DeliveryError:
+    stage, bounces = next(((s, b) for t, s, b in _STAGES if isinstance(exc, t)), ("", False))
+    return DeliveryError(f"{stage}{exc.code} {exc.message}",
+                         permanent=bounces and 500 <= exc.code < 600, code=exc.code)
+
+
 IDLE_CHECK_SECONDS = 5.0  # a connection idle longer than this is re-checked before use
 
 
@@ -234,21 +249,9 @@ class SmtpTransport:
                 # lacks): retrying cannot help.
                 raise DeliveryError(f"cannot send to {recipient!r}: {exc}",
                                     permanent=True) from exc
-            except aiosmtplib.SMTPRecipientRefused as exc:
-                keep = exc.code != 421
-                raise DeliveryError(f"RCPT {exc.code} {exc.message}",
-                                    permanent=500 <= exc.code < 600, code=exc.code) from exc
-            except aiosmtplib.SMTPSenderRefused as exc:
-                # The sender was refused: our configuration, not this recipient.
-                keep = exc.code != 421
-                raise DeliveryError(f"MAIL FROM {exc.code} {exc.message}", code=exc.code) from exc
-            except aiosmtplib.SMTPDataError as exc:
-                keep = exc.code != 421
-                raise DeliveryError(f"DATA {exc.code} {exc.message}",
-                                    permanent=500 <= exc.code < 600, code=exc.code) from exc
             except aiosmtplib.SMTPResponseException as exc:
-                keep = exc.code != 421
-                raise DeliveryError(f"{exc.code} {exc.message}", code=exc.code) from exc
+                keep = exc.code != 421  # 421: the server is closing this connection
+                raise _refused(exc) from exc
             except NETWORK_ERRORS as exc:
                 keep = False
                 raise DeliveryError(f"{type(exc).__name__}: {exc or 'connection lost'}") from exc
