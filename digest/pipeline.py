@@ -16,7 +16,6 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
 
-from digest.addresses import address_hash
 from digest.compose import compose_message, make_message_id
 from digest.corpus import pool_ranker
 from digest.editions import (
@@ -40,7 +39,6 @@ from digest.store.ledger import Claim
 from digest.store.papers import get_papers, papers_seen_since
 from digest.store.subscribers import (
     get_subscriber,
-    is_suppressed,
     list_subscribers,
 )
 
@@ -187,14 +185,12 @@ def _builder(rt: Runtime, clock: Callable[[], datetime]) -> Callable[[Claim], Ou
     signer = signer_from_settings(rt.settings.smtp, from_address=rt.settings.from_address)
 
     def build(claim: Claim) -> Outgoing:
-        # Re-read the subscriber right before sending: an unsubscribe or a bounce recorded
-        # since planning must win.
+        # Rendering needs the subscriber anyway; one who left since planning is not rendered.
+        # Whether mail may still go out is decided right before sending (ledger.refusal).
         sub = get_subscriber(rt.engine, subscriber_id=claim.subscriber_id)
         if sub is None or sub.status != "active":
             return Outgoing(None, skip_state="suppressed",
                             skip_reason=f"subscriber is {sub.status if sub else 'gone'}")
-        if is_suppressed(rt.engine, address_hash(sub.email)):
-            return Outgoing(None, skip_state="suppressed", skip_reason="address is suppressed")
         papers = get_papers(rt.engine, [p["id"] for p in claim.picks])
         picks = tuple(Pick(paper=papers[p["id"]], score=p["score"], reasons=tuple(p["reasons"]))
                       for p in claim.picks if p["id"] in papers)

@@ -111,7 +111,7 @@ class _Run:
     # -- sending --------------------------------------------------------------------------
     async def worker(self) -> None:
         """Send one message at a time. The previous outcome's commit overlaps claiming and
-        building the next message, but the next DATA starts only once that commit is
+        taking the next built message, but the next DATA starts only once that commit is
         durable: at most one accepted-but-unrecorded message per worker at any moment."""
         previous: asyncio.Task[None] | None = None
         while (item := await self.next_claim()) is not None:
@@ -306,8 +306,13 @@ async def preview_due(engine: Engine, outbox: Transport, build: Builder, *, cloc
     for claim in ledger.peek_due(engine, now=clock(), limit=limit, subscriber_ids=subscriber_ids):
         out = await asyncio.to_thread(build, claim)
         if out.message is None and out.data is None:
-            report.suppressed += out.skip_state == "suppressed"
-            report.skipped += out.skip_state != "suppressed"
+            state: str | None = out.skip_state or "skipped"
+        else:  # the same rule the real send applies right before each message
+            state = "suppressed" if ledger.refusal(engine, claim.subscriber_id,
+                                                   out.recipient) else None
+        if state is not None:
+            report.suppressed += state == "suppressed"
+            report.skipped += state != "suppressed"
             continue
         await outbox.send(out.data if out.data is not None else out.message,  # type: ignore[arg-type]
                           sender=out.sender, recipient=out.recipient, message_id=out.message_id)

@@ -221,3 +221,26 @@ def test_the_send_loop_paces_every_message_through_the_rate_limiter(
         rt.close()
     # With the clock frozen, message k waits k/2 s: one slot per half second, none shared.
     assert sorted(booked) == [0.5, 1.0, 1.5, 2.0, 2.5]
+
+
+def test_a_suppressed_address_gets_nothing_real_or_dry_run(engine: Engine, db_url: str,
+                                                            smtp_sink: SmtpSink,
+                                                            tmp_path: Path) -> None:
+    # Still "active", but the address is on the suppression list (e.g. deleted and re-added
+    # by an import): both the dry run and the real send must skip it.
+    from digest.store.subscribers import suppress_address
+
+    emails = ["s0@example.org", "s1@example.org"]
+    ids = populate(engine, emails)
+    suppress_address(engine, address_hash("s1@example.org"), reason="test",
+                     now=datetime.now(UTC))
+    rt = runtime(db_url, smtp_sink.port, tmp_path)
+    try:
+        dry = deliver(rt, dry_run=True)
+        assert dry.recipients == ["s0@example.org"] and dry.suppressed == 1
+        real = deliver(rt)
+    finally:
+        rt.close()
+    assert real.recipients == ["s0@example.org"] and real.suppressed == 1
+    assert smtp_sink.handler.counts() == {"s0@example.org": 1}
+    assert states(engine)[ids["s1@example.org"]] == "suppressed"
