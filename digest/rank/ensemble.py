@@ -44,6 +44,25 @@ class ConcatEmbedder:
         return [part * np.float32(np.sqrt(len(sizes))) for part in np.split(vectors, cuts, axis=-1)]
 
 
+def is_fused(embedder: Embedder | None) -> bool:
+    """True for the semantic extra's several-encoder embedder."""
+    return isinstance(embedder, ConcatEmbedder) and len(embedder.parts) > 1
+
+
+def relevance_rows(embedder: Embedder | None, vectors: np.ndarray | None) -> np.ndarray | None:
+    """The columns relevance is scored on: the last (strongest) encoder's, MPNet's.
+
+    Measured on the judged sets (bench/rank_quality.py), MPNet alone ranks as well as or
+    better than the mean of both encoders' cosines, so with the extra MiniLM only calibrates
+    thresholds (:func:`anchor_rows`). Plain embedders pass through.
+    """
+    if vectors is None or not isinstance(embedder, ConcatEmbedder):
+        return vectors
+    if sum(embedder.sizes()) != vectors.shape[-1]:
+        return vectors  # stale vectors from another model: ranking refuses them, naming why
+    return np.ascontiguousarray(embedder.split(vectors)[-1])
+
+
 def anchor_rows(embedder: Embedder | None, vectors: np.ndarray | None) -> np.ndarray | None:
     """The first encoder's rows (MiniLM's), where similarity thresholds were calibrated.
 

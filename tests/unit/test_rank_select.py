@@ -20,16 +20,17 @@ def test_near_duplicates_are_not_both_picked() -> None:
 
 
 def test_close_variants_yield_to_a_different_relevant_paper() -> None:
-    # Paper 1 is a close variant of 0 (cosine 0.85, above REDUNDANT, below DUPLICATE):
+    # Paper 1 is a close variant of 0 (cosine 0.91, above REDUNDANT, below DUPLICATE):
     # it slightly outscores paper 2 on relevance but should come after it.
-    vecs = _unit([[1, 0, 0], [0.85, 0.527, 0], [0, 0, 1]])
-    score = np.array([0.6, 0.55, 0.5], dtype=np.float32)
+    vecs = _unit([[1, 0, 0], [0.91, 0.415, 0], [0, 0, 1]])
+    score = np.array([0.6, 0.53, 0.5], dtype=np.float32)
     assert pick_top(score, np.ones(3, bool), vecs, k=3) == [0, 2, 1]
 
 
 def test_same_topic_papers_keep_relevance_order() -> None:
-    # Ordinary same-topic similarity (0.6) is not redundancy: order stays by score.
-    vecs = _unit([[1, 0, 0], [0.6, 0.8, 0], [0, 0, 1]])
+    # Same-topic similarity, even close (0.8: two methods for one problem), is not
+    # redundancy: order stays by score.
+    vecs = _unit([[1, 0, 0], [0.8, 0.6, 0], [0, 0, 1]])
     score = np.array([0.6, 0.55, 0.5], dtype=np.float32)
     assert pick_top(score, np.ones(3, bool), vecs, k=3) == [0, 1, 2]
 

@@ -14,7 +14,7 @@ import pytest
 from digest.models import Profile
 from digest.rank import build_ranker, default_embedder, from_blob, to_blob
 from digest.rank.encoder import load_encoder
-from digest.rank.ensemble import ConcatEmbedder
+from digest.rank.ensemble import ConcatEmbedder, is_fused, relevance_rows
 from digest.rank.mpnet import JoinedFiles, bucket, load_mpnet, part_files
 from digest.rank.semantic import extra_encoder
 from tests.unit.rank_corpus import CORPUS, NOW
@@ -71,6 +71,28 @@ def test_concat_rows_are_unit_and_their_cosine_is_the_mean(minilm) -> None:
     assert np.allclose(first, alone, atol=1e-6) and np.allclose(second, alone, atol=1e-6)
     with pytest.raises(ValueError):
         fused.split(alone)
+    # Relevance reads the last encoder's columns; a plain embedder's rows pass through.
+    assert np.allclose(relevance_rows(fused, np.stack(back)), alone, atol=1e-6)
+    assert relevance_rows(minilm, alone) is alone
+
+
+class _Noise:
+    """A deterministic encoder that knows nothing: a fixed random unit row per text."""
+
+    name, dim = "noise", 384
+
+    def embed(self, texts: list[str]) -> np.ndarray:
+        rows = [np.random.default_rng(sum(map(ord, t))).normal(size=self.dim) for t in texts]
+        m = np.array(rows, dtype=np.float32)
+        return m / np.linalg.norm(m, axis=1, keepdims=True)
+
+
+def test_a_fused_ranker_scores_relevance_with_the_last_encoder(minilm) -> None:
+    both = ConcatEmbedder((_Noise(), minilm))
+    assert is_fused(both) and not is_fused(minilm)
+    assert not is_fused(ConcatEmbedder((minilm,)))
+    got = build_ranker(CORPUS, embedder=both).rank(Profile(interests="protein design"), now=NOW, k=3)
+    assert got.picks[0].paper.id == "2601.00002"  # inverse folding: MiniLM's judgement
 
 
 def test_without_the_extra_the_default_is_minilm_alone() -> None:
