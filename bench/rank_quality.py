@@ -1,6 +1,8 @@
 """Ranking quality: nDCG@5/@10 of the default ranker against plain BM25, plain TF-IDF and
 embeddings alone, on hand-labelled profiles (bench/data/rank_judgments_*.json). With the
-``semantic`` extra installed it adds the fused ranker (MiniLM + MPNet) and MPNet alone.
+``semantic`` extra installed it adds the extra's ranker (MPNet relevance over neighbour-
+smoothed rows, MiniLM for diversity) and the extra's embeddings alone: MPNet, and the mean
+of both encoders' cosines. The JSON's ``criteria`` says which of issue 8's bars each set meets.
 
 Run: python bench/rank_quality.py   (last line: one JSON object with every figure)
 """
@@ -143,6 +145,25 @@ def evaluate_feedback(papers: list[Paper], spec: dict, ranker, now) -> dict:
     }
 
 
+def criteria(report: dict, names: list[str]) -> dict[str, bool]:
+    """Issue 8's bars, per set, at both cut-offs: the default ranker beats plain BM25 and
+    TF-IDF; with the extra, its ranker beats the default ranker and each embeddings-alone run."""
+    out: dict[str, bool] = {}
+    for name in names:
+        runs = report[name]
+
+        def beats(a: str, b: str, runs: dict = runs) -> bool:
+            return all(runs[a][f"ndcg@{k}"] > runs[b][f"ndcg@{k}"] for k in (5, 10))
+
+        out[f"{name}: ranker > bm25, tfidf"] = beats("ranker", "bm25") and beats("ranker", "tfidf")
+        if "ranker_semantic_extra" in runs:
+            rivals = ("ranker", "embeddings_extra_alone", "embeddings_fused_alone")
+            out[f"{name}: extra ranker > ranker, embeddings alone"] = all(
+                beats("ranker_semantic_extra", r) for r in rivals
+            )
+    return out
+
+
 def main() -> None:
     t0 = time.perf_counter()
     int8 = load_encoder()
@@ -200,6 +221,7 @@ def main() -> None:
         if "ranker_semantic_extra" in runs:
             fb = evaluate_feedback(papers, spec, runs["ranker_semantic_extra"][0], now)
             report[name]["ranker_semantic_extra_after_feedback"] = fb
+    report["criteria"] = criteria(report, list(sets))
     report["seconds"] = round(time.perf_counter() - t0, 1)
     print(json.dumps(report, separators=(",", ":")))
 
