@@ -105,7 +105,8 @@ def register(app: typer.Typer) -> None:
         if as_json:
             typer.echo(json.dumps([pick_to_json(p) for p in ranking.picks], ensure_ascii=False))
             if ranking.quiet:
-                typer.echo(f"quiet week: {len(ranking.picks)} picks cleared the floor", err=True)
+                n = len(ranking.picks)
+                typer.echo(f"quiet week: {n} {'pick' if n == 1 else 'picks'} cleared the floor", err=True)
         else:
             _print_text(ranking)
 

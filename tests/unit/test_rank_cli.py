@@ -117,3 +117,15 @@ def test_loader_rejects_what_is_not_a_feed(tmp_path: Path) -> None:
     junk.write_bytes(b"\x00\x01 not xml at all <<<")
     with pytest.raises(FeedError):
         load_papers_from_files([junk])
+
+
+def test_json_quiet_week_keeps_stdout_pure_and_says_so_on_stderr(
+    app: typer.Typer, tmp_path: Path
+) -> None:
+    feed = tmp_path / "feed.xml"
+    feed.write_bytes(ATOM)
+    args = ["rank", "--interests", "protein design", "--feed", str(feed), "--json"]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, result.stderr
+    assert [p["id"] for p in json.loads(result.stdout)] == ["2601.00042"]
+    assert result.stderr.strip() == "quiet week: 1 pick cleared the floor"
