@@ -1,8 +1,10 @@
-"""Several sentence encoders used as one: the ``semantic`` extra fuses MPNet with MiniLM.
+"""Several sentence encoders stored as one vector: the ``semantic`` extra's MiniLM + MPNet.
 
 Each encoder's unit row is scaled by 1/sqrt(n) and the rows concatenated, so a concatenated
 row is again unit length and the cosine of two of them is the plain mean of the encoders'
-cosines: every consumer (relevance, feedback, diversity, reasons, the store) sees one vector.
+cosines. The store keeps one vector per paper; the ranker reads the part it needs:
+MPNet's columns for relevance and feedback (:func:`relevance_rows`), MiniLM's for
+diversity and the "because you liked" cut-off (:func:`anchor_rows`).
 """
 
 from __future__ import annotations
