@@ -56,8 +56,11 @@ class Ranker:
         # (smooth.py): measured, that lifts MPNet on every judged set, while on the int8
         # MiniLM, whose neighbour graph is noisier, it lowered the seed set's nDCG (-0.01 @5,
         # -0.02 @10) and the held-out set's (-0.05 @5).
-        relevant = relevance_rows(self.embedder, vectors)
-        self._scored = smooth_rows(relevant) if is_fused(embedder) and relevant is not None else relevant
+        # Smoothing only reorders: the floor still asks whether the paper itself matches, or
+        # in a thin week an unrelated paper would borrow its one neighbour's relevance.
+        self._own = relevance_rows(self.embedder, vectors)
+        smooth = is_fused(embedder) and self._own is not None
+        self._scored = smooth_rows(self._own) if smooth else self._own
         self.lexical = LexicalIndex([paper_text(p) for p in self.papers])
         # Liked, disliked and seed papers are mostly from earlier weeks: they are looked up
         # in the corpus and in ``history`` but are never candidates themselves.
@@ -103,17 +106,17 @@ class Ranker:
                     f"paper embeddings have {self.vectors.shape[1]} dimensions but "
                     f"{self.embedder.name} makes {pvecs.shape[1]}: re-embed the papers"
                 )
-            assert self._scored is not None
+            assert self._scored is not None and self._own is not None
             pvecs = self._in_relevance_space(pvecs)
-            interest = interest_scores(pvecs, self._scored)
             positives = self._rows(parsed.seeds + parsed.liked)
             negatives = self._rows(parsed.disliked)
-            base = learned_scores(
-                interest,
-                self._in_relevance_space(positives),
-                self._in_relevance_space(negatives),
-                self._scored,
-            )
+            pos, neg = self._in_relevance_space(positives), self._in_relevance_space(negatives)
+
+            def score(papers: np.ndarray) -> np.ndarray:
+                return learned_scores(interest_scores(pvecs, papers), pos, neg, papers)
+
+            base = score(self._scored)
+            own = base if self._scored is self._own else score(self._own)
             extra = LEXICAL_WEIGHT * lex
             if phrases:
                 phrase_sims = pvecs[1:] @ self._scored.T
@@ -123,8 +126,9 @@ class Ranker:
             floor = FLOOR
         else:
             base, extra, floor = lex.astype(np.float32), np.zeros(n, np.float32), LEXICAL_FLOOR
-        base = base + self._stated_bonus(parsed)
-        return base + extra, base >= floor, details
+            own = base
+        bonus = self._stated_bonus(parsed)
+        return base + bonus + extra, own + bonus >= floor, details
 
     def _stated_bonus(self, parsed: ParsedProfile) -> np.ndarray:
         """Followed authors and categories: interests the reader stated outright."""

@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from digest.models import Profile
+from digest.models import Paper, Profile
 from digest.rank import build_ranker, default_embedder, from_blob, to_blob
 from digest.rank.encoder import load_encoder
 from digest.rank.ensemble import ConcatEmbedder, is_fused, relevance_rows
@@ -153,3 +153,28 @@ def test_broken_parts_load_as_no_model(tmp_path: Path) -> None:
     bad.write_bytes(b"not a zip")
     with pytest.raises(zipfile.BadZipFile):
         load_mpnet([bad])
+
+
+class _Table:
+    """An encoder for a made-up world: texts containing a key get that key's unit row."""
+
+    name, dim = "table", 3
+    rows = (("query", (1.0, 0.0, 0.0)), ("match", (0.9, 0.436, 0.0)), ("other", (0.1, 0.0, 0.995)))
+
+    def embed(self, texts: list[str]) -> np.ndarray:
+        out = [next(v for k, v in self.rows if k in t) for t in texts]
+        m = np.array(out, dtype=np.float32)
+        return m / np.linalg.norm(m, axis=1, keepdims=True)
+
+
+def test_smoothing_reorders_but_never_lifts_a_paper_over_the_floor() -> None:
+    # Two papers: one matches (cosine 0.9), one does not (0.1) and has only the match as its
+    # neighbour. Smoothed, it would score 0.7 * 0.1 + 0.3 * 0.9 = 0.34, over the floor.
+    papers = [
+        Paper(id="2601.10001", title="match", abstract="a paper on the subject"),
+        Paper(id="2601.10002", title="other", abstract="a paper on something else"),
+    ]
+    both = ConcatEmbedder((_Table(), _Table()))
+    got = build_ranker(papers, embedder=both).rank(Profile(interests="query"), now=NOW, k=5)
+    assert [p.paper.id for p in got.picks] == ["2601.10001"]
+    assert got.quiet
