@@ -20,11 +20,18 @@ REPO = Path(__file__).resolve().parent.parent
 PG_URL = os.environ.get("DIGEST_TEST_DATABASE_URL")
 
 
+@pytest.fixture(scope="session")
+def _cache_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("xdg-cache")
+
+
 @pytest.fixture(autouse=True)
-def _clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
+def _clean_env(monkeypatch: pytest.MonkeyPatch, _cache_home: Path) -> None:
     for key in list(os.environ):
         if key.startswith("DIGEST_") and key != "DIGEST_TEST_DATABASE_URL":
             monkeypatch.delenv(key)
+    # `digest rank --feed` caches vectors under XDG_CACHE_HOME: never the developer's own.
+    monkeypatch.setenv("XDG_CACHE_HOME", str(_cache_home))
 
 
 @pytest.fixture(scope="session")

@@ -112,9 +112,14 @@ def register(app: typer.Typer) -> None:
 
 
 def _rank_files(paths: list[Path], profile: Profile, now: datetime, top: int) -> Ranking:
-    from digest.rank import build_ranker
+    from digest.rank import build_ranker, default_embedder
+    from digest.rank.vector_cache import cached_vectors
 
-    return build_ranker(_load(paths)).rank(profile, now=now, k=top)
+    papers = _load(paths)
+    embedder = default_embedder()
+    # Each paper is encoded once per machine, not once per call (vector_cache.py).
+    vectors = cached_vectors(papers, embedder) if embedder is not None and papers else None
+    return build_ranker(papers, embedder=embedder, embeddings=vectors).rank(profile, now=now, k=top)
 
 
 def _rank_stored(paths: list[Path], interests: str | None, email: str | None, now: datetime,

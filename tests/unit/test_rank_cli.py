@@ -129,3 +129,20 @@ def test_json_quiet_week_keeps_stdout_pure_and_says_so_on_stderr(
     assert result.exit_code == 0, result.stderr
     assert [p["id"] for p in json.loads(result.stdout)] == ["2601.00042"]
     assert result.stderr.strip() == "quiet week: 1 pick cleared the floor"
+
+
+def test_feed_ranking_keeps_paper_vectors_in_the_user_cache(
+    app: typer.Typer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import sqlite3
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    feed = tmp_path / "feed.xml"
+    feed.write_bytes(ATOM)
+    args = ["rank", "--interests", "protein design", "--feed", str(feed), "--json"]
+    first = CliRunner().invoke(app, args)
+    again = CliRunner().invoke(app, args)
+    assert first.exit_code == again.exit_code == 0
+    assert json.loads(first.stdout) == json.loads(again.stdout)
+    with sqlite3.connect(tmp_path / "cache" / "digest" / "embeddings.sqlite") as conn:
+        assert conn.execute("SELECT count(*) FROM vectors").fetchone() == (2,)
