@@ -18,6 +18,7 @@ from email.utils import format_datetime
 from functools import lru_cache
 from typing import Any
 
+from digest.addresses import normalize_address
 from digest.errors import AddressError, RenderError
 from digest.render.fields import clean_text, safe_url
 from digest.render.types import RenderedEmail
@@ -71,6 +72,7 @@ def _max_count(name: str) -> int | None:
 # token (a long URL, a quoted name without spaces) must not make the stdlib refold them; its
 # refolding mangles long quoted display names and may RFC 2047-encode a URL.
 POLICY = _ComposePolicy(linesep="\r\n", max_line_length=998)
+POLICY_UTF8 = POLICY.clone(utf8=True)  # for internationalized addresses (RFC 6531/6532)
 _TEXT_TYPE = _Prefolded('text/plain; charset="utf-8"')
 _HTML_TYPE = _Prefolded('text/html; charset="utf-8"')
 _QP = _Prefolded("quoted-printable")
@@ -121,10 +123,26 @@ def encode_text(name: str, value: str) -> _Prefolded:
     return _fold(name, _encoded_words(text, _MAX_LINE - len(name) - 2))
 
 
+def _valid_utf8_address(addr: str) -> bool:
+    """Valid and already normalized: subscribers are stored normalized, so anything else
+    was never checked and must not reach a header."""
+    try:
+        return normalize_address(addr) == addr and len(addr.encode("utf-8")) <= 254
+    except AddressError:
+        return False
+
+
 def encode_address(name: str, display: str, addr: str) -> _Prefolded:
-    """``Display Name <addr>`` with the name quoted or RFC 2047-encoded as it needs."""
-    if not _ADDRESS.fullmatch(addr) or len(addr) > 254:
-        raise AddressError(f"{name}: not a plain ASCII address: {addr[:80]!r}")
+    """``Display Name <addr>`` with the name quoted or RFC 2047-encoded as it needs.
+
+    An internationalized address (``josé@example.org``) is written as raw UTF-8: RFC 6532,
+    so the message needs :data:`POLICY_UTF8` and a server that offers SMTPUTF8.
+    """
+    if addr.isascii():
+        if not _ADDRESS.fullmatch(addr) or len(addr) > 254:
+            raise AddressError(f"{name}: not a plain ASCII address: {addr[:80]!r}")
+    elif not _valid_utf8_address(addr):
+        raise AddressError(f"{name}: not a valid address: {addr[:80]!r}")
     phrase = clean_text(display, limit=120)
     if not phrase:
         return _Prefolded(addr)
@@ -238,7 +256,7 @@ def compose_message(
     if not re.fullmatch(r"[^<>]*<[A-Za-z0-9.-]+>", list_text):
         raise RenderError(f"compose: malformed List-Id {list_id[:80]!r}")
 
-    msg = DigestMessage(POLICY)
+    msg = DigestMessage(POLICY if to_addr.isascii() and from_addr.isascii() else POLICY_UTF8)
     msg["From"] = encode_address("From", from_name, from_addr)
     msg["To"] = encode_address("To", to_name, to_addr)
     msg["Subject"] = encode_text("Subject", rendered.subject)

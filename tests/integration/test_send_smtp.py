@@ -152,18 +152,22 @@ def test_limit_and_only(engine: Engine, db_url: str, smtp_sink: SmtpSink,
 
 def test_a_message_that_cannot_be_built_fails_alone(sqlite_engine: Engine,
                                                      tmp_path: Path) -> None:
-    # compose cannot yet put a non-ASCII local part in To: that row fails, the rest go.
-    ids = populate(sqlite_engine, ["josé@example.org", "plain@example.org"])
-    with SmtpSink() as sink:
+    # A stored address that never passed validation (edited into the database by hand)
+    # cannot become a To header: that row fails, the rest go, an internationalized one too.
+    bad = "two words@example.org"
+    ids = populate(sqlite_engine, [bad, "josé@example.org", "plain@example.org"])
+    with SmtpSink() as sink:  # aiosmtpd offers SMTPUTF8
         rt = runtime(str(sqlite_engine.url), sink.port, tmp_path, max_attempts=1)
         try:
             report = deliver(rt)
         finally:
             rt.close()
-        assert sink.handler.counts() == {"plain@example.org": 1}
-    assert (report.sent, report.failed, report.bounced) == (1, 1, 0)
+        assert sink.handler.counts() == {"plain@example.org": 1, "josé@example.org": 1}
+        (got,) = sink.handler.to("josé@example.org")
+        assert "To: josé@example.org\r\n".encode() in got.data  # raw UTF-8 (RFC 6532)
+    assert (report.sent, report.failed, report.bounced) == (2, 1, 0)
     assert "cannot build" in report.errors[0]
-    sub = get_subscriber(sqlite_engine, subscriber_id=ids["josé@example.org"])
+    sub = get_subscriber(sqlite_engine, subscriber_id=ids[bad])
     assert sub is not None and sub.status == "active"  # not the mailbox's fault
 
 

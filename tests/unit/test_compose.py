@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import email
 from datetime import UTC, datetime
 from email import policy
 from email.message import EmailMessage
@@ -128,6 +129,9 @@ def test_mailto_is_optional() -> None:
         ({"to_addr": "evil@example.org\r\nBcc: x@y.org"}, AddressError),
         ({"to_addr": "no-at-sign"}, AddressError),
         ({"from_addr": "a b@example.org"}, AddressError),
+        ({"to_addr": "josé@@example.org"}, AddressError),
+        ({"to_addr": "josé@example.org\r\nBcc: x@y.org"}, AddressError),
+        ({"to_addr": "José@Example.ORG"}, AddressError),  # never normalized: never checked
         ({"unsubscribe_url": "javascript:alert(1)"}, RenderError),
         ({"unsubscribe_mailto": "mailto:x@y.org\r\nBcc: z@q"}, RenderError),
         ({"message_id": "<no-domain>"}, RenderError),
@@ -138,6 +142,22 @@ def test_mailto_is_optional() -> None:
 def test_bad_inputs_are_refused(kw: dict[str, object], error: type[Exception]) -> None:
     with pytest.raises(error):
         compose(**kw)
+
+
+def test_an_internationalized_address_goes_out_as_raw_utf8() -> None:
+    # RFC 6532: the address itself cannot be RFC 2047-encoded; the message needs SMTPUTF8.
+    from digest.send.transport import flatten, needs_smtputf8
+
+    msg = compose(to_addr="josé@example.org", to_name="José Ünïcode")
+    assert needs_smtputf8("digest@example.org", "josé@example.org")
+    wire = flatten(msg, utf8=True)
+    assert b"<jos\xc3\xa9@example.org>" in wire  # raw UTF-8, not an encoded-word
+    assert wire == EmailMessage.as_bytes(msg)  # the fast form equals the generator here too
+    back = email.message_from_string(wire.decode("utf-8"), policy=policy.default)
+    assert back["To"].addresses[0].addr_spec == "josé@example.org"
+    assert back["To"].addresses[0].display_name == "José Ünïcode"
+    assert back["List-Unsubscribe"] == compose()["List-Unsubscribe"]
+    assert flatten(compose(), utf8=False).isascii()  # plain readers still get 7-bit headers
 
 
 def test_make_message_id_refuses_a_bad_domain() -> None:
