@@ -27,8 +27,8 @@ from digest.rank.smooth import smooth_rows
 # MiniLM cosine between a short profile and an abstract: the corpus median for a profile
 # runs 0.05-0.35, judged-relevant papers mostly 0.25-0.6. The floor is on semantic
 # relevance alone, so lexical overlap or popularity never make filler clear it. With the
-# semantic extra it applies to MPNet's neighbour-smoothed cosine (a similar scale: median
-# pairwise cosine 0.39 vs 0.39 on the seeds, 0.25 vs 0.23 on the real listings).
+# semantic extra it applies to the paper's own MPNet cosine, before smoothing (a similar
+# scale: median pairwise cosine 0.39 vs 0.39 on the seeds, 0.25 vs 0.23 on the listings).
 FLOOR = 0.2
 LEXICAL_WEIGHT = 0.1
 LEXICAL_FLOOR = 0.2  # without embeddings: a fifth of the best BM25 match for this profile
