@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
-from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 
 import numpy as np
@@ -13,26 +11,9 @@ from digest.corpus import cached_embeddings, pool_ranker
 from digest.models import Paper, Profile, Subscriber
 from digest.store.embeddings import load_embeddings
 from digest.store.papers import get_papers, upsert_papers
+from tests.unit.rank_corpus import CountingEmbedder
 
 NOW = datetime(2026, 11, 23, 8, 0, tzinfo=UTC)
-
-
-class CountingEmbedder:
-    """A small deterministic encoder (hashed bag of words) that counts what it encodes."""
-
-    name = "test-hash-64"
-
-    def __init__(self) -> None:
-        self.encoded: list[str] = []
-
-    def embed(self, texts: Sequence[str]) -> np.ndarray:
-        self.encoded.extend(texts)
-        rows = np.zeros((len(texts), 64), dtype=np.float32)
-        for i, text in enumerate(texts):
-            for word in text.lower().split():
-                rows[i, int(hashlib.md5(word.encode()).hexdigest(), 16) % 64] += 1.0
-        norms = np.linalg.norm(rows, axis=1, keepdims=True)
-        return rows / np.where(norms == 0, 1, norms)
 
 
 def _papers() -> list[Paper]:

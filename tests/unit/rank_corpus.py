@@ -2,11 +2,32 @@
 
 from __future__ import annotations
 
+import hashlib
+from collections.abc import Sequence
 from datetime import UTC, datetime
+
+import numpy as np
 
 from digest.models import Paper
 
 NOW = datetime(2026, 6, 15, tzinfo=UTC)
+
+
+class CountingEmbedder:
+    """A small deterministic encoder (hashed bag of words) that counts what it encodes."""
+
+    def __init__(self, name: str = "test-hash-64") -> None:
+        self.name = name
+        self.encoded: list[str] = []
+
+    def embed(self, texts: Sequence[str]) -> np.ndarray:
+        self.encoded.extend(texts)
+        rows = np.zeros((len(texts), 64), dtype=np.float32)
+        for i, text in enumerate(texts):
+            for word in text.lower().split():
+                rows[i, int(hashlib.md5(word.encode()).hexdigest(), 16) % 64] += 1.0
+        norms = np.linalg.norm(rows, axis=1, keepdims=True)
+        return rows / np.where(norms == 0, 1, norms)
 
 
 def paper(pid: str, title: str, abstract: str, **kw: object) -> Paper:
