@@ -11,7 +11,8 @@ from __future__ import annotations
 import hashlib
 import os
 import sqlite3
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -33,56 +34,64 @@ def _key(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
 
 
-def _open(path: Path) -> sqlite3.Connection:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    conn = sqlite3.connect(path, timeout=10)
-    conn.execute("PRAGMA journal_mode=WAL")  # concurrent `digest rank` calls read freely
-    conn.execute(
-        "CREATE TABLE IF NOT EXISTS vectors ("
-        " model TEXT NOT NULL, key TEXT NOT NULL, vector BLOB NOT NULL,"
-        " PRIMARY KEY (model, key))"
-    )
-    return conn
+@contextmanager
+def _cache(path: Path) -> Iterator[sqlite3.Connection | None]:
+    """The cache's connection, or None when it cannot be opened (a cold cache)."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        conn = sqlite3.connect(path, timeout=10)
+    except _ERRORS:
+        yield None
+        return
+    try:
+        conn.execute("PRAGMA journal_mode=WAL")  # concurrent `digest rank` calls read freely
+        conn.execute(
+            "CREATE TABLE IF NOT EXISTS vectors ("
+            " model TEXT NOT NULL, key TEXT NOT NULL, vector BLOB NOT NULL,"
+            " PRIMARY KEY (model, key))"
+        )
+    except _ERRORS:
+        conn.close()
+        yield None  # not a database, or read-only before the table exists
+        return
+    try:
+        yield conn
+    finally:
+        conn.close()
 
 
 def _read(path: Path, model: str, keys: list[str]) -> dict[str, np.ndarray]:
     found: dict[str, np.ndarray] = {}
-    try:
-        conn = _open(path)
-    except _ERRORS:
-        return found
-    try:
-        for start in range(0, len(keys), 500):  # stay under SQLite's bound-parameter limit
-            chunk = keys[start : start + 500]
-            marks = ",".join("?" * len(chunk))
-            rows = conn.execute(
-                f"SELECT key, vector FROM vectors WHERE model = ? AND key IN ({marks})",
-                [model, *chunk],
-            )
-            for key, blob in rows:
-                found[key] = np.frombuffer(blob, dtype="<f4").astype(np.float32)
-    except _ERRORS:
-        return {}  # a damaged cache is a cold cache
-    finally:
-        conn.close()
+    with _cache(path) as conn:
+        if conn is None:
+            return found
+        try:
+            for start in range(0, len(keys), 500):  # under SQLite's bound-parameter limit
+                chunk = keys[start : start + 500]
+                marks = ",".join("?" * len(chunk))
+                rows = conn.execute(
+                    f"SELECT key, vector FROM vectors WHERE model = ? AND key IN ({marks})",
+                    [model, *chunk],
+                )
+                for key, blob in rows:
+                    found[key] = np.frombuffer(blob, dtype="<f4").astype(np.float32)
+        except _ERRORS:
+            return {}  # a damaged cache is a cold cache
     return found
 
 
 def _write(path: Path, model: str, rows: dict[str, np.ndarray]) -> None:
-    try:
-        conn = _open(path)
-    except _ERRORS:
-        return
-    try:
-        with conn:
-            conn.executemany(
-                "INSERT OR REPLACE INTO vectors (model, key, vector) VALUES (?, ?, ?)",
-                [(model, k, np.asarray(v, dtype="<f4").tobytes()) for k, v in rows.items()],
-            )
-    except _ERRORS:
-        pass  # read-only or full disk: the vectors were still computed for this call
-    finally:
-        conn.close()
+    with _cache(path) as conn:
+        if conn is None:
+            return
+        try:
+            with conn:
+                conn.executemany(
+                    "INSERT OR REPLACE INTO vectors (model, key, vector) VALUES (?, ?, ?)",
+                    [(model, k, np.asarray(v, dtype="<f4").tobytes()) for k, v in rows.items()],
+                )
+        except _ERRORS:
+            pass  # read-only or full disk: the vectors were still computed for this call
 
 
 def cached_vectors(
