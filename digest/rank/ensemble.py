@@ -10,6 +10,7 @@ diversity and the "because you liked" cut-off (:func:`anchor_rows`).
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import overload
 
 import numpy as np
 
@@ -51,6 +52,10 @@ def is_fused(embedder: Embedder | None) -> bool:
     return isinstance(embedder, ConcatEmbedder) and len(embedder.parts) > 1
 
 
+@overload
+def relevance_rows(embedder: Embedder | None, vectors: np.ndarray) -> np.ndarray: ...
+@overload
+def relevance_rows(embedder: Embedder | None, vectors: None) -> None: ...
 def relevance_rows(embedder: Embedder | None, vectors: np.ndarray | None) -> np.ndarray | None:
     """The columns relevance is scored on: the last (strongest) encoder's, MPNet's.
 

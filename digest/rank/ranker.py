@@ -86,11 +86,6 @@ class Ranker:
         dim = self._ref_vectors.shape[1]
         return self._ref_vectors[idx] if idx else np.zeros((0, dim), np.float32)
 
-    def _in_relevance_space(self, rows: np.ndarray) -> np.ndarray:
-        out = relevance_rows(self.embedder, rows)
-        assert out is not None
-        return out
-
     def relevance(self, parsed: ParsedProfile) -> tuple[np.ndarray, np.ndarray, dict[str, Any]]:
         """(relevance, floor-eligible mask, details for reasons) for every paper."""
         n = len(self.papers)
@@ -107,10 +102,10 @@ class Ranker:
                     f"{self.embedder.name} makes {pvecs.shape[1]}: re-embed the papers"
                 )
             assert self._scored is not None and self._own is not None
-            pvecs = self._in_relevance_space(pvecs)
+            pvecs = relevance_rows(self.embedder, pvecs)
             positives = self._rows(parsed.seeds + parsed.liked)
-            negatives = self._rows(parsed.disliked)
-            pos, neg = self._in_relevance_space(positives), self._in_relevance_space(negatives)
+            pos = relevance_rows(self.embedder, positives)
+            neg = relevance_rows(self.embedder, self._rows(parsed.disliked))
 
             def score(papers: np.ndarray) -> np.ndarray:
                 return learned_scores(interest_scores(pvecs, papers), pos, neg, papers)
