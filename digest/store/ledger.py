@@ -43,6 +43,7 @@ def _write(bind: Bind) -> Iterator[Connection]:
 
 @contextmanager
 def _read(bind: Bind) -> Iterator[Connection]:
+    """A connection to read on: no transaction of our own, and none left open on a held one."""
     if isinstance(bind, Engine):
         with bind.connect() as conn:
             yield conn
