@@ -20,7 +20,8 @@ from xml.sax.saxutils import escape
 
 from sqlalchemy import select
 
-from digest.feeds import FeedSpec, fetch_feeds, parse_feed
+from digest.app.fetch import fetch_feeds
+from digest.feeds import FeedSpec, parse_feed
 from digest.store.db import open_store
 from digest.store.papers import _to_row, upsert_papers
 from digest.store.schema import papers

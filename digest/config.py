@@ -12,12 +12,15 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, Field, SecretStr, ValidationError, field_validator
+from pydantic import BaseModel, Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from digest.errors import ConfigError
 
+# Relative to the working directory (a checkout, or a deployment folder with its own);
+# in demo mode, when the working directory has none, the copies packaged with digest.
 DEFAULT_FEED = "seeds/arxiv_seed.xml"
+DEFAULT_SUBSCRIBERS_DIR = "subscribers"
 
 
 class SmtpSettings(BaseModel):
@@ -114,7 +117,7 @@ class Settings(BaseSettings):
     secret_key: SecretStr | None = None
     feeds: Annotated[list[str], NoDecode] = [DEFAULT_FEED]
     outbox_dir: Path = Path("outbox")
-    subscribers_dir: Path = Path("subscribers")
+    subscribers_dir: Path = Path(DEFAULT_SUBSCRIBERS_DIR)
     papers_per_email: int = Field(default=10, ge=1, le=50)
     product_name: str = "digest"
     accent_color: str = Field(default="#3b5bdb", pattern=r"^#[0-9a-fA-F]{6}$")
@@ -135,6 +138,23 @@ class Settings(BaseSettings):
                 return json.loads(text)
             return [part.strip() for part in text.replace("\n", ",").split(",") if part.strip()]
         return value
+
+    @model_validator(mode="after")
+    def _demo_data(self) -> Settings:
+        # An installed digest runs its demo from any folder: with neither feeds nor profiles
+        # configured or present here, the demo's feed and readers packaged with digest are
+        # used — in demo mode only, and as a pair, so a list with its own feeds (or any
+        # production list) never picks up the demo's readers.
+        from digest.resources import demo_feed, demo_subscribers_dir
+
+        demo = (self.mode == "demo" and "feeds" not in self.model_fields_set
+                and not Path(DEFAULT_FEED).is_file())
+        if "feeds" not in self.model_fields_set and not Path(DEFAULT_FEED).is_file():
+            self.feeds = [str(demo_feed())] if demo else []
+        if (demo and "subscribers_dir" not in self.model_fields_set
+                and not Path(DEFAULT_SUBSCRIBERS_DIR).is_dir()):
+            self.subscribers_dir = demo_subscribers_dir()
+        return self
 
     @field_validator("from_address")
     @classmethod

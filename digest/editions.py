@@ -6,12 +6,13 @@ few minutes and the ledger's unique (edition, subscriber) row settles the rest.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Literal
 from zoneinfo import ZoneInfo
 
-from digest.models import EditionInfo, Subscriber
+from digest.models import EditionInfo, Paper, Subscriber
 
 DEFAULT_TOO_LATE = timedelta(hours=24)
 FIRST_EDITION_LOOKBACK = timedelta(days=30)
@@ -127,3 +128,48 @@ def window_start(last_delivered_at: datetime | None, now: datetime) -> datetime:
 
 def _hours(delta: timedelta) -> str:
     return f"{delta.total_seconds() / 3600:.1f}".rstrip("0").rstrip(".")
+
+
+@dataclass(frozen=True, slots=True)
+class Selection:
+    """Who gets which edition now: ``send`` to plan, ``skip`` to record as skipped (with
+    the reason), and how many are ``waiting`` for their delivery time."""
+
+    send: list[tuple[Subscriber, EditionInfo]]
+    skip: list[tuple[Subscriber, EditionInfo, str]]
+    waiting: int = 0
+
+
+def select_due(subscribers: Sequence[Subscriber], now: datetime, *, scheduled: bool,
+               last: Mapping[int, LastEdition], joined: Mapping[int, datetime],
+               too_late: timedelta = DEFAULT_TOO_LATE, first_at_once: bool = True) -> Selection:
+    """Which of these subscribers' editions are due at ``now``.
+
+    ``scheduled=False`` (an operator's ``digest send``): everyone's current calendar edition,
+    whatever the hour. ``scheduled=True`` (the service): ``is_due`` decides per subscriber
+    from their ``last`` edition and when they ``joined`` (both keyed by subscriber id).
+    """
+    if not scheduled:
+        return Selection(send=[(sub, edition_for(sub, now)) for sub in subscribers], skip=[])
+    send: list[tuple[Subscriber, EditionInfo]] = []
+    skip: list[tuple[Subscriber, EditionInfo, str]] = []
+    waiting = 0
+    for sub in subscribers:
+        due = is_due(sub, now, last.get(sub.id), too_late=too_late,
+                     active_since=joined.get(sub.id), first_at_once=first_at_once)
+        if due.action == "wait" or due.edition is None:
+            waiting += 1
+        elif due.action == "skip":
+            skip.append((sub, due.edition, due.reason))
+        else:
+            send.append((sub, due.edition))
+    return Selection(send=send, skip=skip, waiting=waiting)
+
+
+def outside_window(papers: Iterable[Paper], start: datetime, *, had_edition: bool) -> set[str]:
+    """Ids of papers first seen before this edition's window opened at ``start``. After a
+    previous edition, papers seen at its very instant were its candidates, so they are out
+    too."""
+    return {p.id for p in papers
+            if p.first_seen is not None
+            and (p.first_seen < start or (had_edition and p.first_seen == start))}

@@ -20,7 +20,38 @@ class FeedError(DigestError):
 
 
 class StoreError(DigestError):
-    """The database could not be opened, migrated or written."""
+    """The database could not be opened, migrated, read or written.
+
+    The store raises one of the subclasses below; faces map each to one line and an exit
+    code (or a 503 page). ``temporary`` says whether trying again later may succeed.
+    """
+
+    temporary = False
+
+
+class StoreUnavailable(StoreError):
+    """The database cannot be reached now: server down, connection lost, file not openable."""
+
+    temporary = True
+
+
+class StoreLocked(StoreError):
+    """Another process holds the lock this work needs, longer than the store waits."""
+
+    temporary = True
+
+
+class StoreCorrupt(StoreError):
+    """The database file (or server storage) is damaged or is not a digest database."""
+
+
+class StoreFull(StoreError):
+    """The disk (or the server's storage) is full: nothing more can be written."""
+
+
+class StoreConflict(StoreError):
+    """A write lost a race to another writer (a unique key already taken); the store
+    catches this itself where a race is expected."""
 
 
 class RenderError(DigestError):

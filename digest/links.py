@@ -1,24 +1,55 @@
-"""The signed links a digest carries: unsubscribe, preferences, feedback."""
+"""The one link builder: every signed URL digest puts in an email or a page.
+
+A link is ``<base_url>/<purpose>/<token>``; the token (``digest.tokens``) names one
+subscriber and one purpose, so a link for one action is worthless for any other.
+"""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import Any
 from urllib.parse import quote
 
-from digest.render import DigestLinks
+from digest.render.types import DigestLinks
 from digest.tokens import make_token
 
 
-def digest_links(base_url: str, secret: str, subscriber_id: int, from_address: str) -> DigestLinks:
-    base = base_url.rstrip("/")
-    unsub = make_token(secret, "unsubscribe", subscriber_id)
+@dataclass(frozen=True, slots=True)
+class Links:
+    """Builds signed links for one deployment: ``base_url`` (DIGEST_BASE_URL), the signing
+    ``secret`` and the ``from_address`` whose mailbox takes "unsubscribe <token>" mails."""
 
-    def feedback_url(paper_id: str, signal: str) -> str:
-        token = make_token(secret, "feedback", subscriber_id, paper=paper_id, signal=signal)
-        return f"{base}/feedback/{token}"
+    base_url: str
+    secret: str
+    from_address: str
 
-    return DigestLinks(
-        unsubscribe_url=f"{base}/unsubscribe/{unsub}",
-        preferences_url=f"{base}/preferences/{make_token(secret, 'preferences', subscriber_id)}",
-        feedback_url=feedback_url,
-        list_unsubscribe_mailto=f"mailto:{from_address}?subject={quote('unsubscribe ' + unsub)}",
-    )
+    def url(self, purpose: str, subscriber_id: int, **extra: Any) -> str:
+        """``<base>/<purpose>/<token>``; ``extra`` goes into the signed payload."""
+        token = make_token(self.secret, purpose, subscriber_id, **extra)
+        return f"{self.base_url.rstrip('/')}/{purpose}/{token}"
+
+    def manage(self, subscriber_id: int) -> dict[str, str]:
+        """The never-expiring links a subscriber keeps (the same ones every digest carries):
+        ``preferences_url`` and ``unsubscribe_url``."""
+        return {"preferences_url": self.url("preferences", subscriber_id),
+                "unsubscribe_url": self.url("unsubscribe", subscriber_id)}
+
+    def for_digest(self, subscriber_id: int) -> DigestLinks:
+        """Every link one digest carries, including per-paper feedback and the RFC 8058
+        ``List-Unsubscribe`` mailto (subject ``unsubscribe <token>``)."""
+        unsub = make_token(self.secret, "unsubscribe", subscriber_id)
+        base = self.base_url.rstrip("/")
+
+        def feedback_url(paper_id: str, signal: str) -> str:
+            # A lone surrogate cannot be signed (the payload is UTF-8 JSON); such an id
+            # matches no stored paper anyway, so its link just records nothing useful.
+            safe_id = paper_id.encode("utf-8", "replace").decode("utf-8")
+            return self.url("feedback", subscriber_id, paper=safe_id, signal=signal)
+
+        return DigestLinks(
+            unsubscribe_url=f"{base}/unsubscribe/{unsub}",
+            preferences_url=self.url("preferences", subscriber_id),
+            feedback_url=feedback_url,
+            list_unsubscribe_mailto=(f"mailto:{self.from_address}"
+                                     f"?subject={quote('unsubscribe ' + unsub)}"),
+        )

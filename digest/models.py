@@ -1,4 +1,5 @@
-"""Domain records shared by every stage: Paper, Profile, Subscriber, Pick, Ranking.
+"""Domain records shared by every stage: Paper, Profile, Subscriber, Pick, Ranking, and the
+delivery ledger's Claim and Outcome.
 
 Plain frozen dataclasses: the pure core (rank, render, compose) takes and returns these and
 never touches the store, the clock or the network.
@@ -6,9 +7,10 @@ never touches the store, the clock or the network.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Literal
+from typing import Any, Literal
 
 Frequency = Literal["daily", "weekly", "off"]
 SubscriberStatus = Literal["pending", "active", "unsubscribed", "bounced"]
@@ -100,3 +102,69 @@ class EditionInfo:
     period_start: datetime
     period_end: datetime
     extra: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class SubscriberInput:
+    """Everything a file, form or CLI may say about a subscriber (email already normalized)."""
+
+    email: str
+    interests: str
+    name: str = ""
+    keywords: Sequence[str] = ()
+    categories: Sequence[str] = ()
+    authors: Sequence[str] = ()
+    seed_papers: Sequence[str] = ()
+    frequency: str = "weekly"
+    weekday: int = 0
+    hour: int = 8
+    timezone: str = "UTC"
+    papers_per_email: int = 10
+    quiet_week: str = "send"
+    popularity_weight: float = 1.0
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def values(self) -> dict[str, Any]:
+        return {
+            "email": self.email,
+            "name": self.name,
+            "interests": self.interests,
+            "keywords": list(self.keywords),
+            "categories": list(self.categories),
+            "authors": list(self.authors),
+            "seed_papers": list(self.seed_papers),
+            "frequency": self.frequency,
+            "weekday": self.weekday,
+            "hour": self.hour,
+            "timezone": self.timezone,
+            "papers_per_email": self.papers_per_email,
+            "quiet_week": self.quiet_week,
+            "popularity_weight": self.popularity_weight,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class Claim:
+    """A delivery this worker holds the lease on."""
+
+    id: int
+    edition_id: int
+    edition_key: str
+    subscriber_id: int
+    picks: tuple[dict[str, Any], ...]  # {"id", "score", "reasons"}, best first
+    quiet: bool
+    attempts: int
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """What happened to one claimed delivery, to be written under the lease."""
+
+    delivery_id: int
+    state: str  # sent, retry, or a final state
+    error: str | None = None
+    message_id: str | None = None
+    reply: str | None = None
+    transport: str | None = None
+    next_attempt_at: datetime | None = None
+    bounce_subscriber_id: int | None = None  # a hard bounce to count against this subscriber

@@ -1,22 +1,18 @@
-"""Subscriber profile files (TOML, one per subscriber) and their validation.
-
-Also validates the same fields when they arrive from the CLI or a CSV import, so every
-entry point applies one set of rules.
+"""The rules for a subscriber's profile fields, wherever they arrive from: a profile file,
+the web forms, the CLI or a CSV import — one set of rules for every entry point.
 """
 
 from __future__ import annotations
 
-import tomllib
 from collections.abc import Mapping
-from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from digest.addresses import normalize_address
 from digest.errors import AddressError, DigestError
-from digest.store.subscribers import SubscriberInput
+from digest.models import SubscriberInput
 
+IMPORT_COLUMNS = ("email", "interests", "frequency", "timezone")  # a CSV row, in this order
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 FREQUENCIES = ("daily", "weekly", "off")
 MAX_INTERESTS = 2000
@@ -92,51 +88,3 @@ def validate_profile(data: Mapping[str, Any]) -> SubscriberInput:
         quiet_week=quiet,
         popularity_weight=float(data.get("popularity_weight", 1.0)),
     )
-
-
-@dataclass(frozen=True, slots=True)
-class ProfileFile:
-    path: Path
-    profile: SubscriberInput | None
-    error: str | None = None
-
-
-def load_profile_dir(directory: Path) -> list[ProfileFile]:
-    """Every ``*.toml`` in ``directory``, each parsed or with the reason it was not."""
-    if not directory.is_dir():
-        raise ProfileError(f"{directory}: not a directory")
-    results = []
-    for path in sorted(directory.glob("*.toml")):
-        try:
-            with path.open("rb") as fh:
-                results.append(ProfileFile(path, validate_profile(tomllib.load(fh))))
-        except (tomllib.TOMLDecodeError, ProfileError) as exc:
-            results.append(ProfileFile(path, None, str(exc)))
-    return results
-
-
-@dataclass(frozen=True, slots=True)
-class SyncReport:
-    created: list[str]
-    updated: list[str]
-    errors: list[tuple[Path, str]]
-
-
-def sync_profile_dir(engine: Any, directory: Path, *, now: Any) -> SyncReport:
-    """Load every profile file into the store as an active subscriber (files are the
-    operator's word, so no confirmation email). Bad files are reported, not fatal."""
-    from digest.store.subscribers import upsert_subscriber
-
-    created, updated, errors = [], [], []
-    for item in load_profile_dir(directory):
-        if item.profile is None:
-            errors.append((item.path, item.error or "invalid"))
-            continue
-        try:
-            _, was_created = upsert_subscriber(engine, item.profile, now=now, status="active",
-                                               origin="file")
-        except AddressError as exc:  # a deleted subscriber's file: never revived
-            errors.append((item.path, str(exc)))
-            continue
-        (created if was_created else updated).append(item.profile.email)
-    return SyncReport(created, updated, errors)

@@ -1,42 +1,80 @@
-"""The composition root: builds the engine, renderer and transport from settings.
+"""The composition root: builds, from settings, the parts (engine, renderer, encoder, link
+builder, transports, ledger) and the use cases over them — each once per process.
 
-Nothing in digest opens a connection at import time; everything that does is made here.
+Nothing in digest opens a connection at import time; everything that does is made here, on
+first use. Imports of heavy parts (numpy, the ranker, MJML) happen inside the properties
+that need them, so a command pays only for what it uses.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from functools import cached_property
-
-from sqlalchemy import Engine
+from typing import TYPE_CHECKING
 
 from digest.config import Settings
-from digest.rank import Embedder, default_embedder
-from digest.render import Branding, Renderer, default_templates_dir
-from digest.send.transport import OutboxTransport, SmtpTransport, Transport
-from digest.store.db import open_store
+
+if TYPE_CHECKING:
+    from digest.app.deliver import Delivery
+    from digest.app.digest_mail import DigestMail
+    from digest.app.fetch import Fetcher
+    from digest.app.notices import Notifier
+    from digest.app.plan import Planner
+    from digest.app.preview import Previews
+    from digest.app.rankers import Rankers
+    from digest.app.scheduled_jobs import ScheduledJobs
+    from digest.app.send_loop import Sender
+    from digest.app.status import Status
+    from digest.app.subscribers import SubscriberAdmin
+    from digest.app.subscriptions import Subscriptions
+    from digest.links import Links
+    from digest.rank import Embedder
+    from digest.render import Renderer
+    from digest.schedule.leadership import Leadership
+    from digest.send.ledger import Ledger
+    from digest.send.transport import Transport
+    from digest.store import Engine
 
 
 @dataclass
 class Runtime:
+    """One process's parts and use cases; ``close()`` releases the database pool."""
+
     settings: Settings
 
+    # -- parts ------------------------------------------------------------------------
     @cached_property
     def engine(self) -> Engine:
+        """The store, migrated to the newest schema on first use."""
+        from digest.store import open_store
+
         return open_store(self.settings.database_url)
 
     @cached_property
     def renderer(self) -> Renderer:
+        from digest.render import Branding, Renderer, default_templates_dir
+
         return Renderer(default_templates_dir(), branding=Branding.from_settings(self.settings))
 
     @cached_property
     def embedder(self) -> Embedder | None:
         """The packaged sentence encoder (loaded once per process), or None if unavailable."""
+        from digest.rank import default_embedder
+
         return default_embedder()
 
     @cached_property
     def secret(self) -> str:
+        """The signing secret (ConfigError in production mode when it is missing)."""
         return self.settings.secret()
+
+    @cached_property
+    def links(self) -> Links:
+        from digest.links import Links
+
+        return Links(self.settings.base_url, self.secret, self.settings.from_address)
 
     @property
     def transport_name(self) -> str:
@@ -45,10 +83,110 @@ class Runtime:
 
     def transport(self) -> Transport:
         """SMTP when DIGEST_SMTP__HOST is set, else the outbox directory."""
+        from digest.send.transport import OutboxTransport, SmtpTransport
+
         if self.settings.delivers_by_smtp:
             return SmtpTransport(self.settings.smtp)
         return OutboxTransport(self.settings.outbox_dir)
 
+    def ledger(self) -> Ledger:
+        """The delivery ledger as one send run holds it."""
+        from digest.store.ledger_link import StoreLedger
+
+        return StoreLedger(self.engine)
+
+    def leadership(self) -> Leadership:
+        """The scheduler's leader lock for this database."""
+        from digest.store.leader_lock import leadership_for
+
+        return leadership_for(self.engine)
+
+    # -- use cases --------------------------------------------------------------------
+    @cached_property
+    def rankers(self) -> Rankers:
+        from digest.app.rankers import Rankers
+
+        return Rankers(self.engine, self.embedder)
+
+    @cached_property
+    def fetcher(self) -> Fetcher:
+        from digest.app.fetch import Fetcher
+
+        s = self.settings
+        return Fetcher(self.engine, s.feeds, timeout=s.http_timeout,
+                       concurrency=s.http_concurrency)
+
+    @cached_property
+    def planner(self) -> Planner:
+        from digest.app.plan import Planner
+
+        return Planner(self.engine, self.rankers)
+
+    @cached_property
+    def mail(self) -> DigestMail:
+        from digest.app.digest_mail import DigestMail
+
+        s = self.settings
+        return DigestMail(self.renderer, self.links, s.from_address, s.from_name, s.product_name)
+
+    @cached_property
+    def delivery(self) -> Delivery:
+        """Sending; ConfigError here names a bad DKIM setting before anything is sent."""
+        from digest.app.deliver import Delivery
+        from digest.send.dkim import signer_from_settings
+
+        s = self.settings
+        dkim = signer_from_settings(s.smtp, from_address=s.from_address)
+        return Delivery(self.engine, self.ledger, self.transport, self.mail, s.smtp,
+                        s.outbox_dir, dkim)
+
+    @cached_property
+    def previews(self) -> Previews:
+        from digest.app.preview import Previews
+
+        return Previews(self.engine, self.rankers, self.mail)
+
+    @cached_property
+    def notifier(self) -> Notifier:
+        from digest.app.notices import Notifier
+
+        s = self.settings
+        return Notifier(self.engine, self.renderer, self.transport, s.from_address, s.from_name,
+                        s.product_name)
+
+    @cached_property
+    def subscriptions(self) -> Subscriptions:
+        from digest.app.subscriptions import Subscriptions
+
+        return Subscriptions(self.engine, self.notifier, self.links, self.secret,
+                             self.settings.web)
+
+    @cached_property
+    def subscribers(self) -> SubscriberAdmin:
+        from digest.app.subscribers import SubscriberAdmin
+
+        return SubscriberAdmin(self.engine, self.subscriptions)
+
+    @cached_property
+    def status(self) -> Status:
+        from digest.app.status import Status
+
+        return Status(self.engine, self.settings.schedule)
+
+    def sender(self, clock: Callable[[], datetime], owner: str | None = None) -> Sender:
+        """A send loop for this process (the service has one)."""
+        from digest.app.send_loop import Sender
+
+        return Sender(self.delivery, self.engine, clock, owner=owner)
+
+    def scheduled_jobs(self, sender: Sender, clock: Callable[[], datetime]) -> ScheduledJobs:
+        """The jobs the leader schedules, sending through ``sender``."""
+        from digest.app.scheduled_jobs import ScheduledJobs
+
+        return ScheduledJobs(self.engine, self.fetcher, self.planner, sender,
+                             self.settings.schedule, self.settings.outbox_dir, clock)
+
     def close(self) -> None:
+        """Release the database pool (if it was ever opened)."""
         if "engine" in self.__dict__:
             self.engine.dispose()

@@ -17,35 +17,18 @@ from typing import Any
 
 import uvicorn
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
-from fastapi import FastAPI
+from starlette.types import ASGIApp
 
 from digest.runtime import Runtime
-from digest.schedule import jobs
-from digest.schedule.leader import Leadership, leadership_for
+from digest.schedule.leadership import Leadership
 from digest.schedule.scheduler import build_scheduler
-from digest.schedule.sender import Sender
+from digest.schedule.threads import in_daemon_thread
 
 log = logging.getLogger("digest.service")
 
 
 def _utcnow() -> datetime:
     return datetime.now(UTC)
-
-
-def build_app(rt: Runtime) -> FastAPI:
-    """The subscription web app; a bare health endpoint when ``digest.web`` is not installed
-    (so the scheduler runs on its own in a build without the web part)."""
-    try:
-        from digest.web import create_app  # type: ignore[attr-defined]
-    except ImportError:
-        app = FastAPI(title=rt.settings.product_name, docs_url=None, redoc_url=None)
-
-        @app.get("/healthz")
-        def healthz() -> dict[str, str]:
-            return {"status": "ok"}
-
-        return app
-    return create_app(rt)  # type: ignore[no-any-return]
 
 
 class _Server(uvicorn.Server):
@@ -61,17 +44,20 @@ class _Server(uvicorn.Server):
 
 
 class Service:
-    def __init__(self, rt: Runtime, *, host: str, port: int,
+    """The web app, the send loop and (while leading) the scheduler, in one event loop."""
+
+    def __init__(self, rt: Runtime, web_app: ASGIApp, *, host: str, port: int,
                  clock: Callable[[], datetime] = _utcnow,
                  leadership: Leadership | None = None) -> None:
         self.rt = rt
         self.clock = clock
         self.settings = rt.settings.schedule
-        self.leadership = leadership or leadership_for(rt.engine)
-        self.sender = Sender(rt, clock)
+        self.leadership = leadership or rt.leadership()
+        self.sender = rt.sender(clock)
+        self.jobs = rt.scheduled_jobs(self.sender, clock)
         self.scheduler: AsyncIOScheduler | None = None
         self.stop_event = asyncio.Event()
-        config = uvicorn.Config(build_app(rt), host=host, port=port, log_config=None,
+        config = uvicorn.Config(web_app, host=host, port=port, log_config=None,
                                 proxy_headers=False, server_header=False,
                                 timeout_graceful_shutdown=max(1, int(self._bound() / 2)))
         self.server = _Server(config)
@@ -96,15 +82,16 @@ class Service:
         retry = self.settings.leader_retry.total_seconds()
         while not self.stop_event.is_set():
             if self.scheduler is None:
-                if await jobs.in_daemon_thread(self.leadership.acquire):
+                if await in_daemon_thread(self.leadership.acquire):
                     if self.stop_event.is_set():  # won the lock while shutting down
                         break
-                    self.scheduler = build_scheduler(self.rt.engine, self.settings,
-                                                     now=self.clock())
+                    self.scheduler = build_scheduler(
+                        self.jobs.table(), misfire_grace=self.settings.misfire_grace,
+                        now=self.clock())
                     self.scheduler.start()
                     log.info('{"event": "leader", "state": "acquired", "owner": "%s"}',
                              self.sender.owner)
-            elif not await jobs.in_daemon_thread(self.leadership.alive):
+            elif not await in_daemon_thread(self.leadership.alive):
                 self._stop_scheduler()
                 log.warning('{"event": "leader", "state": "lost", "owner": "%s"}',
                             self.sender.owner)
@@ -119,7 +106,6 @@ class Service:
 
     async def run(self) -> int:
         """Serve until asked to stop; returns the exit code."""
-        jobs.bind(jobs.JobContext(self.rt, self.clock, self.sender))
         web = asyncio.create_task(self._serve_web(), name="web")
         lead = asyncio.create_task(self._lead(), name="leader")
         send = asyncio.create_task(self.sender.run(self.settings.deliver_interval), name="send")
@@ -132,7 +118,6 @@ class Service:
             code = 1
         await self._shutdown(web, lead, send)
         stopper.cancel()
-        jobs.bind(None)
         return code
 
     async def _shutdown(self, web: asyncio.Task[Any], lead: asyncio.Task[Any],
@@ -148,13 +133,15 @@ class Service:
             with contextlib.suppress(BaseException):
                 await asyncio.wait_for(task, remaining)
         self._stop_scheduler()  # in case leadership was won during the shutdown
-        await jobs.in_daemon_thread(self.leadership.release)
+        await in_daemon_thread(self.leadership.release)
         log.info('{"event": "stopped", "released": %d}', released)
 
 
-async def serve(rt: Runtime, *, host: str, port: int,
+async def serve(rt: Runtime, web_app: ASGIApp, *, host: str, port: int,
                 clock: Callable[[], datetime] = _utcnow) -> int:
-    service = Service(rt, host=host, port=port, clock=clock)
+    """Run the service, serving ``web_app`` (the subscription pages, built by the face that
+    starts the service), until SIGTERM/SIGINT; returns the exit code."""
+    service = Service(rt, web_app, host=host, port=port, clock=clock)
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, service.request_stop)
@@ -165,5 +152,6 @@ async def serve(rt: Runtime, *, host: str, port: int,
             loop.remove_signal_handler(sig)
 
 
-def run_service(rt: Runtime, *, host: str, port: int) -> int:
-    return asyncio.run(serve(rt, host=host, port=port))
+def run_service(rt: Runtime, web_app: ASGIApp, *, host: str, port: int) -> int:
+    """``serve`` on its own event loop (``digest run``)."""
+    return asyncio.run(serve(rt, web_app, host=host, port=port))

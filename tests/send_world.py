@@ -17,12 +17,12 @@ from sqlalchemy import Engine, select
 
 from digest.config import Settings, load_settings
 from digest.editions import edition_for
-from digest.models import Paper
+from digest.models import Paper, SubscriberInput
 from digest.runtime import Runtime
 from digest.store import ledger
 from digest.store.papers import upsert_papers
 from digest.store.schema import deliveries
-from digest.store.subscribers import SubscriberInput, get_subscriber, upsert_subscriber
+from digest.store.subscribers import get_subscriber, upsert_subscriber
 
 REPO = Path(__file__).resolve().parent.parent
 SECRET = "test-secret-key-for-send-tests-0123456789"

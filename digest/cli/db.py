@@ -5,7 +5,6 @@ from __future__ import annotations
 import typer
 
 from digest.cli.common import console, runtime
-from digest.store.db import create_store_engine, upgrade
 
 db_app = typer.Typer(help="Database maintenance.", no_args_is_help=True)
 
@@ -13,14 +12,14 @@ db_app = typer.Typer(help="Database maintenance.", no_args_is_help=True)
 @db_app.command("upgrade")
 def upgrade_command() -> None:
     """Bring the database schema up to the newest migration."""
+    from digest.app.database import upgrade_database
+
     with runtime() as rt:
-        engine = create_store_engine(rt.settings.database_url)
-        try:
-            revision = upgrade(engine)
-        finally:
-            engine.dispose()
-        console.print(f"database at revision {revision} ({engine.url.render_as_string()})")
+        revision, where = upgrade_database(rt.settings.database_url)
+        console.print(f"database at revision {revision} ({where})", highlight=False,
+                      markup=False)
 
 
 def register(app: typer.Typer) -> None:
+    """Add the ``db`` command group."""
     app.add_typer(db_app, name="db")

@@ -3,17 +3,19 @@ progress bar per feed and a summary table; exit 1 only when every feed failed.""
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 from rich.progress import BarColumn, Progress, TaskID, TextColumn
 from rich.table import Table
 
 from digest.cli.common import EXIT_FAILED, console, runtime, utcnow
-from digest.feeds import FeedResult, FeedSpec, fetch_feeds, parse_feed_specs
-from digest.runtime import Runtime
+
+if TYPE_CHECKING:
+    from digest.app.fetch import FeedResult, FeedSpec
+    from digest.runtime import Runtime
 
 _STAGES = {"queued": 0, "fetching": 1, "parsing": 2, "storing": 3}
 _DONE = 4
@@ -54,8 +56,8 @@ def expand_feed_args(args: Sequence[str]) -> list[str]:
     return out
 
 
-def _run_with_progress(rt: Runtime, specs: list[FeedSpec]) -> list[FeedResult]:
-    settings = rt.settings
+def _run_with_progress(rt: Runtime, urls: list[str] | None) -> list[FeedResult]:
+    specs = rt.fetcher.specs(urls)
     with Progress(TextColumn("{task.description}", style="bold"), BarColumn(),
                   TextColumn("{task.fields[stage]}"), console=console,
                   transient=False) as progress:
@@ -72,9 +74,7 @@ def _run_with_progress(rt: Runtime, specs: list[FeedSpec]) -> list[FeedResult]:
                 result.status, "[red]failed")
             progress.update(tasks[result.spec.url], completed=_DONE, stage=label)
 
-        return asyncio.run(fetch_feeds(
-            rt.engine, specs, now=utcnow(), timeout=settings.http_timeout,
-            concurrency=settings.http_concurrency, on_done=on_done, on_stage=on_stage))
+        return rt.fetcher.fetch(now=utcnow(), urls=urls, on_done=on_done, on_stage=on_stage)
 
 
 def fetch_command(
@@ -85,8 +85,7 @@ def fetch_command(
 ) -> None:
     """Fetch feeds and store new papers."""
     with runtime() as rt:
-        specs = parse_feed_specs(expand_feed_args(feed) if feed else rt.settings.feeds)
-        results = _run_with_progress(rt, specs)
+        results = _run_with_progress(rt, expand_feed_args(feed) if feed else None)
     console.print(feed_table(results))
     console.print(summary_line(results), highlight=False)
     if results and all(r.status == "error" for r in results):

@@ -13,28 +13,30 @@ from pathlib import Path
 
 import typer
 
-from digest.cli.common import console, err_console, runtime, utcnow
+from digest.cli.common import EXIT_TEMPFAIL, console, err_console, runtime, say_error, utcnow
 from digest.errors import StoreError, TokenError
-from digest.inbound import MAX_BYTES, handle
-
-EX_TEMPFAIL = 75
 
 
 def register(app: typer.Typer) -> None:
+    """Add the ``inbound`` command."""
+
     @app.command()
     def inbound(
         message: Path | None = typer.Argument(
             None, help="the mail to read (default: standard input, as an MTA pipe delivers it)"),
     ) -> None:
         """Unsubscribe the reader named by a mailed 'unsubscribe <token>' request."""
+        from digest.app.inbound import MAX_BYTES, handle_mail
+
         raw = message.read_bytes() if message else sys.stdin.buffer.read(MAX_BYTES + 1)
         with runtime() as rt:
             try:
-                sub = asyncio.run(handle(rt, raw, now=utcnow()))
+                sub = asyncio.run(handle_mail(rt.subscriptions, raw, now=utcnow()))
             except TokenError as exc:
-                err_console.print(f"ignored: {exc}", highlight=False)
+                err_console.print(f"ignored: {exc}", highlight=False, markup=False)
                 return
             except StoreError as exc:
-                err_console.print(f"[bold red]error:[/] {exc} (try again later)", highlight=False)
-                raise typer.Exit(EX_TEMPFAIL) from None
+                # Whatever broke, the MTA should keep the message and retry it later.
+                say_error("database error:", f"{exc} (try again later)")
+                raise typer.Exit(EXIT_TEMPFAIL) from None
         console.print(f"unsubscribed subscriber #{sub.id}", highlight=False)

@@ -6,13 +6,14 @@ from __future__ import annotations
 import webbrowser
 from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 
 from digest.cli.common import EXIT_FAILED, EXIT_USAGE, console, err_console, runtime, utcnow
-from digest.pipeline import build_preview
-from digest.preview import preview_stem, serve_preview, spam_score, write_preview
-from digest.render import default_templates_dir
+
+if TYPE_CHECKING:
+    from digest.app.preview import PreviewItem
 
 
 def preview_command(
@@ -24,18 +25,22 @@ def preview_command(
     port: int = typer.Option(8025, "--port", help="Port for --serve (localhost only)."),
 ) -> None:
     """Render the current edition without sending it."""
+    from digest.app.preview import preview_stem, spam_score, write_preview
+
     if subscriber and interests:
         err_console.print("give --subscriber or --interests, not both")
         raise typer.Exit(EXIT_USAGE)
     with runtime() as rt:
 
-        def build(now: datetime | None) -> list:  # type: ignore[type-arg]
-            return build_preview(rt, subscriber_email=subscriber, interests=interests,
-                                 now=now or utcnow())
+        def build(now: datetime | None) -> list[PreviewItem]:  # a page request's "as of"
+            return rt.previews.build(subscriber_email=subscriber, interests=interests,
+                                     now=now or utcnow())
 
         if serve:
+            from digest.web.preview import serve_preview
+
             console.print(f"preview on http://127.0.0.1:{port}/ (Ctrl-C to stop); sends nothing")
-            serve_preview(build, templates_dir=default_templates_dir(), port=port)
+            serve_preview(build, templates_dir=rt.renderer.templates_dir, port=port)
             return
         items = build(None)
     if not items:
@@ -56,4 +61,5 @@ def preview_command(
 
 
 def register(app: typer.Typer) -> None:
+    """Add the ``preview`` command."""
     app.command("preview")(preview_command)

@@ -1,7 +1,8 @@
-"""``digest rank``: rank papers for one interest profile, from feed files or (later) the store.
+"""``digest rank``: rank papers for one interest profile, from feed files or the store.
 
-The edge for ranking: reads files and the clock, then calls the pure ranker. With ``--json``
-stdout carries only a JSON array of picks, best first; notes go to stderr.
+With ``--json`` stdout carries only a JSON array of picks, best first; notes go to stderr.
+A feed file that is not a feed is reported as ``digest fetch`` reports it (exit 1 when no
+file could be read).
 """
 
 from __future__ import annotations
@@ -13,11 +14,10 @@ from typing import Annotated
 
 import typer
 
-from digest.errors import DigestError
-from digest.models import Paper, Pick, Profile, Ranking
+from digest.models import Pick, Profile, Ranking
 
 
-def pick_to_json(pick: Pick) -> dict:
+def pick_to_json(pick: Pick) -> dict[str, object]:
     """The JSON shape of one pick: id, title, score and reasons first, then paper details."""
     p = pick.paper
     return {
@@ -31,20 +31,6 @@ def pick_to_json(pick: Pick) -> dict:
         "published": p.published.isoformat() if p.published else None,
         "upvotes": p.upvotes,
     }
-
-
-def _load(paths: list[Path]) -> list[Paper]:
-    try:  # the lead's parser, once it lands; the fallback reads the same formats
-        from digest.feeds import parse_feed  # type: ignore[import-not-found]
-    except ImportError:
-        from digest.rank.corpus import load_papers_from_files
-
-        return load_papers_from_files(paths)
-    papers: dict[str, Paper] = {}
-    for path in paths:
-        for paper in parse_feed(path.read_bytes(), source=path.name).papers:
-            papers.setdefault(paper.id, paper)
-    return list(papers.values())
 
 
 def _print_text(ranking: Ranking) -> None:
@@ -94,14 +80,7 @@ def register(app: typer.Typer) -> None:
             typer.echo(f"error: feed file not found: {', '.join(missing)}", err=True)
             raise typer.Exit(2)
         now = datetime.now(UTC)
-        try:
-            if paths and subscriber is None:
-                ranking = _rank_files(paths, Profile(interests=interests or ""), now, top)
-            else:
-                ranking = _rank_stored(paths, interests, subscriber, now, top)
-        except DigestError as exc:
-            typer.echo(f"error: {exc}", err=True)
-            raise typer.Exit(1) from exc
+        ranking = _rank(paths, interests, subscriber, now, top)
         if as_json:
             typer.echo(json.dumps([pick_to_json(p) for p in ranking.picks], ensure_ascii=False))
             if ranking.quiet:
@@ -111,46 +90,26 @@ def register(app: typer.Typer) -> None:
             _print_text(ranking)
 
 
-def _rank_files(paths: list[Path], profile: Profile, now: datetime, top: int) -> Ranking:
-    from digest.rank import build_ranker, default_embedder
-    from digest.rank.vector_cache import cached_vectors
-
-    papers = _load(paths)
-    embedder = default_embedder()
-    # Each paper is encoded once per machine, not once per call (vector_cache.py).
-    vectors = cached_vectors(papers, embedder) if embedder is not None and papers else None
-    return build_ranker(papers, embedder=embedder, embeddings=vectors).rank(profile, now=now, k=top)
-
-
-def _rank_stored(paths: list[Path], interests: str | None, email: str | None, now: datetime,
-                 top: int) -> Ranking:
-    """Rank from the store: a subscriber's full profile, minus what they were already sent."""
-    from dataclasses import replace
-
+def _rank(paths: list[Path], interests: str | None, email: str | None, now: datetime,
+          top: int) -> Ranking:
+    from digest.app.rank import UnknownSubscriber, rank_papers, rank_stored, read_feed_files
     from digest.cli.common import runtime
-    from digest.corpus import pool_ranker
-    from digest.editions import FIRST_EDITION_LOOKBACK
-    from digest.store.ledger import sent_paper_ids
-    from digest.store.papers import papers_seen_since
-    from digest.store.subscribers import get_subscriber
 
+    files = None
+    if paths:
+        files = read_feed_files(paths)
+        for path, problem in files.problems:
+            typer.echo(f"{path}: {problem}", err=True)
+        if not files.papers and files.problems:
+            raise typer.Exit(1)
     with runtime() as rt:
-        sub = None
-        if email is not None:
-            sub = get_subscriber(rt.engine, email=email.strip())
-            if sub is None:
-                typer.echo(f"error: no subscriber {email!r}", err=True)
-                raise typer.Exit(2)
-        profile = sub.profile if sub else Profile(interests=interests or "")
-        if sub and interests:
-            profile = replace(profile, interests=interests)
-        if paths:
-            pool = _load(paths)
-        else:
-            pool = papers_seen_since(rt.engine, now - FIRST_EDITION_LOOKBACK)
-            if not pool:  # an empty store: rank the configured feed files, as a first try
-                pool = _load([Path(f) for f in rt.settings.feeds if Path(f).is_file()])
-        exclude = sent_paper_ids(rt.engine, sub.id) if sub else set()
-        ranker = pool_ranker(rt.engine, pool, embedder=rt.embedder,
-                             subscribers=[sub] if sub else [])
-        return ranker.rank(profile, now=now, k=top, exclude=exclude)
+        if files is not None and email is None:  # feed files need no database, only the encoder
+            return rank_papers(files.papers, Profile(interests=interests or ""), now=now,
+                               top=top, embedder=rt.embedder)
+        try:
+            return rank_stored(rt.rankers, papers=files.papers if files else None,
+                               interests=interests, email=email, now=now, top=top,
+                               fallback=[Path(f) for f in rt.settings.feeds])
+        except UnknownSubscriber as exc:
+            typer.echo(f"error: {exc}", err=True)
+            raise typer.Exit(2) from None

@@ -9,32 +9,35 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 import typer
+from rich.markup import escape
 from rich.progress import Progress
 from rich.table import Table
 
-from digest.cli.common import EXIT_FAILED, console, err_console, runtime, utcnow
+from digest.cli.common import EXIT_FAILED, console, err_console, runtime, say_error, utcnow
 from digest.cli.fetch import feed_table
 from digest.cli.send import send_table
 from digest.errors import SendAborted
-from digest.pipeline import deliver, fetch, plan
-from digest.profiles import sync_profile_dir
-from digest.runtime import Runtime
+
+if TYPE_CHECKING:
+    from digest.runtime import Runtime
 
 
 def _sync_profiles(rt: Runtime, now: datetime) -> None:
     settings = rt.settings
     if settings.subscribers_dir.is_dir():
-        synced = sync_profile_dir(rt.engine, settings.subscribers_dir, now=now)
+        synced = rt.subscribers.sync(settings.subscribers_dir, now=now)
         console.print(f"subscribers: {len(synced.created)} new, {len(synced.updated)} "
                       f"updated from {settings.subscribers_dir}/")
         for path, error in synced.errors:
-            err_console.print(f"[red]{path}[/]: {error}", highlight=False)
+            err_console.print(f"[red]{escape(str(path))}[/]: {escape(error)}", highlight=False)
 
 
 def _serve(host: str | None, port: int | None) -> None:
     from digest.service import run_service
+    from digest.web import create_app
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     # digest logs one JSON line per job run; APScheduler's own per-run lines would double it.
@@ -49,7 +52,7 @@ def _serve(host: str | None, port: int | None) -> None:
         console.print(f"digest service on http://{bind_host}:{bind_port}/ — fetch every "
                       f"{schedule.fetch_interval}, deliver every {schedule.deliver_interval}; "
                       "SIGTERM or Ctrl-C stops it")
-        code = run_service(rt, host=bind_host, port=bind_port)
+        code = run_service(rt, create_app(rt), host=bind_host, port=bind_port)
     raise typer.Exit(code)
 
 
@@ -70,18 +73,19 @@ def run_command(
         _sync_profiles(rt, now)
         with Progress(console=console, transient=True) as progress:
             task = progress.add_task("fetching feeds", total=len(settings.feeds))
-            feeds = fetch(rt, now=now, on_done=lambda _r: progress.advance(task))
+            feeds = rt.fetcher.fetch(now=now, on_done=lambda _r: progress.advance(task))
         console.print(feed_table(feeds))
-        planned = plan(rt, now=now)
+        planned = rt.planner.plan(now=now)
         where = (f"SMTP {settings.smtp.host}:{settings.smtp.port}" if settings.delivers_by_smtp
                  else f"outbox {settings.outbox_dir.resolve()}/ (DIGEST_SMTP__HOST is not set)")
         console.print(f"delivering to {where}")
         try:
             with Progress(console=console, transient=True) as progress:
                 task = progress.add_task("sending", total=planned.planned or None)
-                report = deliver(rt, on_progress=lambda n: progress.update(task, completed=n))
+                report = rt.delivery.deliver(
+                    on_progress=lambda n: progress.update(task, completed=n))
         except SendAborted as exc:
-            err_console.print(f"[bold red]delivery stopped:[/] {exc}", highlight=False)
+            say_error("delivery stopped:", exc)
             raise typer.Exit(EXIT_FAILED) from None
         table = Table(title="subscribers")
         table.add_column("subscriber")
@@ -91,7 +95,7 @@ def run_command(
         console.print(table)
         console.print(send_table(report, rt.transport_name))
         for error in dict.fromkeys(report.errors):  # each distinct reason once
-            err_console.print(f"[red]delivery error:[/] {error}", highlight=False)
+            say_error("delivery error:", error)
     # Exit 1 when any delivery did not go out in this run, even if it will be retried:
     # a dead SMTP server must not look like success.
     if report.failed or report.retried:
@@ -99,4 +103,5 @@ def run_command(
 
 
 def register(app: typer.Typer) -> None:
+    """Add the ``run`` command."""
     app.command("run")(run_command)

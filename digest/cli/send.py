@@ -2,17 +2,22 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import typer
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from digest.cli.common import EXIT_FAILED, console, err_console, runtime, utcnow
+from digest.cli.common import EXIT_FAILED, console, err_console, runtime, say_error, utcnow
 from digest.errors import SendAborted
-from digest.pipeline import count_due, deliver, plan
-from digest.send.deliver import SendReport
+
+if TYPE_CHECKING:
+    from digest.app.deliver import SendReport
 
 
 def send_table(report: SendReport, transport: str) -> Table:
+    """One row of delivery counts (sent, retried, suppressed, skipped, failed)."""
     table = Table(title=f"delivery ({transport})")
     for column in ("sent", "retried", "suppressed", "skipped", "failed"):
         table.add_column(column)
@@ -23,7 +28,7 @@ def send_table(report: SendReport, transport: str) -> Table:
 
 def _notes(report: SendReport) -> None:
     for error in list(dict.fromkeys(report.errors))[:5]:  # the distinct ones, briefly
-        err_console.print(f"  [yellow]{error}[/]", highlight=False)
+        err_console.print(f"  [yellow]{escape(error)}[/]", highlight=False)
     if report.bounced:
         console.print(f"{report.bounced} hard bounce(s): those subscribers were counted "
                       "towards suppression (DIGEST_SMTP__HARD_BOUNCE_THRESHOLD)")
@@ -45,8 +50,8 @@ def send_command(
     Exit 1 when a delivery failed permanently in this run or the run was aborted.
     """
     with runtime() as rt:
-        plan(rt, now=utcnow(), only=only)
-        total = count_due(rt, only=only)
+        rt.planner.plan(now=utcnow(), only=only)
+        total = rt.delivery.count_due(only=only)
         if limit is not None:
             total = min(total, limit)
         transport = "outbox (dry run)" if dry_run else rt.transport_name
@@ -54,13 +59,14 @@ def send_command(
         try:
             with Progress(*columns, console=err_console, transient=True) as progress:
                 task = progress.add_task("send", total=total or None)
-                report = deliver(rt, limit=limit, only=only, dry_run=dry_run,
-                                 on_progress=lambda n: progress.update(task, completed=n))
+                report = rt.delivery.deliver(
+                    limit=limit, only=only, dry_run=dry_run,
+                    on_progress=lambda n: progress.update(task, completed=n))
         except SendAborted as exc:
             partial: SendReport | None = getattr(exc, "report", None)
             if partial is not None:
                 console.print(send_table(partial, transport))
-            err_console.print(f"[bold red]delivery stopped:[/] {exc}", highlight=False)
+            say_error("delivery stopped:", exc)
             raise typer.Exit(EXIT_FAILED) from None
         console.print(send_table(report, transport))
         if total == 0:
@@ -74,4 +80,5 @@ def send_command(
 
 
 def register(app: typer.Typer) -> None:
+    """Add the ``send`` command."""
     app.command("send")(send_command)

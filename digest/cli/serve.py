@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import typer
-import uvicorn
 
 from digest.cli.common import console, runtime
 
@@ -13,11 +12,13 @@ def serve_command(
     port: int = typer.Option(None, help="Port (default DIGEST_WEB__PORT)."),
 ) -> None:
     """Serve subscribe, confirm, unsubscribe, preferences and feedback pages."""
+    import uvicorn
+
     from digest.web import create_app
 
     with runtime() as rt:
         app = create_app(rt)  # checks the secret: production refuses to start without one
-        _ = rt.engine  # migrate before the first request; fail here if the store is broken
+        rt.status.collect()  # migrate and read before the first request: fail here, not there
         bind_host, bind_port = host or rt.settings.web.host, port or rt.settings.web.port
         console.print(f"serving on http://{bind_host}:{bind_port}/ (links point to "
                       f"{rt.settings.base_url})")
@@ -26,4 +27,5 @@ def serve_command(
 
 
 def register(app: typer.Typer) -> None:
+    """Add the ``serve`` command."""
     app.command("serve")(serve_command)

@@ -13,20 +13,13 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
-from digest.addresses import normalize_address
 from digest.cli.common import EXIT_FAILED, EXIT_USAGE, console, err_console, runtime, utcnow
 from digest.errors import AddressError, SuppressedError
 from digest.models import Subscriber
-from digest.profiles import WEEKDAYS, ProfileError, sync_profile_dir, validate_profile
-from digest.store.subscribers import (
-    delete_subscriber,
-    get_subscriber,
-    list_subscribers,
-    upsert_subscriber,
-)
-from digest.subscriptions import IMPORT_COLUMNS, import_rows, subscribe
+from digest.profiles import IMPORT_COLUMNS, WEEKDAYS, ProfileError, validate_profile
 
 subscribers_app = typer.Typer(help="Manage subscribers.", no_args_is_help=True)
 
@@ -37,11 +30,11 @@ def sync_command(
 ) -> None:
     """Create or update a subscriber for each profile file in DIRECTORY."""
     with runtime() as rt:
-        report = sync_profile_dir(rt.engine, directory, now=utcnow())
+        report = rt.subscribers.sync(directory, now=utcnow())
     console.print(f"{len(report.created)} created, {len(report.updated)} updated, "
                   f"{len(report.errors)} invalid")
     for path, error in report.errors:
-        err_console.print(f"[red]{path}[/]: {error}", highlight=False)
+        err_console.print(f"[red]{escape(str(path))}[/]: {escape(error)}", highlight=False)
     if report.errors:
         raise typer.Exit(EXIT_FAILED)
 
@@ -62,14 +55,13 @@ def add_command(
     with runtime() as rt:
         if confirmed:
             try:
-                sid, created = upsert_subscriber(rt.engine, data, now=utcnow(), status="active",
-                                                 origin="cli")
+                sid, created = rt.subscribers.add_confirmed(data, now=utcnow())
             except SuppressedError as exc:
                 err_console.print(f"[red]refused:[/] {exc}", highlight=False)
                 raise typer.Exit(EXIT_FAILED) from None
             console.print(f"{'added' if created else 'updated'} {data.email} (id {sid}, active)")
             return
-        result = asyncio.run(subscribe(rt, data, now=utcnow(), origin="cli"))
+        result = asyncio.run(rt.subscribers.add_pending(data, now=utcnow()))
     if result.reason == "suppressed":
         err_console.print(f"[red]refused:[/] {data.email} asked to be removed and cannot be "
                           "added again", highlight=False)
@@ -94,7 +86,7 @@ def _record(s: Subscriber) -> dict[str, object]:
 def list_command(as_json: bool = typer.Option(False, "--json", help="Machine-readable output.")) -> None:
     """List subscribers with their status (pending, active, unsubscribed, bounced)."""
     with runtime() as rt:
-        subs = list_subscribers(rt.engine)
+        subs = rt.subscribers.all()
     if as_json:
         print(json.dumps([_record(s) for s in subs], ensure_ascii=False, indent=2))
         return
@@ -132,7 +124,7 @@ def import_command(
             yield reader.line_num, {None: [], "error": f"unreadable CSV: {exc}"}
 
     with runtime() as rt:
-        report = import_rows(rt.engine, rows(), now=utcnow())
+        report = rt.subscribers.import_rows(rows(), now=utcnow())
     ignored = [h for h in header if h not in IMPORT_COLUMNS]
     console.print(f"{len(report.created)} created, {len(report.updated)} updated, "
                   f"{len(report.bad)} bad rows" + (f" (ignored columns: {', '.join(ignored)})"
@@ -152,7 +144,7 @@ def export_command(
         err_console.print("--format: csv or json")
         raise typer.Exit(EXIT_USAGE)
     with runtime() as rt:
-        subs = list_subscribers(rt.engine)
+        subs = rt.subscribers.all()
     if fmt == "json":
         print(json.dumps([_record(s) for s in subs], ensure_ascii=False, indent=2))
         return
@@ -169,22 +161,23 @@ def remove_command(
                                                   "may be added again later."),
 ) -> None:
     """Delete a subscriber and all their data; the address hash stays so it is never revived."""
+    from digest.addresses import normalize_address
+
     try:
         address = normalize_address(email)
     except AddressError as exc:
         err_console.print(f"[red]invalid:[/] {exc}", highlight=False)
         raise typer.Exit(EXIT_USAGE) from None
     with runtime() as rt:
-        sub = get_subscriber(rt.engine, email=address)
-        if sub is None:
-            err_console.print(f"no subscriber {address}", highlight=False)
+        if not rt.subscribers.remove(address, now=utcnow(), keep_hash=not allow_return):
+            err_console.print(f"no subscriber {address}", highlight=False, markup=False)
             raise typer.Exit(EXIT_FAILED)
-        delete_subscriber(rt.engine, sub.id, now=utcnow(), reason="" if allow_return else "removed")
     console.print(f"removed {address}" + ("" if allow_return else " (address hash kept: it "
                                           "cannot be added again)"))
 
 
 def register(app: typer.Typer) -> None:
+    """Add the ``subscribers`` command group."""
     app.add_typer(subscribers_app, name="subscribers")
 
 

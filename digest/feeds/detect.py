@@ -29,8 +29,8 @@ def _head(data: bytes) -> bytes:
             return head[len(bom):].decode(codec, "ignore").encode("utf-8")
     layouts = {b"\x00\x00\x00<": "utf-32-be", b"<\x00\x00\x00": "utf-32-le",
                b"\x00<\x00?": "utf-16-be", b"<\x00?\x00": "utf-16-le"}
-    codec = layouts.get(head[:4])
-    return head.decode(codec, "ignore").encode("utf-8") if codec else head
+    layout = layouts.get(head[:4])
+    return head.decode(layout, "ignore").encode("utf-8") if layout else head
 
 
 def not_a_feed_reason(data: bytes, content_type: str | None = None) -> str | None:

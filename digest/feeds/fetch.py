@@ -17,6 +17,7 @@ import httpx
 from digest import __version__
 from digest.errors import FeedError
 
+HttpClient = httpx.AsyncClient  # what open_client returns; callers need not import httpx
 USER_AGENT = f"digest/{__version__} (self-hosted paper digest; +https://github.com/digest)"
 _RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 
@@ -49,7 +50,28 @@ class Download:
 
 
 def is_remote(url: str) -> bool:
+    """Whether ``url`` is fetched over http(s) (anything else is a local path)."""
     return urlsplit(url).scheme.lower() in ("http", "https")
+
+
+def open_client(*, timeout: float, concurrency: int) -> httpx.AsyncClient:
+    """The one HTTP client a fetch run shares: ``timeout`` seconds per read, at most
+    ``concurrency`` connections, redirects followed (5 at most), digest's User-Agent."""
+    return httpx.AsyncClient(
+        timeout=httpx.Timeout(timeout), follow_redirects=True, max_redirects=5,
+        headers={"User-Agent": USER_AGENT},
+        limits=httpx.Limits(max_connections=max(1, concurrency)))
+
+
+async def get_feed(client: httpx.AsyncClient, url: str, *, etag: str | None,
+                   last_modified: str | None, policy: RetryPolicy) -> Download:
+    """The feed's bytes: a conditional GET for http(s), a file read otherwise (off the loop).
+
+    Raises FeedError when the feed cannot be read (see ``download`` and ``read_local``).
+    """
+    if not is_remote(url):
+        return await asyncio.to_thread(read_local, url)
+    return await download(client, url, etag=etag, last_modified=last_modified, policy=policy)
 
 
 def read_local(url: str) -> Download:
@@ -101,7 +123,7 @@ def _delay(policy: RetryPolicy, attempt: int, response: httpx.Response | None) -
                 raise FeedError(f"HTTP {response.status_code}: server asks to retry after "
                                 f"{asked:.0f}s (over the {policy.max_delay:.0f}s cap)")
             return asked
-    return min(policy.backoff * 2 ** (attempt - 1), policy.max_delay)
+    return min(policy.backoff * 2.0 ** (attempt - 1), policy.max_delay)
 
 
 async def _get(client: httpx.AsyncClient, url: str, headers: dict[str, str],
@@ -125,9 +147,12 @@ async def download(client: httpx.AsyncClient, url: str, *, etag: str | None = No
     for attempt in range(1, attempts + 1):
         response: httpx.Response | None = None
         try:
-            response, body = await asyncio.wait_for(
+            fetched = await asyncio.wait_for(
                 _get(client, url, _headers(etag, last_modified), policy.max_bytes),
                 policy.deadline)
+            # Unpacked from a local: inferred straight into ``response``, wait_for's result
+            # would take its declared Optional type and the else branch could not use it.
+            response, body = fetched
         except httpx.TimeoutException as exc:
             problem = f"timed out ({type(exc).__name__})"
         except TimeoutError:

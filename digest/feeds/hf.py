@@ -27,11 +27,14 @@ def _int(value: Any) -> int | None:
 
 
 def _paper_from_item(item: dict[str, Any], source: str) -> Paper | None:
-    inner = item.get("paper") if isinstance(item.get("paper"), dict) else item
+    paper = item.get("paper")
+    inner: dict[str, Any] = paper if isinstance(paper, dict) else item
     ident = arxiv_id_from(str(inner.get("id") or ""), bare_ok=True)
     title = clean_text(inner.get("title") or item.get("title"))
     if not title:
         return None
+    url: str | None  # an arXiv link always; an HF one only when it passes safe_url
+    pdf: str | None  # arXiv papers only
     if ident:
         pid, url, pdf = ident, abs_url(ident), pdf_url(ident)
     elif inner.get("id"):

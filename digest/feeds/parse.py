@@ -103,17 +103,17 @@ def parse_feed(data: bytes, *, source: str, kind: str = "auto", url: str = "",
     title = clean_text(channel.get("title"))
     encoding = parsed.get("encoding")
     error = warning = None
-    exc = parsed.get("bozo_exception") if parsed.get("bozo") else None
+    bozo = parsed.get("bozo_exception") if parsed.get("bozo") else None
     if api_errors:
         error = "arXiv API error: " + "; ".join(api_errors)
     elif broken:  # a bug on our side must be loud, not a quiet short feed
         error = f"{len(broken)} entries could not be normalized (first: {broken[0][:200]})"
-    elif exc is not None and isinstance(exc, _BENIGN):
-        warning = f"{_describe(exc)} (read as {encoding})"
-    elif exc is not None and papers:
-        error = f"feed is malformed ({_describe(exc)}); kept the {len(papers)} entries recovered"
-    elif exc is not None:
-        error = f"not a readable feed: {_describe(exc)}"
+    elif bozo is not None and isinstance(bozo, _BENIGN):
+        warning = f"{_describe(bozo)} (read as {encoding})"
+    elif bozo is not None and papers:
+        error = f"feed is malformed ({_describe(bozo)}); kept the {len(papers)} entries recovered"
+    elif bozo is not None:
+        error = f"not a readable feed: {_describe(bozo)}"
     elif not parsed.get("version") and not entries:
         error = "not a feed: no RSS, Atom or RDF document found"
     if error is None and warning is None and rejected:

@@ -6,11 +6,9 @@ the ``semantic`` extra adds all-mpnet-base-v2 (digest/rank/mpnet.py) on the same
 
 from __future__ import annotations
 
-import json
-import struct
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import Protocol
+from typing import Protocol, cast
 
 import numpy as np
 
@@ -28,23 +26,6 @@ class Embedder(Protocol):
     name: str
 
     def embed(self, texts: Sequence[str]) -> np.ndarray: ...
-
-
-def read_safetensors(path: Path) -> dict[str, np.ndarray]:
-    """Read an fp32 safetensors file without torch (the format is a JSON header + raw bytes)."""
-    data = path.read_bytes()
-    (size,) = struct.unpack("<Q", data[:8])
-    header = json.loads(data[8 : 8 + size])
-    base = 8 + size
-    dtypes = {"F32": np.float32, "F16": np.float16, "I64": np.int64}
-    out: dict[str, np.ndarray] = {}
-    for key, info in header.items():
-        if key == "__metadata__":
-            continue
-        start, end = info["data_offsets"]
-        arr = np.frombuffer(data[base + start : base + end], dtype=dtypes[info["dtype"]])
-        out[key] = arr.reshape(info["shape"])
-    return out
 
 
 def quantize_int8(weights: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
@@ -89,13 +70,14 @@ def _erf(x: np.ndarray) -> np.ndarray:
     poly = t * (
         0.254829592 + t * (-0.284496736 + t * (1.421413741 + t * (-1.453152027 + t * 1.061405429)))
     )
-    return sign * (1.0 - poly * np.exp(-a * a))
+    # numpy's stubs type arithmetic on dtype[Any] arrays as Any: the result is an ndarray.
+    return cast(np.ndarray, sign * (1.0 - poly * np.exp(-a * a)))
 
 
 def _layer_norm(x: np.ndarray, gamma: np.ndarray, beta: np.ndarray, eps: float = EPS) -> np.ndarray:
     mean = x.mean(axis=-1, keepdims=True)
     var = ((x - mean) ** 2).mean(axis=-1, keepdims=True)
-    return (x - mean) / np.sqrt(var + eps) * gamma + beta
+    return cast(np.ndarray, (x - mean) / np.sqrt(var + eps) * gamma + beta)  # Any in the stubs
 
 
 class MiniLMEncoder:
@@ -185,7 +167,7 @@ class MiniLMEncoder:
             h = 0.5 * h * (1.0 + _erf(h / np.float32(np.sqrt(2.0))))  # BERT's exact GELU
             x = _layer_norm(h @ lw["out"] + lw["out_b"] + x, lw["ln2_g"], lw["ln2_b"], eps)
         m = mask[..., None].astype(np.float32)
-        pooled = (x * m).sum(axis=1) / np.maximum(m.sum(axis=1), 1e-9)
+        pooled: np.ndarray = (x * m).sum(axis=1) / np.maximum(m.sum(axis=1), 1e-9)  # Any in the stubs
         return pooled.astype(np.float32)
 
     def embed(self, texts: Sequence[str], batch_size: int = 16) -> np.ndarray:
@@ -211,7 +193,8 @@ class MiniLMEncoder:
             with self._threads.limit(limits=1, user_api="blas"):
                 out[chunk] = self._forward(ids, mask)
         norms = np.linalg.norm(out, axis=1, keepdims=True)
-        return (out / np.maximum(norms, 1e-12)).astype(np.float32)
+        unit: np.ndarray = out / np.maximum(norms, 1e-12)  # Any in the stubs
+        return unit.astype(np.float32)
 
 
 def load_encoder() -> MiniLMEncoder | None:

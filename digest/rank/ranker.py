@@ -59,8 +59,7 @@ class Ranker:
         # Smoothing only reorders: the floor still asks whether the paper itself matches, or
         # in a thin week an unrelated paper would borrow its one neighbour's relevance.
         self._own = relevance_rows(self.embedder, vectors)
-        smooth = is_fused(embedder) and self._own is not None
-        self._scored = smooth_rows(self._own) if smooth else self._own
+        self._scored = smooth_rows(self._own) if is_fused(embedder) and self._own is not None else self._own
         self.lexical = LexicalIndex([paper_text(p) for p in self.papers])
         # Liked, disliked and seed papers are mostly from earlier weeks: they are looked up
         # in the corpus and in ``history`` but are never candidates themselves.
@@ -116,7 +115,11 @@ class Ranker:
             if phrases:
                 phrase_sims = pvecs[1:] @ self._scored.T
                 details["closest"] = [phrases[j] for j in phrase_sims.argmax(axis=0)]
-            liked_sim, liked_idx = nearest(anchor_rows(self.embedder, positives), self._anchor)
+            # Both non-None: anchor_rows passes arrays through (or slices them), and with
+            # ``self.vectors`` set the corpus anchor was built from an array too.
+            liked_anchor = anchor_rows(self.embedder, positives)
+            assert liked_anchor is not None and self._anchor is not None
+            liked_sim, liked_idx = nearest(liked_anchor, self._anchor)
             details["liked"] = (liked_sim, liked_idx, parsed.seeds + parsed.liked)
             floor = FLOOR
         else:

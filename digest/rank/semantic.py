@@ -9,6 +9,7 @@ from __future__ import annotations
 import zipfile
 from collections.abc import Mapping, Sequence
 from functools import lru_cache
+from typing import cast
 
 import numpy as np
 
@@ -100,7 +101,7 @@ def paper_matrix(
     if fresh is not None:
         mat[missing] = fresh
     norms = np.linalg.norm(mat, axis=1, keepdims=True)
-    return mat / np.maximum(norms, 1e-12)
+    return cast(np.ndarray, mat / np.maximum(norms, 1e-12))  # Any in numpy's stubs
 
 
 def interest_scores(profile_vecs: np.ndarray, papers: np.ndarray) -> np.ndarray:
@@ -110,10 +111,10 @@ def interest_scores(profile_vecs: np.ndarray, papers: np.ndarray) -> np.ndarray:
     of two topics should not need a paper that sits between them (the mean vector would).
     """
     sims = profile_vecs @ papers.T
-    whole = sims[0]
+    whole: np.ndarray = sims[0]  # a row of a dtype[Any] matrix is Any in numpy's stubs
     if len(profile_vecs) == 1:
         return whole
-    return 0.5 * whole + 0.5 * sims[1:].max(axis=0)
+    return cast(np.ndarray, 0.5 * whole + 0.5 * sims[1:].max(axis=0))
 
 
 def nearest(vectors: np.ndarray, papers: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -8,24 +8,27 @@ from typing import Any, Literal
 
 import jinja2
 
-import digest
 from digest.errors import RenderError
 from digest.models import EditionInfo, Ranking, Subscriber
 from digest.render.compiler import MjmlCompiler, MjmlLoader, compile_per_message
 from digest.render.context import digest_context, lighten, trusted_url
 from digest.render.fields import clean_text, safe_url, wrap
 from digest.render.types import Branding, DigestLinks, RenderedEmail
+from digest.resources import templates_dir
 
-NoticeKind = Literal["confirm", "welcome", "goodbye"]
-_NOTICE_SUBJECTS: dict[str, tuple[str, str]] = {
-    "confirm": ("Confirm your {p} subscription", "One click and your paper digest starts."),
-    "welcome": ("Welcome to {p}", "You're in: here is what happens next."),
-    "goodbye": ("You're unsubscribed from {p}", "No more digests. You can sign up again any time."),
-}
-_NOTICE_WHY = {
-    "confirm": "You get this one email because {e} was entered on the {p} sign-up form.",
-    "welcome": "You get this because {e} subscribed to {p} and confirmed it.",
-    "goodbye": "You get this one last email because {e} just unsubscribed from {p}.",
+NoticeKind = Literal["confirm", "welcome", "goodbye", "export", "delete"]
+# The one table of notices: subject and inbox preview line, and why the reader gets it.
+NOTICES: dict[str, tuple[str, str, str]] = {
+    "confirm": ("Confirm your {p} subscription", "One click and your paper digest starts.",
+                "You get this one email because {e} was entered on the {p} sign-up form."),
+    "welcome": ("Welcome to {p}", "You're in: here is what happens next.",
+                "You get this because {e} subscribed to {p} and confirmed it."),
+    "goodbye": ("You're unsubscribed from {p}", "No more digests. You can sign up again any time.",
+                "You get this one last email because {e} just unsubscribed from {p}."),
+    "export": ("Your {p} data", "Everything we store about you, attached as JSON.",
+               "You get this because someone asked for {e}'s {p} data from its preferences page."),
+    "delete": ("Confirm deleting your {p} data", "One click erases everything we store about you.",
+               "You get this because someone asked to delete {e}'s {p} data."),
 }
 
 
@@ -36,8 +39,8 @@ def to_ascii(html: str) -> str:
 
 
 def default_templates_dir() -> Path:
-    """The repository's top-level ``templates/`` directory."""
-    return Path(digest.__file__).resolve().parent.parent / "templates"
+    """The packaged templates (``templates/`` in a checkout; see ``digest.resources``)."""
+    return templates_dir()
 
 
 def _environment(loader: jinja2.BaseLoader, *, autoescape: bool) -> jinja2.Environment:
@@ -105,11 +108,11 @@ class Renderer:
         action_url: str,
         extra: Mapping[str, str] | None = None,
     ) -> RenderedEmail:
-        if kind not in _NOTICE_SUBJECTS:
+        if kind not in NOTICES:
             raise RenderError(f"unknown notice kind {kind!r}")
         product = self._brand["product_name"]
         clean_email = clean_text(email, limit=254)
-        subject, preheader = (s.format(p=product) for s in _NOTICE_SUBJECTS[kind])
+        subject, preheader, why = (s.format(p=product, e=clean_email) for s in NOTICES[kind])
         extra = {k: clean_text(v, limit=300) for k, v in (extra or {}).items()}
         context = {
             "brand": self._brand,
@@ -119,7 +122,7 @@ class Renderer:
             "email": clean_email,
             "action_url": trusted_url(action_url, "action URL"),
             "extra": extra,
-            "why": _NOTICE_WHY[kind].format(e=clean_email, p=product),
+            "why": why,
             "preferences_url": safe_url(extra.get("preferences_url")) or "",
             "unsubscribe_url": safe_url(extra.get("unsubscribe_url")) or "",
         }

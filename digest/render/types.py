@@ -4,13 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from digest.config import Settings
-
-Feedback = Literal["more", "less"]
-
 
 @dataclass(frozen=True, slots=True)
 class Branding:

@@ -1,9 +1,6 @@
-"""The schedule: APScheduler jobs (fetch, deliver, housekeeping), one leader, every node sends."""
+"""The schedule: the leader's APScheduler over the jobs it is handed, and leadership.
 
-from digest.schedule.jobs import JobContext
-from digest.schedule.leader import Leadership, leadership_for
-from digest.schedule.scheduler import JOB_IDS, build_scheduler, next_runs
-from digest.schedule.sender import Sender
-
-__all__ = ["JOB_IDS", "JobContext", "Leadership", "Sender", "build_scheduler", "leadership_for",
-           "next_runs"]
+What the jobs do is the use cases' business (``digest.app.scheduled_jobs``); which process
+leads is the leader lock's (``store.leader_lock``); the service (``digest.service``) wires
+them together.
+"""

@@ -14,8 +14,8 @@ import asyncio
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 
+from digest.models import Claim
 from digest.send.outcome import Builder, Outgoing
-from digest.store.ledger import Claim
 
 Built = Outgoing | Exception  # a build failure is data: it fails that delivery only
 

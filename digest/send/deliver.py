@@ -16,21 +16,18 @@ from collections import deque
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import Engine
-
 from digest.config import SmtpSettings
 from digest.errors import DeliveryError, SendAborted, StoreError
+from digest.models import Claim, Outcome
 from digest.send.build_ahead import BuildAhead, Built
-from digest.send.ledger_io import LedgerLink
+from digest.send.ledger import Ledger
 from digest.send.outcome import Builder, Outgoing, SendReport
-from digest.send.ratelimit import RateLimiter
+from digest.send.pacing import RateLimiter
 from digest.send.transport import Transport
-from digest.store import ledger
-from digest.store.ledger import Claim, Outcome
 
 Clock = Callable[[], datetime]
 
-__all__ = ["Builder", "Outgoing", "SendReport", "backoff", "deliver_due", "preview_due"]
+__all__ = ["Builder", "Outgoing", "SendReport", "backoff", "deliver_due"]
 
 
 def backoff(attempts: int, *, base: float = 60.0, cap: float = 6 * 3600.0) -> timedelta:
@@ -45,11 +42,11 @@ def _utcnow() -> datetime:
 
 
 class _Run:
-    def __init__(self, link: LedgerLink, transport: Transport, build: Builder, *, owner: str,
+    def __init__(self, ledger: Ledger, transport: Transport, build: Builder, *, owner: str,
                  smtp: SmtpSettings, clock: Clock, limit: int | None,
                  subscriber_ids: Sequence[int] | None, limiter: RateLimiter,
                  on_progress: Callable[[int], None] | None) -> None:
-        self.link, self.transport = link, transport
+        self.ledger, self.transport = ledger, transport
         self.builder = BuildAhead(build)
         self.owner, self.smtp, self.clock, self.limit = owner, smtp, clock, limit
         self.subscriber_ids, self.limiter, self.on_progress = subscriber_ids, limiter, on_progress
@@ -78,9 +75,9 @@ class _Run:
                 size = self.smtp.claim_batch
                 if self.limit is not None:
                     size = min(size, self.limit - self.handed)
-                claims = await self.link.call(
-                    ledger.claim_batch, owner=self.owner, now=self.clock(),
-                    limit=size, lease=self.lease, subscriber_ids=self.subscriber_ids)
+                claims = await self.ledger.claim(
+                    owner=self.owner, now=self.clock(), limit=size, lease=self.lease,
+                    subscriber_ids=self.subscriber_ids)
                 if claims:
                     self.buffer.extend(zip(claims, self.builder.submit(claims), strict=True))
                     self.held.update(c.id for c in claims)
@@ -95,7 +92,7 @@ class _Run:
 
     async def _wait_for_retry(self) -> bool:
         """Sleep until the next retry falls due if that is within the retry window."""
-        wake = await self.link.read(ledger.next_retry_at, subscriber_ids=self.subscriber_ids)
+        wake = await self.ledger.next_retry_at(subscriber_ids=self.subscriber_ids)
         if wake is None:
             return False
         delay = (wake - self.clock()).total_seconds()
@@ -139,8 +136,7 @@ class _Run:
     async def settle(self, claim: Claim, outcome: Outcome | None) -> None:
         try:
             if outcome is None:  # not attempted (stopping): give the row back untouched
-                await self.link.call(ledger.release, [claim.id], owner=self.owner,
-                                     now=self.clock())
+                await self.ledger.release([claim.id], owner=self.owner, now=self.clock())
             else:
                 await self.record(outcome)
                 self.done += 1
@@ -173,7 +169,7 @@ class _Run:
                       "the rest waits for a later run", abort=False)
             return None
         # Built ahead, so ask again now: an unsubscribe or a bounce since then wins.
-        refused = await self.link.read(ledger.refusal, claim.subscriber_id, out.recipient)
+        refused = await self.ledger.refusal(claim.subscriber_id, out.recipient)
         if refused is not None:
             return self.skip(claim, "suppressed", refused)
         message_id = out.message_id or (str(out.message["Message-ID"]) if out.message else "")
@@ -234,9 +230,8 @@ class _Run:
                 while self.queue:
                     batch, self.queue = self.queue, []
                     try:
-                        applied = await self.link.call(
-                            ledger.record_outcomes, [o for o, _ in batch],
-                            owner=self.owner, now=self.clock(),
+                        applied = await self.ledger.record(
+                            [o for o, _ in batch], owner=self.owner, now=self.clock(),
                             bounce_threshold=self.smtp.hard_bounce_threshold)
                     except BaseException as exc:
                         for _, fut in batch:
@@ -257,21 +252,20 @@ class _Run:
         while True:
             await asyncio.sleep(self.lease.total_seconds() / 3)
             try:
-                await self.link.call(ledger.renew_leases, list(self.held), owner=self.owner,
-                                     now=self.clock(), lease=self.lease)
+                await self.ledger.renew(list(self.held), owner=self.owner, now=self.clock(),
+                                        lease=self.lease)
             except StoreError as exc:  # a busy database: try again on the next beat
                 self.report.errors.append(f"lease renewal failed: {exc}")
 
 
-async def deliver_due(engine: Engine, transport: Transport, build: Builder, *, owner: str,
+async def deliver_due(ledger: Ledger, transport: Transport, build: Builder, *, owner: str,
                       smtp: SmtpSettings, clock: Clock = _utcnow, limit: int | None = None,
                       subscriber_ids: Sequence[int] | None = None,
                       limiter: RateLimiter | None = None,
                       on_progress: Callable[[int], None] | None = None) -> SendReport:
     """Send every due delivery (at most ``limit``); raises SendAborted after too many
     consecutive failures, with the report so far on ``exc.report``."""
-    link = LedgerLink(engine)
-    run = _Run(link, transport, build, owner=owner, smtp=smtp, clock=clock, limit=limit,
+    run = _Run(ledger, transport, build, owner=owner, smtp=smtp, clock=clock, limit=limit,
                subscriber_ids=subscriber_ids,
                limiter=limiter or RateLimiter(smtp.rate_per_second, smtp.hourly_cap),
                on_progress=on_progress)
@@ -284,10 +278,9 @@ async def deliver_due(engine: Engine, transport: Transport, build: Builder, *, o
         run.builder.close()
         try:
             if run.buffer:
-                await link.call(ledger.release, [c.id for c, _ in run.buffer], owner=owner,
-                                now=clock())
+                await ledger.release([c.id for c, _ in run.buffer], owner=owner, now=clock())
         finally:
-            await link.close()
+            await ledger.close()
     for result in results:
         if isinstance(result, BaseException):
             raise result
@@ -296,26 +289,3 @@ async def deliver_due(engine: Engine, transport: Transport, build: Builder, *, o
         error.report = run.report  # type: ignore[attr-defined]
         raise error
     return run.report
-
-
-async def preview_due(engine: Engine, outbox: Transport, build: Builder, *, clock: Clock = _utcnow,
-                      limit: int | None = None,
-                      subscriber_ids: Sequence[int] | None = None) -> SendReport:
-    """``--dry-run``: write what would be sent now into the outbox; the ledger is untouched."""
-    report = SendReport()
-    for claim in ledger.peek_due(engine, now=clock(), limit=limit, subscriber_ids=subscriber_ids):
-        out = await asyncio.to_thread(build, claim)
-        if out.message is None and out.data is None:
-            state: str | None = out.skip_state or "skipped"
-        else:  # the same rule the real send applies right before each message
-            state = "suppressed" if ledger.refusal(engine, claim.subscriber_id,
-                                                   out.recipient) else None
-        if state is not None:
-            report.suppressed += state == "suppressed"
-            report.skipped += state != "suppressed"
-            continue
-        await outbox.send(out.data if out.data is not None else out.message,  # type: ignore[arg-type]
-                          sender=out.sender, recipient=out.recipient, message_id=out.message_id)
-        report.sent += 1
-        report.recipients.append(out.recipient)
-    return report

@@ -15,10 +15,10 @@ from digest.errors import ConfigError, DeliveryError
 SIGNED_HEADERS = (b"From", b"To", b"Subject", b"Date", b"Message-ID", b"List-Unsubscribe",
                   b"List-Unsubscribe-Post")
 
-Signer = Callable[[bytes], bytes]
+DkimSigner = Callable[[bytes], bytes]
 
 
-def make_signer(key_pem: bytes, *, selector: str, domain: str) -> Signer:
+def make_signer(key_pem: bytes, *, selector: str, domain: str) -> DkimSigner:
     """A function that prepends a DKIM-Signature header to a CRLF message."""
     try:
         import dkim
@@ -28,9 +28,9 @@ def make_signer(key_pem: bytes, *, selector: str, domain: str) -> Signer:
 
     def sign(data: bytes) -> bytes:
         try:
-            header = dkim.sign(data, selector.encode(), domain.encode(), key_pem,
-                               canonicalize=(b"relaxed", b"relaxed"),
-                               include_headers=list(SIGNED_HEADERS))
+            header: bytes = dkim.sign(data, selector.encode(), domain.encode(), key_pem,
+                                      canonicalize=(b"relaxed", b"relaxed"),
+                                      include_headers=list(SIGNED_HEADERS))
         except dkim.DKIMException as exc:
             raise DeliveryError(f"DKIM signing failed: {exc}") from exc
         return header + data
@@ -38,7 +38,7 @@ def make_signer(key_pem: bytes, *, selector: str, domain: str) -> Signer:
     return sign
 
 
-def signer_from_settings(smtp: SmtpSettings, *, from_address: str) -> Signer | None:
+def signer_from_settings(smtp: SmtpSettings, *, from_address: str) -> DkimSigner | None:
     """The configured signer, or None when DKIM is off; ConfigError names a bad setting."""
     if smtp.dkim_key_path is None:
         return None

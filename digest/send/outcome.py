@@ -6,7 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from email.message import EmailMessage
 
-from digest.store.ledger import Claim
+from digest.models import Claim
 
 
 @dataclass(frozen=True, slots=True)

@@ -53,7 +53,9 @@ def flatten(message: EmailMessage, *, utf8: bool = False) -> bytes:
     decode there, so one-click unsubscribe would silently stop working.
     """
     own = message.policy
-    if getattr(own, "linesep", "\n") == "\r\n" and (own.utf8 or not utf8):
+    if getattr(own, "linesep", "\n") == "\r\n" and (
+        own.utf8 or not utf8  # type: ignore[attr-defined]  # EmailPolicy has utf8; typeshed's .policy is Policy
+    ):
         return message.as_bytes()
     return message.as_bytes(policy=policy.SMTPUTF8 if utf8 else policy.SMTP)
 
@@ -160,7 +162,6 @@ class SmtpTransport:
         self.concurrency = settings.pool_size
         self._idle: list[_Connection] = []
         self._slots = asyncio.Semaphore(settings.pool_size)
-        self.connections_opened = 0
 
     async def _connect(self) -> _Connection:
         s = self.settings
@@ -188,7 +189,6 @@ class SmtpTransport:
             client.close()
             raise DeliveryError(f"cannot connect to {s.host}:{s.port} ({s.security}): "
                                 f"{type(exc).__name__}: {exc}") from exc
-        self.connections_opened += 1
         return _Connection(client)
 
     @staticmethod

@@ -13,10 +13,11 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Engine, create_engine, event
-from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError, SQLAlchemyError
+from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy.exc import ArgumentError, NoSuchModuleError
 
 from digest.errors import ConfigError, StoreError
+from digest.store.guard import READ_ONLY, guarded, reading
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 
@@ -57,9 +58,6 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cur.close()
 
 
-READ_ONLY = "digest_read_only"  # execution option: this connection only reads
-
-
 def _sqlite_begin(conn: Any) -> None:
     # A connection marked read-only takes no write lock: pysqlite is in autocommit mode
     # (see _sqlite_pragmas), so each of its statements is its own snapshot under WAL.
@@ -77,19 +75,18 @@ def _alembic_config(engine_conn: Any) -> Config:
 
 
 def upgrade(engine: Engine) -> str:
-    """Apply every pending migration; returns the revision the database is now at."""
-    try:
-        with engine.begin() as conn:
-            command.upgrade(_alembic_config(conn), "head")
-        return current_revision(engine) or "base"
-    except OperationalError as exc:
-        raise StoreError(f"cannot open the database: {exc.orig}") from exc
-    except SQLAlchemyError as exc:
-        raise StoreError(f"migration failed: {exc}") from exc
+    """Apply every pending migration; returns the revision the database is now at.
+
+    Raises a ``StoreError`` subclass (see store.guard) when the database cannot be migrated.
+    """
+    with guarded(engine), engine.begin() as conn:
+        command.upgrade(_alembic_config(conn), "head")
+    return current_revision(engine) or "base"
 
 
 def current_revision(engine: Engine) -> str | None:
-    with engine.connect() as conn:
+    """The Alembic revision the database is at (None for an empty database); reads only."""
+    with reading(engine) as conn:
         return MigrationContext.configure(conn).get_current_revision()
 
 
@@ -101,15 +98,22 @@ def head_revision() -> str:
 
 
 def open_store(url: str) -> Engine:
-    """Create the engine and bring the schema up to date (the usual way in)."""
+    """Create the engine and bring the schema up to date (the usual way in).
+
+    Raises ConfigError for a URL digest cannot use, a ``StoreError`` subclass when the
+    database cannot be read or migrated.
+    """
     engine = create_store_engine(url)
-    if current_revision_safe(engine) != head_revision():
+    if current_revision(engine) != head_revision():
         upgrade(engine)
     return engine
 
 
-def current_revision_safe(engine: Engine) -> str | None:
+def ping(engine: Engine) -> bool:
+    """Whether the database answers a trivial read (takes no write lock); never raises."""
     try:
-        return current_revision(engine)
-    except OperationalError as exc:
-        raise StoreError(f"cannot open the database {engine.url!r}: {exc.orig}") from exc
+        with reading(engine) as conn:
+            conn.execute(text("SELECT 1"))
+    except StoreError:
+        return False
+    return True

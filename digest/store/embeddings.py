@@ -10,6 +10,7 @@ from collections.abc import Mapping, Sequence
 
 from sqlalchemy import Engine, bindparam, select, update
 
+from digest.store.guard import reading, writing
 from digest.store.schema import papers
 
 _CHUNK = 500
@@ -18,7 +19,7 @@ _CHUNK = 500
 def load_embeddings(engine: Engine, ids: Sequence[str], *, model: str) -> dict[str, bytes]:
     """Stored blobs for ``ids`` that ``model`` made (others count as missing)."""
     found: dict[str, bytes] = {}
-    with engine.connect() as conn:
+    with reading(engine) as conn:
         for start in range(0, len(ids), _CHUNK):
             query = select(papers.c.id, papers.c.embedding).where(
                 papers.c.id.in_(list(ids[start : start + _CHUNK])),
@@ -39,6 +40,6 @@ def save_embeddings(engine: Engine, blobs: Mapping[str, bytes], *, model: str) -
         .values(embedding=bindparam("blob"), embedding_model=model)
     )
     rows = [{"pid": pid, "blob": blob} for pid, blob in blobs.items()]
-    with engine.begin() as conn:
+    with writing(engine) as conn:
         result = conn.execute(statement, rows)
     return int(result.rowcount or 0)

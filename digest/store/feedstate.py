@@ -7,6 +7,7 @@ from datetime import datetime
 
 from sqlalchemy import Engine, select, update
 
+from digest.store.guard import reading, writing
 from digest.store.schema import feeds
 
 
@@ -26,13 +27,13 @@ class FeedState:
 
 
 def get_feed_state(engine: Engine, url: str) -> FeedState | None:
-    with engine.connect() as conn:
+    with reading(engine) as conn:
         row = conn.execute(select(feeds).where(feeds.c.url == url)).first()
     return FeedState(**row._mapping) if row else None
 
 
 def list_feed_states(engine: Engine) -> list[FeedState]:
-    with engine.connect() as conn:
+    with reading(engine) as conn:
         return [FeedState(**r._mapping) for r in conn.execute(select(feeds).order_by(feeds.c.name))]
 
 
@@ -44,7 +45,7 @@ def record_fetch(engine: Engine, *, url: str, name: str, now: datetime, status: 
     only replaced when the server sent new ones, so a failed fetch keeps the old ones.
     ``body_hash`` is kept only for a body parsed without error (so a bad body is re-read)."""
     ok = status in ("ok", "not_modified")
-    with engine.begin() as conn:
+    with writing(engine) as conn:
         old = conn.execute(select(feeds).where(feeds.c.url == url)).first()
         values = {
             "name": name, "last_fetched_at": now, "last_status": status,

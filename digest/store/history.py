@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 from sqlalchemy import Engine, delete, func, select
 
 from digest.editions import LastEdition
+from digest.store.guard import reading, writing
 from digest.store.schema import deliveries, editions, subscribers
 
 PROMISED = ("sent", "sending", "pending", "retry")
@@ -26,7 +27,7 @@ def last_editions(engine: Engine) -> dict[int, LastEdition]:
         .join(newest, newest.c.id == deliveries.c.id)
         .join(editions, editions.c.id == deliveries.c.edition_id)
     )
-    with engine.connect() as conn:
+    with reading(engine) as conn:
         return {r.subscriber_id: LastEdition(key=r.key, planned_at=r.created_at,
                                              delivered=r.state in PROMISED)
                 for r in conn.execute(query)}
@@ -37,7 +38,7 @@ def last_delivered_at(engine: Engine) -> dict[int, datetime]:
     query = (select(deliveries.c.subscriber_id, func.max(deliveries.c.created_at))
              .where(deliveries.c.state.in_(PROMISED))
              .group_by(deliveries.c.subscriber_id))
-    with engine.connect() as conn:
+    with reading(engine) as conn:
         return {sid: _aware(at) for sid, at in conn.execute(query)}
 
 
@@ -45,22 +46,14 @@ def active_since(engine: Engine) -> dict[int, datetime]:
     """When each active subscriber confirmed (their first edition can't be owed before)."""
     query = select(subscribers.c.id, subscribers.c.confirmed_at).where(
         subscribers.c.status == "active", subscribers.c.confirmed_at.is_not(None))
-    with engine.connect() as conn:
+    with reading(engine) as conn:
         return {sid: at for sid, at in conn.execute(query)}
-
-
-def leased_by(engine: Engine, owner: str) -> list[int]:
-    """Delivery rows this worker still holds (to release them on shutdown)."""
-    query = select(deliveries.c.id).where(deliveries.c.lease_owner == owner,
-                                          deliveries.c.state == "sending")
-    with engine.connect() as conn:
-        return [int(i) for (i,) in conn.execute(query)]
 
 
 def expire_pending(engine: Engine, *, created_before: datetime) -> int:
     """Delete sign-ups never confirmed since ``created_before``: an unconfirmed address is
     someone else's data we have no consent to keep."""
-    with engine.begin() as conn:
+    with writing(engine) as conn:
         result = conn.execute(delete(subscribers).where(
             subscribers.c.status == "pending", subscribers.c.created_at < created_before))
         return int(result.rowcount)

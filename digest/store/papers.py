@@ -12,6 +12,7 @@ from typing import Any
 from sqlalchemy import Engine, Row, bindparam, select, update
 
 from digest.models import Paper
+from digest.store.guard import reading, writing
 from digest.store.schema import papers
 
 _CHUNK = 500
@@ -47,7 +48,7 @@ def merge_papers(old: Paper, new: Paper, *, authoritative: bool = True) -> Paper
     ``replace`` announcement refreshes text, never the paper's age (``first_seen``).
     """
     merged: dict[str, Any] = {}
-    for name in Paper.__slots__:  # type: ignore[attr-defined]
+    for name in Paper.__slots__:
         a, b = getattr(old, name), getattr(new, name)
         prefer_new = authoritative or name in _SIGNALS
         if prefer_new:
@@ -127,7 +128,7 @@ def upsert_papers(engine: Engine, incoming: Iterable[Paper], *, now: datetime,
     new = updated = unchanged = 0
     ids = list(batch)
     update_stmt = update(papers).where(papers.c.id == bindparam("pid"))
-    with engine.begin() as conn:
+    with writing(engine) as conn:
         for start in range(0, len(ids), _CHUNK):
             chunk = ids[start : start + _CHUNK]
             existing = {
@@ -175,13 +176,13 @@ def papers_seen_since(engine: Engine, since: datetime, *, limit: int = 20000) ->
         .order_by(papers.c.first_seen.desc(), papers.c.id)
         .limit(limit)
     )
-    with engine.connect() as conn:
+    with reading(engine) as conn:
         return [row_to_paper(row) for row in conn.execute(query)]
 
 
 def get_papers(engine: Engine, ids: Sequence[str]) -> dict[str, Paper]:
     found: dict[str, Paper] = {}
-    with engine.connect() as conn:
+    with reading(engine) as conn:
         for start in range(0, len(ids), _CHUNK):
             query = select(*_PAPER_COLUMNS).where(papers.c.id.in_(ids[start : start + _CHUNK]))
             found.update((row.id, row_to_paper(row)) for row in conn.execute(query))
@@ -191,5 +192,5 @@ def get_papers(engine: Engine, ids: Sequence[str]) -> dict[str, Paper]:
 def count_papers(engine: Engine) -> int:
     from sqlalchemy import func
 
-    with engine.connect() as conn:
+    with reading(engine) as conn:
         return int(conn.execute(select(func.count()).select_from(papers)).scalar_one())

@@ -3,55 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Engine, Row, delete, func, select, update
+from sqlalchemy import Engine, Row, delete, select, update
 
 from digest.addresses import address_hash
-from digest.errors import SuppressedError
-from digest.models import Profile, Subscriber
+from digest.errors import StoreConflict, SuppressedError
+from digest.models import Profile, Subscriber, SubscriberInput
+from digest.store.guard import reading, writing
 from digest.store.schema import deliveries, editions, feedback, subscribers, suppressions
-
-
-@dataclass(frozen=True, slots=True)
-class SubscriberInput:
-    """Everything a file, form or CLI may say about a subscriber (email already normalized)."""
-
-    email: str
-    interests: str
-    name: str = ""
-    keywords: Sequence[str] = ()
-    categories: Sequence[str] = ()
-    authors: Sequence[str] = ()
-    seed_papers: Sequence[str] = ()
-    frequency: str = "weekly"
-    weekday: int = 0
-    hour: int = 8
-    timezone: str = "UTC"
-    papers_per_email: int = 10
-    quiet_week: str = "send"
-    popularity_weight: float = 1.0
-    extra: dict[str, Any] = field(default_factory=dict)
-
-    def values(self) -> dict[str, Any]:
-        return {
-            "email": self.email,
-            "name": self.name,
-            "interests": self.interests,
-            "keywords": list(self.keywords),
-            "categories": list(self.categories),
-            "authors": list(self.authors),
-            "seed_papers": list(self.seed_papers),
-            "frequency": self.frequency,
-            "weekday": self.weekday,
-            "hour": self.hour,
-            "timezone": self.timezone,
-            "papers_per_email": self.papers_per_email,
-            "quiet_week": self.quiet_week,
-            "popularity_weight": self.popularity_weight,
-        }
 
 
 def row_to_subscriber(row: Row[Any] | Any, *, liked: Sequence[str] = (),
@@ -83,7 +44,7 @@ def row_to_subscriber(row: Row[Any] | Any, *, liked: Sequence[str] = (),
 
 
 def is_suppressed(engine: Engine, address_hash: str) -> bool:
-    with engine.connect() as conn:
+    with reading(engine) as conn:
         query = select(suppressions.c.address_hash).where(
             suppressions.c.address_hash == address_hash
         )
@@ -97,7 +58,7 @@ def upsert_subscriber(engine: Engine, data: SubscriberInput, *, now: datetime, s
 
     A suppressed address with no row (a deleted subscriber) raises SuppressedError: no
     file, import or form may bring it back."""
-    with engine.begin() as conn:
+    with writing(engine) as conn:
         row = conn.execute(
             select(subscribers.c.id, subscribers.c.status).where(subscribers.c.email == data.email)
         ).first()
@@ -112,7 +73,9 @@ def upsert_subscriber(engine: Engine, data: SubscriberInput, *, now: datetime, s
                     confirmed_at=now if status == "active" else None,
                 )
             )
-            return int(result.inserted_primary_key[0]), True
+            key = result.inserted_primary_key
+            assert key is not None  # a single-row insert always reports its primary key
+            return int(key[0]), True
         values = data.values()
         if row.status == "pending" and status == "active":
             values.update(status="active", confirmed_at=now)
@@ -143,7 +106,7 @@ def list_subscribers(engine: Engine, *, status: str | None = None) -> list[Subsc
     query = select(subscribers).order_by(subscribers.c.id)
     if status is not None:
         query = query.where(subscribers.c.status == status)
-    with engine.connect() as conn:
+    with reading(engine) as conn:
         rows = conn.execute(query).all()
         fb = _feedback_for(conn, [r.id for r in rows])
     return [row_to_subscriber(r, liked=fb[r.id][0], disliked=fb[r.id][1]) for r in rows]
@@ -158,7 +121,7 @@ def get_subscriber(engine: Engine, *, email: str | None = None,
         query = query.where(subscribers.c.id == subscriber_id)
     else:
         raise ValueError("give email or subscriber_id")
-    with engine.connect() as conn:
+    with reading(engine) as conn:
         row = conn.execute(query).first()
         if row is None:
             return None
@@ -172,31 +135,24 @@ def set_status(engine: Engine, subscriber_id: int, status: str, *, now: datetime
         values["unsubscribed_at"] = now
     elif status == "active":
         values["confirmed_at"] = now
-    with engine.begin() as conn:
+    with writing(engine) as conn:
         conn.execute(update(subscribers).where(subscribers.c.id == subscriber_id).values(**values))
-
-
-def count_by_status(engine: Engine) -> dict[str, int]:
-    with engine.connect() as conn:
-        query = select(subscribers.c.status, func.count()).group_by(subscribers.c.status)
-        return {status: int(n) for status, n in conn.execute(query)}
 
 
 def suppress_address(engine: Engine, address_hash: str, *, reason: str, now: datetime) -> None:
     """Never mail this address again (hard bounce, complaint, deletion). Idempotent."""
-    from sqlalchemy.exc import IntegrityError
 
     try:
-        with engine.begin() as conn:
+        with writing(engine) as conn:
             conn.execute(suppressions.insert().values(address_hash=address_hash, reason=reason,
                                                       created_at=now))
-    except IntegrityError:
+    except StoreConflict:
         pass
 
 
 def update_subscriber(engine: Engine, subscriber_id: int, values: dict[str, Any]) -> bool:
     """Write the given columns (preferences, stamps); False if the subscriber is gone."""
-    with engine.begin() as conn:
+    with writing(engine) as conn:
         result = conn.execute(
             update(subscribers).where(subscribers.c.id == subscriber_id).values(**values))
         return result.rowcount > 0
@@ -204,7 +160,7 @@ def update_subscriber(engine: Engine, subscriber_id: int, values: dict[str, Any]
 
 def unsubscribe(engine: Engine, subscriber_id: int, *, now: datetime) -> bool:
     """Mark active/pending as unsubscribed; True only if this call changed something."""
-    with engine.begin() as conn:
+    with writing(engine) as conn:
         result = conn.execute(
             update(subscribers)
             .where(subscribers.c.id == subscriber_id,
@@ -215,7 +171,7 @@ def unsubscribe(engine: Engine, subscriber_id: int, *, now: datetime) -> bool:
 
 def record_feedback(engine: Engine, subscriber_id: int, paper_id: str, signal: int, *,
                     now: datetime) -> None:
-    with engine.begin() as conn:
+    with writing(engine) as conn:
         conn.execute(feedback.insert().values(subscriber_id=subscriber_id, paper_id=paper_id,
                                               signal=1 if signal > 0 else -1, created_at=now))
 
@@ -224,7 +180,7 @@ def delete_subscriber(engine: Engine, subscriber_id: int, *, now: datetime,
                       reason: str = "deleted") -> str | None:
     """Erase the subscriber, their feedback and ledger rows, leaving only the address hash
     in suppressions (unless ``reason`` is empty). Returns the erased address, or None."""
-    with engine.begin() as conn:
+    with writing(engine) as conn:
         email = conn.execute(select(subscribers.c.email)
                              .where(subscribers.c.id == subscriber_id)).scalar_one_or_none()
         if email is None:
@@ -243,7 +199,7 @@ def delete_subscriber(engine: Engine, subscriber_id: int, *, now: datetime,
 
 def export_subscriber(engine: Engine, subscriber_id: int) -> dict[str, Any] | None:
     """Everything the store holds about one subscriber, as JSON-ready data."""
-    with engine.connect() as conn:
+    with reading(engine) as conn:
         row = conn.execute(select(subscribers).where(subscribers.c.id == subscriber_id)).first()
         if row is None:
             return None
@@ -276,7 +232,7 @@ def confirm_pending(engine: Engine, subscriber_id: int, *, issued: datetime,
     False when the link is stale: the subscriber confirmed or unsubscribed after it was
     issued (a replayed old link must not re-subscribe someone who left), or bounced."""
     c = subscribers.c
-    with engine.begin() as conn:
+    with writing(engine) as conn:
         result = conn.execute(
             update(subscribers)
             .where(c.id == subscriber_id, c.status.in_(("pending", "unsubscribed")),

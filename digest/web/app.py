@@ -9,14 +9,12 @@ from urllib.parse import urlsplit
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
-from sqlalchemy import text
-from sqlalchemy.exc import SQLAlchemyError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from digest.errors import DeliveryError, DigestError, TokenError
+from digest.app.subscriptions import LinkUsed
+from digest.errors import DeliveryError, StoreError, TokenError
 from digest.profiles import ProfileError
 from digest.runtime import Runtime
-from digest.subscriptions import LinkUsed
 from digest.tokens import ExpiredToken
 from digest.web import confirm, feedback, preferences, rights, subscribe, unsubscribe
 from digest.web.forms import FormError
@@ -58,6 +56,7 @@ def _same_origin(request: Request, base_url: str) -> bool:
 
 
 def create_app(rt: Runtime) -> FastAPI:
+    """The subscription web app over the runtime's use cases (routes read ``app.state.rt``)."""
     app = FastAPI(title=f"{rt.settings.product_name} subscriptions", docs_url=None,
                   redoc_url=None)
     rt.secret  # noqa: B018 - fail now, not on the first link, when the secret is missing
@@ -68,11 +67,8 @@ def create_app(rt: Runtime) -> FastAPI:
     @app.get("/healthz", response_class=JSONResponse)
     def healthz() -> JSONResponse:
         """The process answers and the database is reachable (503 otherwise)."""
-        try:
-            with rt.engine.connect() as conn:
-                conn.execute(text("SELECT 1"))
-        except (SQLAlchemyError, DigestError) as exc:
-            log.warning("health check failed: %s", exc)
+        if not rt.status.healthy():
+            log.warning("health check failed: the database does not answer")
             return JSONResponse({"status": "error", "database": "unreachable"}, status_code=503)
         return JSONResponse({"status": "ok"})
 
@@ -128,6 +124,13 @@ def create_app(rt: Runtime) -> FastAPI:
         return message(request, "Email not sent",
                        "We could not send the email just now. Please try again later.",
                        status=503, headers={"Retry-After": "300"})
+
+    @app.exception_handler(StoreError)
+    async def store_failed(request: Request, exc: StoreError) -> Response:
+        log.warning("database error: %s", exc)
+        return message(request, "Temporarily unavailable",
+                       "We cannot reach our database just now. Please try again in a few "
+                       "minutes.", status=503, headers={"Retry-After": "120"})
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> Response:

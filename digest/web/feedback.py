@@ -7,9 +7,6 @@ from datetime import UTC, datetime
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 
-from digest.errors import TokenError
-from digest.store.papers import get_papers
-from digest.subscriptions import FEEDBACK_SIGNALS, read_link, record_feedback
 from digest.web.pages import message, page
 
 router = APIRouter()
@@ -18,12 +15,9 @@ router = APIRouter()
 @router.get("/feedback/{token}", response_class=HTMLResponse)
 def feedback_page(request: Request, token: str) -> HTMLResponse:
     """Ask for the click; nothing is recorded on GET (link scanners)."""
-    rt = request.app.state.rt
-    payload, _ = read_link(rt, "feedback", token)
-    paper, signal = payload.get("paper"), payload.get("signal")
-    if not isinstance(paper, str) or signal not in FEEDBACK_SIGNALS:
-        raise TokenError("this link is not valid")
-    found = get_papers(rt.engine, [paper]).get(paper)
+    subscriptions = request.app.state.rt.subscriptions
+    _, paper, signal = subscriptions.feedback_request(token)
+    found = subscriptions.paper(paper)
     return page(request, "feedback.html", action=f"/feedback/{token}", signal=signal,
                 title=found.title if found else paper)
 
@@ -31,6 +25,6 @@ def feedback_page(request: Request, token: str) -> HTMLResponse:
 @router.post("/feedback/{token}", response_class=HTMLResponse)
 def feedback_post(request: Request, token: str) -> HTMLResponse:
     """Record the signal; the ranker reads it on the next edition."""
-    _, _, signal = record_feedback(request.app.state.rt, token, now=datetime.now(UTC))
+    _, _, signal = request.app.state.rt.subscriptions.record_feedback(token, now=datetime.now(UTC))
     word = "more" if signal == "more" else "fewer"
     return message(request, "Thanks", f"You will see {word} papers like this one.")

@@ -9,7 +9,6 @@ from fastapi.responses import HTMLResponse
 
 from digest.models import Subscriber
 from digest.profiles import MAX_INTERESTS, WEEKDAYS, ProfileError
-from digest.subscriptions import read_link, update_preferences
 from digest.web.forms import FormError, clean, lines, number
 from digest.web.pages import page
 
@@ -35,7 +34,7 @@ def _page(request: Request, token: str, sub: Subscriber, *, status: int = 200,
 @router.get("/preferences/{token}", response_class=HTMLResponse)
 def preferences_page(request: Request, token: str) -> HTMLResponse:
     """The preferences form, filled in with the current values."""
-    _, sub = read_link(request.app.state.rt, "preferences", token)
+    _, sub = request.app.state.rt.subscriptions.read_link("preferences", token)
     return _page(request, token, sub)
 
 
@@ -46,8 +45,8 @@ def preferences_post(request: Request, token: str, interests: Field = "",
                            timezone: Field = "UTC", papers_per_email: Field = "10",
                            quiet_week: Field = "send") -> HTMLResponse:
     """Save the preferences; a bad field re-shows the form with the reason (400)."""
-    rt = request.app.state.rt
-    _, sub = read_link(rt, "preferences", token)
+    subscriptions = request.app.state.rt.subscriptions
+    _, sub = subscriptions.read_link("preferences", token)
     raw = {"interests": interests, "seed_papers": seed_papers, "frequency": frequency,
            "weekday": weekday, "hour": hour, "timezone": timezone,
            "papers_per_email": papers_per_email, "quiet_week": quiet_week}
@@ -64,7 +63,7 @@ def preferences_post(request: Request, token: str, interests: Field = "",
                                        "papers per email", low=1, high=50),
             "quiet_week": clean(quiet_week, "quiet week", max_len=10),
         }
-        sub = update_preferences(rt, sub, form)
+        sub = subscriptions.update_preferences(sub, form)
     except (FormError, ProfileError) as exc:
         shown = {k: v if isinstance(v, str) else "" for k, v in raw.items()}
         return _page(request, token, sub, status=400, error=str(exc), values=shown)

@@ -7,10 +7,8 @@ from datetime import UTC, datetime
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 
-from digest.subscriptions import delete, read_link, request_deletion, send_export
 from digest.web.forms import client_ip
 from digest.web.pages import message, page
-from digest.web.ratelimit import hit
 
 router = APIRouter()
 
@@ -21,8 +19,9 @@ def _throttled(request: Request, kind: str, subscriber_id: int) -> HTMLResponse 
     rt = request.app.state.rt
     web, now = rt.settings.web, datetime.now(UTC)
     ip = client_ip(request, trust_proxy=web.trust_proxy)
-    wait = hit(rt.engine, f"ip:{ip}", limit=web.ip_limit, window=web.ip_window, now=now) or \
-        hit(rt.engine, f"{kind}:{subscriber_id}", limit=1, window=web.confirm_resend, now=now)
+    throttle = rt.subscriptions.throttle
+    wait = throttle(f"ip:{ip}", limit=web.ip_limit, window=web.ip_window, now=now) or \
+        throttle(f"{kind}:{subscriber_id}", limit=1, window=web.confirm_resend, now=now)
     if not wait:
         return None
     return message(request, "Too many requests",
@@ -33,12 +32,12 @@ def _throttled(request: Request, kind: str, subscriber_id: int) -> HTMLResponse 
 @router.post("/preferences/{token}/export", response_class=HTMLResponse)
 async def export_post(request: Request, token: str) -> HTMLResponse:
     """Email the subscriber everything we store about them, as JSON."""
-    rt = request.app.state.rt
-    _, sub = read_link(rt, "preferences", token)
+    subscriptions = request.app.state.rt.subscriptions
+    _, sub = subscriptions.read_link("preferences", token)
     refused = _throttled(request, "export", sub.id)
     if refused:
         return refused
-    await send_export(rt, sub)
+    await subscriptions.send_export(sub)
     return message(request, "Export sent",
                    f"We emailed a copy of your data to {sub.email}.")
 
@@ -46,12 +45,12 @@ async def export_post(request: Request, token: str) -> HTMLResponse:
 @router.post("/preferences/{token}/delete", response_class=HTMLResponse)
 async def delete_request(request: Request, token: str) -> HTMLResponse:
     """Email a deletion link: only the inbox owner may delete, not whoever holds a digest."""
-    rt = request.app.state.rt
-    _, sub = read_link(rt, "preferences", token)
+    subscriptions = request.app.state.rt.subscriptions
+    _, sub = subscriptions.read_link("preferences", token)
     refused = _throttled(request, "delete", sub.id)
     if refused:
         return refused
-    await request_deletion(rt, sub)
+    await subscriptions.request_deletion(sub)
     return message(request, "Check your inbox",
                    f"We emailed a link to {sub.email}; open it to delete your data.")
 
@@ -59,14 +58,14 @@ async def delete_request(request: Request, token: str) -> HTMLResponse:
 @router.get("/delete/{token}", response_class=HTMLResponse)
 def delete_page(request: Request, token: str) -> HTMLResponse:
     """Show the delete button; nothing changes on GET."""
-    _, sub = read_link(request.app.state.rt, "delete", token)
+    _, sub = request.app.state.rt.subscriptions.read_link("delete", token)
     return page(request, "delete.html", email=sub.email, action=f"/delete/{token}")
 
 
 @router.post("/delete/{token}", response_class=HTMLResponse)
 def delete_post(request: Request, token: str) -> HTMLResponse:
     """Erase everything; only a hash of the address stays, so it is never mailed again."""
-    erased = delete(request.app.state.rt, token, now=datetime.now(UTC))
+    erased = request.app.state.rt.subscriptions.delete(token, now=datetime.now(UTC))
     return message(request, "Your data is deleted",
                    f"Everything we stored about {erased} is gone. We will not email this "
                    "address again.")

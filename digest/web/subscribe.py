@@ -11,10 +11,8 @@ from fastapi.responses import HTMLResponse
 from digest.addresses import address_hash
 from digest.errors import AddressError, DeliveryError
 from digest.profiles import MAX_INTERESTS, ProfileError, validate_profile
-from digest.subscriptions import subscribe
 from digest.web.forms import FormError, check_form_token, clean, client_ip, form_token
 from digest.web.pages import message, page
-from digest.web.ratelimit import forget, hit
 
 router = APIRouter()
 Field = Annotated[str, Form()]
@@ -44,10 +42,10 @@ async def subscribe_post(request: Request, email: Field = "", interests: Field =
                          form_token: Field = "") -> HTMLResponse:
     """Ask for a subscription; a confirmation email follows (double opt-in)."""
     rt = request.app.state.rt
-    web = rt.settings.web
+    subscriptions, web = rt.subscriptions, rt.settings.web
     now = datetime.now(UTC)
     ip = client_ip(request, trust_proxy=web.trust_proxy)
-    wait = hit(rt.engine, f"ip:{ip}", limit=web.ip_limit, window=web.ip_window, now=now)
+    wait = subscriptions.throttle(f"ip:{ip}", limit=web.ip_limit, window=web.ip_window, now=now)
     if wait:
         return too_many(request, wait, "Too many sign-ups from your network. Please try later.")
     values = {"email": email if isinstance(email, str) else "",
@@ -67,13 +65,13 @@ async def subscribe_post(request: Request, email: Field = "", interests: Field =
     except (FormError, ProfileError, AddressError) as exc:
         return _form(request, status=400, error=str(exc), values=values)
     key = f"addr:{address_hash(data.email)}"
-    wait = hit(rt.engine, key, limit=1, window=web.confirm_resend, now=now)
+    wait = subscriptions.throttle(key, limit=1, window=web.confirm_resend, now=now)
     if wait:
         return too_many(request, wait, "We sent a confirmation to this address a short while "
                         "ago. Please check your inbox (and spam folder), or try again later.")
     try:
-        await subscribe(rt, data, now=now, origin="web")
+        await subscriptions.subscribe(data, now=now, origin="web")
     except DeliveryError:
-        forget(rt.engine, key)  # nothing was sent: let them retry without waiting the window
+        subscriptions.unthrottle(key)  # nothing was sent: let them retry without waiting
         raise
     return page(request, "check_inbox.html", email=data.email)

@@ -8,7 +8,6 @@ from typing import Annotated
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse
 
-from digest.subscriptions import read_link, unsubscribe
 from digest.web.pages import message, page
 
 router = APIRouter()
@@ -17,7 +16,7 @@ router = APIRouter()
 @router.get("/unsubscribe/{token}", response_class=HTMLResponse)
 def unsubscribe_page(request: Request, token: str) -> HTMLResponse:
     """Show the unsubscribe button; nothing changes on GET."""
-    _, sub = read_link(request.app.state.rt, "unsubscribe", token)
+    _, sub = request.app.state.rt.subscriptions.read_link("unsubscribe", token)
     return page(request, "unsubscribe.html", email=sub.email, action=f"/unsubscribe/{token}",
                 done=sub.status not in ("active", "pending"))
 
@@ -28,6 +27,6 @@ async def unsubscribe_post(
     one_click: Annotated[str, Form(alias="List-Unsubscribe")] = "",
 ) -> HTMLResponse:
     """Unsubscribe at once: 200, no redirect, no cookie; repeating is harmless."""
-    sub = await unsubscribe(request.app.state.rt, token, now=datetime.now(UTC))
+    sub = await request.app.state.rt.subscriptions.unsubscribe(token, now=datetime.now(UTC))
     return message(request, "You are unsubscribed",
                    f"{sub.email} will receive no more digests.")

@@ -17,10 +17,11 @@ import httpx
 import pytest
 from sqlalchemy import select
 
+from digest.models import SubscriberInput
 from digest.store.db import open_store
-from digest.store.jobs import list_runs
+from digest.store.job_runs import list_runs
 from digest.store.schema import deliveries
-from digest.store.subscribers import SubscriberInput, upsert_subscriber
+from digest.store.subscribers import upsert_subscriber
 from tests.smtp_sink import ScriptedHandler, SmtpSink, free_port
 
 REPO = Path(__file__).resolve().parents[2]

@@ -11,7 +11,6 @@ from typing import Any
 
 import pytest
 
-from digest.pipeline import deliver, fetch, plan
 from digest.runtime import Runtime
 from digest.store.subscribers import get_subscriber
 from tests.smtp_sink import SmtpSink
@@ -26,9 +25,9 @@ READER = "browser.reader@example.org"
 
 
 def _send_edition(rt: Runtime, now: datetime) -> int:
-    fetch(rt, now=now, urls=[str(SEED_FEED)])
-    plan(rt, now=now)
-    return deliver(rt, clock=lambda: now).sent
+    rt.fetcher.fetch(now=now, urls=[str(SEED_FEED)])
+    rt.planner.plan(now=now)
+    return rt.delivery.deliver(clock=lambda: now).sent
 
 
 def _in_thread(work: Callable[[], int]) -> int:

@@ -11,7 +11,6 @@ from typing import Any
 import httpx
 import pytest
 
-from digest.pipeline import deliver, fetch, plan
 from digest.store.subscribers import get_subscriber
 from tests.smtp_sink import SmtpSink
 from tests.web_support import (
@@ -80,10 +79,10 @@ def test_journey_over_http(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
 
         # 5. the next digest is ranked for the new interests
         now = datetime.now(UTC)
-        [feed] = fetch(rt, now=now, urls=[str(SEED_FEED)])
+        [feed] = rt.fetcher.fetch(now=now, urls=[str(SEED_FEED)])
         assert feed.status == "ok" and feed.entries > 0
-        assert plan(rt, now=now).planned == 1
-        assert deliver(rt).sent == 1
+        assert rt.planner.plan(now=now).planned == 1
+        assert rt.delivery.deliver().sent == 1
         digest_mail = inbox()[2]
         text = body_text(digest_mail)
         # The seed paper the reader named shapes the picks but is never sent back to them.
@@ -111,8 +110,8 @@ def test_journey_over_http(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
 
         # 7. no further mail: tomorrow's edition is not planned for them
         tomorrow = now + timedelta(days=1)
-        plan(rt, now=tomorrow)
-        deliver(rt, clock=lambda: tomorrow)
+        rt.planner.plan(now=tomorrow)
+        rt.delivery.deliver(clock=lambda: tomorrow)
         assert len(inbox()) == 4
     rt.close()
 

@@ -16,7 +16,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 from sqlalchemy import Engine
 
-from digest.feeds import FeedResult, FeedSpec, RetryPolicy, fetch_feeds
+from digest.app.fetch import FeedResult, fetch_feeds
+from digest.feeds import FeedSpec, RetryPolicy
 from tests.feed_files import FEEDS, feed_file
 
 NOW = datetime(2026, 8, 1, 6, 0, tzinfo=UTC)

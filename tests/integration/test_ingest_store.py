@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine
 
-from digest.feeds import FeedResult, FeedSpec, fetch_feeds, parse_feed_specs
+from digest.app.fetch import FeedResult, fetch_feeds
+from digest.feeds import FeedSpec, parse_feed_specs
 from digest.store.feedstate import get_feed_state
 from digest.store.papers import count_papers, get_papers
 from tests.feed_files import FEEDS, feed_file

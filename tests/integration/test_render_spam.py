@@ -6,7 +6,7 @@ import shutil
 
 import pytest
 
-from digest.preview import spam_score
+from digest.app.preview import spam_score
 from digest.render.samples import sample_message
 
 pytestmark = pytest.mark.skipif(shutil.which("spamassassin") is None,

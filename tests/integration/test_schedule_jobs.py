@@ -6,7 +6,7 @@ import asyncio
 import json
 import logging
 import os
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -14,16 +14,13 @@ import pytest
 from sqlalchemy import select
 
 from digest.config import load_settings
-from digest.models import Paper
+from digest.models import Paper, SubscriberInput
 from digest.runtime import Runtime
-from digest.schedule import jobs
-from digest.schedule.jobs import JobContext
-from digest.schedule.scheduler import build_scheduler, next_runs
-from digest.schedule.sender import Sender
-from digest.store.jobs import list_runs
+from digest.schedule.scheduler import build_scheduler
+from digest.store.job_runs import list_runs
 from digest.store.papers import upsert_papers
 from digest.store.schema import deliveries, editions, subscribers
-from digest.store.subscribers import SubscriberInput, get_subscriber, upsert_subscriber
+from digest.store.subscribers import get_subscriber, upsert_subscriber
 
 REPO = Path(__file__).resolve().parents[2]
 SEED = REPO / "seeds" / "arxiv_seed.xml"
@@ -55,13 +52,11 @@ def add_subscriber(rt: Runtime, email: str, *, now: datetime, status: str = "act
     return sid
 
 
-def run_job(rt: Runtime, clock: Clock, job: Callable[[], Awaitable[None]]) -> None:
+def run_job(rt: Runtime, clock: Clock, job: str) -> None:
+    """Run one scheduled job ("fetch", "deliver", "housekeeping") as the leader would."""
     async def go() -> None:
-        jobs.bind(JobContext(rt, clock, Sender(rt, clock, owner="test-node")))
-        try:
-            await job()
-        finally:
-            jobs.bind(None)
+        jobs = rt.scheduled_jobs(rt.sender(clock, owner="test-node"), clock)
+        await getattr(jobs, f"{job}_job")()
 
     asyncio.run(go())
 
@@ -83,10 +78,10 @@ def rows(rt: Runtime, email: str) -> list[tuple[str, str, str | None]]:
 def established(rt: Runtime) -> Clock:
     """ada, weekly on Monday 08:00 UTC, got last week's edition; new papers came since."""
     clock = Clock(MONDAY_8 - timedelta(days=7, hours=1))
-    run_job(rt, clock, jobs.fetch_job)
+    run_job(rt, clock, "fetch")
     add_subscriber(rt, "ada@example.org", now=MONDAY_8 - timedelta(days=10), weekday=0, hour=8)
     clock.now = MONDAY_8 - timedelta(days=7) + timedelta(minutes=5)
-    run_job(rt, clock, jobs.deliver_job)
+    run_job(rt, clock, "deliver")
     assert [r[:2] for r in rows(rt, "ada@example.org")] == [("weekly:2026-W48", "sent")]
     for day in (3, 10):
         upsert_papers(rt.engine, [paper(f"2611.{day:05d}", f"Language models reasoning {day}")],
@@ -97,18 +92,18 @@ def established(rt: Runtime) -> Clock:
 def test_down_over_the_due_time_sends_once_when_back_within_the_grace(rt: Runtime) -> None:
     clock = established(rt)
     clock.now = MONDAY_8 - timedelta(minutes=1)
-    run_job(rt, clock, jobs.deliver_job)
+    run_job(rt, clock, "deliver")
     assert len(outbox(rt)) == 1 and len(rows(rt, "ada@example.org")) == 1
     # The service was down from 07:59 to 10:00: the 08:00 edition goes out once, late.
     clock.now = MONDAY_8 + timedelta(hours=2)
-    run_job(rt, clock, jobs.deliver_job)
+    run_job(rt, clock, "deliver")
     assert [r[:2] for r in rows(rt, "ada@example.org")][1:] == [("weekly:2026-W49", "sent")]
     assert len(outbox(rt)) == 2
     # A restart right after the send (a new runtime, a new scheduler) sends nothing more.
     again = Runtime(rt.settings)
     try:
         clock.now += timedelta(minutes=1)
-        run_job(again, clock, jobs.deliver_job)
+        run_job(again, clock, "deliver")
     finally:
         again.close()
     assert len(outbox(rt)) == 2
@@ -118,18 +113,18 @@ def test_down_over_the_due_time_sends_once_when_back_within_the_grace(rt: Runtim
 def test_down_past_the_too_late_limit_records_a_skip_then_sends_next_period(rt: Runtime) -> None:
     clock = established(rt)
     clock.now = MONDAY_8 + timedelta(hours=25)
-    run_job(rt, clock, jobs.deliver_job)
+    run_job(rt, clock, "deliver")
     key, state, note = rows(rt, "ada@example.org")[-1]
     assert (key, state) == ("weekly:2026-W49", "skipped")
     assert note is not None and "too late" in note
     assert len(outbox(rt)) == 1
     clock.now += timedelta(hours=1)  # the skip is recorded once, not on every run
-    run_job(rt, clock, jobs.deliver_job)
+    run_job(rt, clock, "deliver")
     assert len(rows(rt, "ada@example.org")) == 2
     deliver_runs = list_runs(rt.engine, job="deliver")
     assert [r.counts["skipped_late"] for r in deliver_runs[-2:]] == [1, 0]
     clock.now = MONDAY_8 + timedelta(days=7, minutes=3)
-    run_job(rt, clock, jobs.deliver_job)
+    run_job(rt, clock, "deliver")
     assert [r[:2] for r in rows(rt, "ada@example.org")][-1] == ("weekly:2026-W50", "sent")
     assert len(outbox(rt)) == 2
     # The skipped week's paper was not lost: the next edition carries it.
@@ -145,11 +140,11 @@ def test_too_late_limit_is_a_setting(db_url: str, tmp_path: Path) -> None:
     runtime = Runtime(settings)
     try:
         clock = Clock(SUNDAY)
-        run_job(runtime, clock, jobs.fetch_job)
+        run_job(runtime, clock, "fetch")
         add_subscriber(runtime, "ada@example.org", now=MONDAY_8 - timedelta(days=10),
                        weekday=0, hour=8)
         clock.now = MONDAY_8 + timedelta(hours=2)
-        run_job(runtime, clock, jobs.deliver_job)
+        run_job(runtime, clock, "deliver")
         assert [r[1] for r in rows(runtime, "ada@example.org")] == ["skipped"]
     finally:
         runtime.close()
@@ -167,7 +162,7 @@ def test_edition_covers_papers_since_the_previous_delivered_edition(rt: Runtime)
     sid = add_subscriber(rt, "ada@example.org", now=SUNDAY - timedelta(days=3), frequency="daily",
                          hour=9, papers_per_email=1)
     clock.now = datetime(2026, 11, 29, 9, 5, tzinfo=UTC)
-    run_job(rt, clock, jobs.deliver_job)
+    run_job(rt, clock, "deliver")
     assert [r[1] for r in rows(rt, "ada@example.org")] == ["sent"]
     # Papers arrive while the service is down for three days (the daily editions in between
     # are skipped as too late); the next edition still carries what arrived after the
@@ -177,7 +172,7 @@ def test_edition_covers_papers_since_the_previous_delivered_edition(rt: Runtime)
     upsert_papers(rt.engine, [paper("2611.00003", "Large language models reasoning with tools")],
                   now=datetime(2026, 11, 30, 12, tzinfo=UTC))
     clock.now = datetime(2026, 12, 2, 9, 1, tzinfo=UTC)
-    run_job(rt, clock, jobs.deliver_job)
+    run_job(rt, clock, "deliver")
     with rt.engine.connect() as conn:
         picks = [r.picks for r in conn.execute(
             select(deliveries.c.picks).where(deliveries.c.subscriber_id == sid,
@@ -187,34 +182,32 @@ def test_edition_covers_papers_since_the_previous_delivered_edition(rt: Runtime)
 
 
 def test_once_plans_the_current_period_regardless_of_the_hour(rt: Runtime) -> None:
-    from digest.pipeline import plan
 
-    run_job(rt, Clock(SUNDAY), jobs.fetch_job)
+    run_job(rt, Clock(SUNDAY), "fetch")
     add_subscriber(rt, "ada@example.org", now=SUNDAY - timedelta(days=9), weekday=3, hour=23)
-    assert plan(rt, now=SUNDAY).planned == 1  # digest run --once / digest send
+    assert rt.planner.plan(now=SUNDAY).planned == 1  # digest run --once / digest send
     # The service counts this week as served: no second edition, and no "too late" skip
     # for Thursday's 23:00 that passed 61 hours ago.
-    later = plan(rt, now=SUNDAY + timedelta(hours=1), scheduled=True)
+    later = rt.planner.plan(now=SUNDAY + timedelta(hours=1), scheduled=True)
     assert (later.planned, later.skipped_late) == (0, 0)
     assert [r[:2] for r in rows(rt, "ada@example.org")] == [("weekly:2026-W48", "pending")]
 
 
 def test_the_service_honours_the_hour_after_a_first_edition_at_once(rt: Runtime) -> None:
-    from digest.pipeline import plan
 
-    run_job(rt, Clock(SUNDAY), jobs.fetch_job)
+    run_job(rt, Clock(SUNDAY), "fetch")
     add_subscriber(rt, "ben@example.org", now=datetime(2026, 11, 28, 14, tzinfo=UTC),
                    frequency="daily", hour=13)
     add_subscriber(rt, "cy@example.org", now=datetime(2026, 11, 28, 14, tzinfo=UTC),
                    frequency="daily", hour=13)
     # Joined Saturday 14:00, after Saturday's 13:00: ben gets a first edition at once,
     # cy (first_at_once off) waits for Sunday 13:00; after that both follow the hour.
-    first = plan(rt, now=datetime(2026, 11, 28, 14, 5, tzinfo=UTC), scheduled=True,
+    first = rt.planner.plan(now=datetime(2026, 11, 28, 14, 5, tzinfo=UTC), scheduled=True,
                  only="ben@example.org")
     assert first.planned == 1
     for only in ("ben@example.org", "cy@example.org"):
-        assert plan(rt, now=SUNDAY, scheduled=True, first_at_once=False, only=only).planned == 0
-        assert plan(rt, now=SUNDAY + timedelta(hours=1), scheduled=True,
+        assert rt.planner.plan(now=SUNDAY, scheduled=True, first_at_once=False, only=only).planned == 0
+        assert rt.planner.plan(now=SUNDAY + timedelta(hours=1), scheduled=True,
                     first_at_once=False, only=only).planned == 1
     assert [r[0] for r in rows(rt, "ben@example.org")] == ["daily:2026-11-28", "daily:2026-11-29"]
     assert [r[0] for r in rows(rt, "cy@example.org")] == ["daily:2026-11-29"]
@@ -224,8 +217,8 @@ def test_job_runs_are_recorded_with_one_log_line_each(rt: Runtime,
                                                       caplog: pytest.LogCaptureFixture) -> None:
     clock = Clock(SUNDAY)
     with caplog.at_level(logging.INFO, logger="digest.jobs"):
-        run_job(rt, clock, jobs.fetch_job)
-        run_job(rt, clock, jobs.housekeeping_job)
+        run_job(rt, clock, "fetch")
+        run_job(rt, clock, "housekeeping")
     lines = [json.loads(r.getMessage()) for r in caplog.records if r.name == "digest.jobs"]
     assert [(line["event"], line["job"], line["ok"]) for line in lines] == [
         ("job_run", "fetch", True), ("job_run", "housekeeping", True)]
@@ -245,8 +238,8 @@ def test_a_failing_job_is_recorded_not_raised(db_url: str, tmp_path: Path) -> No
         clock = Clock(SUNDAY)
         add_subscriber(runtime, "ada@example.org", now=SUNDAY - timedelta(days=1),
                        frequency="daily", hour=11)
-        run_job(runtime, clock, jobs.fetch_job)
-        run_job(runtime, clock, jobs.deliver_job)
+        run_job(runtime, clock, "fetch")
+        run_job(runtime, clock, "deliver")
         [run] = list_runs(runtime.engine, job="deliver")
         assert run.ok is False
         assert run.error is not None and "Error" in run.error
@@ -265,7 +258,7 @@ def test_housekeeping_expires_unconfirmed_signups_and_prunes_the_outbox(rt: Runt
         path.write_text("x")
         stamp = (SUNDAY - timedelta(days=age)).timestamp()
         os.utime(path, (stamp, stamp))
-    run_job(rt, Clock(SUNDAY), jobs.housekeeping_job)
+    run_job(rt, Clock(SUNDAY), "housekeeping")
     assert get_subscriber(rt.engine, email="old@example.org") is None
     assert get_subscriber(rt.engine, email="new@example.org") is not None
     assert get_subscriber(rt.engine, email="active@example.org") is not None
@@ -274,39 +267,37 @@ def test_housekeeping_expires_unconfirmed_signups_and_prunes_the_outbox(rt: Runt
     assert run.counts == {"expired_signups": 1, "pruned_outbox_files": 1}
 
 
-def test_scheduler_persists_its_jobs_in_the_main_database(rt: Runtime) -> None:
-    async def go() -> dict[str, datetime | None]:
-        scheduler = build_scheduler(rt.engine, rt.settings.schedule, now=SUNDAY)
+def test_a_new_leader_runs_every_job_at_once_then_on_its_interval(rt: Runtime) -> None:
+    async def go() -> dict[str, tuple[object, ...]]:
+        clock = Clock(SUNDAY)
+        jobs = rt.scheduled_jobs(rt.sender(clock, owner="test-node"), clock)
+        scheduler = build_scheduler(jobs.table(), misfire_grace=rt.settings.schedule.misfire_grace,
+                                    now=SUNDAY)
         scheduler.start(paused=True)
         try:
-            return next_runs(rt.engine)
+            return {job.id: (job.next_run_time, job.trigger.interval, job.coalesce,
+                             job.max_instances, job.misfire_grace_time)
+                    for job in scheduler.get_jobs()}
         finally:
             scheduler.shutdown(wait=False)
 
-    found = asyncio.run(go())
-    assert found == {"fetch": SUNDAY, "deliver": SUNDAY, "housekeeping": SUNDAY}
-    job = asyncio.run(_lookup(rt))
-    assert (job.coalesce, job.max_instances, job.misfire_grace_time) == (True, 1, 600)
-
-
-async def _lookup(rt: Runtime):  # type: ignore[no-untyped-def]
-    scheduler = build_scheduler(rt.engine, rt.settings.schedule, now=SUNDAY)
-    scheduler.start(paused=True)
-    try:
-        return scheduler.get_job("deliver")
-    finally:
-        scheduler.shutdown(wait=False)
+    # The documented defaults (.env.example): fetch hourly, deliver every 5 minutes,
+    # housekeeping every 6 hours, 10 minutes' misfire grace; one instance, coalesced.
+    assert asyncio.run(go()) == {
+        "fetch": (SUNDAY, timedelta(hours=1), True, 1, 600),
+        "deliver": (SUNDAY, timedelta(minutes=5), True, 1, 600),
+        "housekeeping": (SUNDAY, timedelta(hours=6), True, 1, 600),
+    }
 
 
 def test_planning_again_with_nothing_new_since_the_last_edition_is_harmless(rt: Runtime) -> None:
     """Regression: `digest send` right after the service sent used to fit the ranker on an
     empty window and crash with "empty vocabulary"."""
-    from digest.pipeline import deliver, plan
 
-    run_job(rt, Clock(SUNDAY), jobs.fetch_job)
+    run_job(rt, Clock(SUNDAY), "fetch")
     add_subscriber(rt, "ada@example.org", now=SUNDAY - timedelta(days=1), frequency="daily")
-    assert plan(rt, now=SUNDAY).planned == 1
-    assert deliver(rt, clock=Clock(SUNDAY)).sent == 1
-    assert plan(rt, now=SUNDAY + timedelta(minutes=5)).already == 1
+    assert rt.planner.plan(now=SUNDAY).planned == 1
+    assert rt.delivery.deliver(clock=Clock(SUNDAY)).sent == 1
+    assert rt.planner.plan(now=SUNDAY + timedelta(minutes=5)).already == 1
     # Next day, no paper arrived since the last edition: nothing new, no crash.
-    assert plan(rt, now=SUNDAY + timedelta(days=1)).nothing_new == 1
+    assert rt.planner.plan(now=SUNDAY + timedelta(days=1)).nothing_new == 1

@@ -6,8 +6,8 @@ from pathlib import Path
 
 from sqlalchemy import Engine
 
-from digest.schedule.leader import FileLeadership, PgLeadership, leader_present, leadership_for
 from digest.store.db import open_store
+from digest.store.leader_lock import FileLeadership, PgLeadership, leader_present, leadership_for
 
 
 def test_only_one_holder_and_release_hands_over(engine: Engine) -> None:

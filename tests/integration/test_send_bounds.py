@@ -11,7 +11,6 @@ from sqlalchemy import Engine
 
 from digest.config import load_settings
 from digest.errors import SendAborted
-from digest.pipeline import deliver
 from digest.runtime import Runtime
 from digest.store import ledger
 from tests.send_world import SECRET, populate
@@ -28,7 +27,7 @@ def test_unwritable_outbox_aborts_the_run_and_loses_nothing(tmp_path: Path) -> N
     try:
         populate(rt.engine, ["a@example.org", "b@example.org"])
         with pytest.raises(SendAborted, match="DIGEST_OUTBOX_DIR"):
-            deliver(rt)
+            rt.delivery.deliver()
         counts = ledger.counts_by_state(rt.engine)
         assert counts.get("sent", 0) == 0 and sum(counts.values()) == 2
         assert counts.get("failed", 0) == 0  # nobody is written off for our broken setup
@@ -46,7 +45,7 @@ def test_retry_wait_ends_even_with_a_frozen_clock(tmp_path: Path, sqlite_engine:
         ))
         try:
             populate(rt.engine, ["slow@example.org", "ok@example.org"], now=FROZEN)
-            report = deliver(rt, clock=lambda: FROZEN)  # time never moves
+            report = rt.delivery.deliver(clock=lambda: FROZEN)  # time never moves
             assert report.sent == 1 and report.retried >= 1
             assert ledger.counts_by_state(rt.engine) == {"sent": 1, "retry": 1}
         finally:

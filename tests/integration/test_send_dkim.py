@@ -11,7 +11,6 @@ import pytest
 
 from digest.config import SmtpSettings
 from digest.errors import ConfigError
-from digest.pipeline import deliver
 from digest.send.dkim import SIGNED_HEADERS, signer_from_settings
 from tests.send_world import populate, runtime
 from tests.smtp_sink import SmtpSink
@@ -48,7 +47,7 @@ def test_sent_messages_carry_a_valid_signature_over_the_bulk_headers(
     populate(sqlite_engine, ["signed@example.org"])  # type: ignore[arg-type]
     rt = runtime(url, smtp_sink.port, tmp_path, dkim_key_path=key, dkim_selector="d2026")
     try:
-        assert deliver(rt).sent == 1
+        assert rt.delivery.deliver().sent == 1
     finally:
         rt.close()
     data = smtp_sink.handler.to("signed@example.org")[0].data

@@ -9,9 +9,8 @@ from pathlib import Path
 
 from sqlalchemy import Engine
 
-from digest.pipeline import deliver
-from digest.store import ledger
-from digest.store.ledger import Outcome
+from digest.models import Outcome
+from digest.store import claims
 from tests.send_world import populate, runtime, states
 from tests.smtp_sink import SmtpSink
 
@@ -25,7 +24,7 @@ def test_concurrent_claims_never_share_a_row(engine: Engine) -> None:
 
     def claimer(name: str) -> None:
         mine: list[int] = []
-        while batch := ledger.claim_batch(engine, owner=name, now=now, limit=3, lease=LEASE):
+        while batch := claims.claim_batch(engine, owner=name, now=now, limit=3, lease=LEASE):
             mine += [c.id for c in batch]
         got[name] = mine
 
@@ -41,36 +40,36 @@ def test_concurrent_claims_never_share_a_row(engine: Engine) -> None:
 def test_outcomes_only_land_under_our_own_lease(engine: Engine) -> None:
     populate(engine, ["a@example.org", "b@example.org", "c@example.org"])
     t0 = datetime.now(UTC)
-    a, b, c = ledger.claim_batch(engine, owner="first", now=t0, limit=3, lease=LEASE)
+    a, b, c = claims.claim_batch(engine, owner="first", now=t0, limit=3, lease=LEASE)
     # "first" stalls past its lease; "second" reclaims everything.
     later = t0 + LEASE + timedelta(seconds=1)
-    again = ledger.claim_batch(engine, owner="second", now=later, limit=3, lease=LEASE)
+    again = claims.claim_batch(engine, owner="second", now=later, limit=3, lease=LEASE)
     assert [x.id for x in again] == [a.id, b.id, c.id]
     assert [x.attempts for x in again] == [2, 2, 2]
-    applied = ledger.record_outcomes(
+    applied = claims.record_outcomes(
         engine, [Outcome(a.id, "sent", message_id="<m>", reply="250 ok", transport="smtp")],
         owner="first", now=later)
     assert applied == 0  # the late worker cannot overwrite the new owner's row
-    applied = ledger.record_outcomes(engine, [
+    applied = claims.record_outcomes(engine, [
         Outcome(a.id, "sent", message_id="<m>", reply="250 ok", transport="smtp"),
         Outcome(b.id, "retry", error="451", next_attempt_at=later + timedelta(minutes=1)),
         Outcome(c.id, "failed", error="550", bounce_subscriber_id=c.subscriber_id),
     ], owner="second", now=later)
     assert applied == 3
     assert sorted(states(engine).values()) == ["failed", "retry", "sent"]
-    assert ledger.next_retry_at(engine) == later + timedelta(minutes=1)
+    assert claims.next_retry_at(engine) == later + timedelta(minutes=1)
 
 
 def test_renewed_leases_are_not_reclaimed_and_released_rows_come_back(engine: Engine) -> None:
     populate(engine, ["r@example.org", "s@example.org"])
     t0 = datetime.now(UTC)
-    held = ledger.claim_batch(engine, owner="w", now=t0, limit=2, lease=LEASE)
+    held = claims.claim_batch(engine, owner="w", now=t0, limit=2, lease=LEASE)
     t1 = t0 + timedelta(seconds=20)
-    assert ledger.renew_leases(engine, [h.id for h in held], owner="w", now=t1, lease=LEASE) == 2
-    assert ledger.claim_batch(engine, owner="x", now=t0 + LEASE + timedelta(seconds=5),
+    assert claims.renew_leases(engine, [h.id for h in held], owner="w", now=t1, lease=LEASE) == 2
+    assert claims.claim_batch(engine, owner="x", now=t0 + LEASE + timedelta(seconds=5),
                               limit=5, lease=LEASE) == []
-    assert ledger.release(engine, [held[0].id], owner="w", now=t1) == 1
-    back = ledger.claim_batch(engine, owner="x", now=t1, limit=5, lease=LEASE)
+    assert claims.release(engine, [held[0].id], owner="w", now=t1) == 1
+    back = claims.claim_batch(engine, owner="x", now=t1, limit=5, lease=LEASE)
     assert [b.id for b in back] == [held[0].id] and back[0].attempts == 1
 
 
@@ -90,14 +89,14 @@ def test_a_slow_send_keeps_its_lease_alive(sqlite_engine: Engine, tmp_path: Path
             time.sleep(0.02)
         deadline = time.monotonic() + 2.0  # well past the 1 s lease
         while time.monotonic() < deadline:
-            stolen.extend(c.id for c in ledger.claim_batch(
+            stolen.extend(c.id for c in claims.claim_batch(
                 sqlite_engine, owner="thief", now=datetime.now(UTC), limit=5, lease=LEASE))
             time.sleep(0.1)
 
     spy = threading.Thread(target=thief)
     try:
         spy.start()
-        report = deliver(rt)
+        report = rt.delivery.deliver()
     finally:
         spy.join()
         rt.close()
@@ -111,14 +110,14 @@ def test_hourly_cap_defers_the_rest_and_holds_across_runs(engine: Engine, db_url
     populate(engine, [f"h{i}@example.org" for i in range(5)])
     rt = runtime(db_url, smtp_sink.port, tmp_path, hourly_cap=3, pool_size=1)
     try:
-        first = deliver(rt)
-        second = deliver(rt)
+        first = rt.delivery.deliver()
+        second = rt.delivery.deliver()
     finally:
         rt.close()
     assert first.sent == 3 and first.deferred and "hourly cap" in first.deferred
     assert second.sent == 0  # the three sent a moment ago still count
     assert sorted(states(engine).values()) == ["retry", "retry", "sent", "sent", "sent"]
-    assert ledger.count_due(engine, now=datetime.now(UTC)) == 2  # released, not lost
+    assert claims.count_due(engine, now=datetime.now(UTC)) == 2  # released, not lost
 
 
 def test_gives_up_after_max_attempts(engine: Engine, db_url: str, smtp_sink: SmtpSink,
@@ -128,7 +127,7 @@ def test_gives_up_after_max_attempts(engine: Engine, db_url: str, smtp_sink: Smt
     rt = runtime(db_url, smtp_sink.port, tmp_path, max_attempts=3, retry_base_seconds=0.1,
                  retry_max_seconds=0.2, retry_window_seconds=5)
     try:
-        report = deliver(rt)
+        report = rt.delivery.deliver()
     finally:
         rt.close()
     assert smtp_sink.handler.attempts["busy@example.org"] == 3

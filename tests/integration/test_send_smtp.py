@@ -11,7 +11,6 @@ from sqlalchemy import Engine, select
 
 from digest.addresses import address_hash
 from digest.errors import SendAborted
-from digest.pipeline import deliver
 from digest.store.schema import deliveries
 from digest.store.subscribers import get_subscriber, is_suppressed, set_status
 from tests.send_world import populate, runtime, states
@@ -39,7 +38,7 @@ def test_scripted_failures_each_deliverable_gets_exactly_one(
     ids = populate(engine, ok + list(odd))
     rt = runtime(db_url, smtp_sink.port, tmp_path, **FAST_RETRY)
     try:
-        report = deliver(rt)
+        report = rt.delivery.deliver()
         counts = smtp_sink.handler.counts()
         deliverable = [e for e in ids if e != "hard@example.org"]
         assert {e: counts.get(e, 0) for e in deliverable} == {e: 1 for e in deliverable}
@@ -60,7 +59,7 @@ def test_scripted_failures_each_deliverable_gets_exactly_one(
         received = smtp_sink.handler.to("ok0@example.org")[0].message
         assert received["Message-ID"] == row.message_id
 
-        again = deliver(rt)
+        again = rt.delivery.deliver()
         assert (again.sent, again.failed, again.retried) == (0, 0, 0)
         assert smtp_sink.handler.counts() == counts
     finally:
@@ -72,7 +71,7 @@ def test_connections_are_reused_and_capped(engine: Engine, db_url: str, smtp_sin
     populate(engine, [f"r{i}@example.org" for i in range(12)])
     rt = runtime(db_url, smtp_sink.port, tmp_path, pool_size=2, max_per_connection=4)
     try:
-        report = deliver(rt)
+        report = rt.delivery.deliver()
     finally:
         rt.close()
     assert report.sent == 12
@@ -86,7 +85,7 @@ def test_hard_bounce_threshold_counts_bounces_before_suppressing(
     ids = populate(engine, ["hb@example.org"])
     rt = runtime(db_url, smtp_sink.port, tmp_path, hard_bounce_threshold=2)
     try:
-        report = deliver(rt)
+        report = rt.delivery.deliver()
     finally:
         rt.close()
     assert report.failed == 1
@@ -104,7 +103,7 @@ def test_consecutive_failures_abort_with_a_clear_error(engine: Engine, db_url: s
                  pool_size=1, timeout=2)  # nothing listens on that port
     try:
         with pytest.raises(SendAborted, match=r"3 consecutive delivery failures.*cannot connect"):
-            deliver(rt)
+            rt.delivery.deliver()
     finally:
         rt.close()
     final = states(engine)
@@ -128,7 +127,7 @@ def test_unsubscribe_during_a_send_is_honoured(engine: Engine, db_url: str,
 
     rt = runtime(db_url, smtp_sink.port, tmp_path, pool_size=1)
     try:
-        report = deliver(rt, on_progress=on_progress)
+        report = rt.delivery.deliver(on_progress=on_progress)
     finally:
         rt.close()
     assert seen
@@ -142,9 +141,9 @@ def test_limit_and_only(engine: Engine, db_url: str, smtp_sink: SmtpSink,
     populate(engine, [f"l{i}@example.org" for i in range(5)])
     rt = runtime(db_url, smtp_sink.port, tmp_path)
     try:
-        assert deliver(rt, only="l3@example.org").recipients == ["l3@example.org"]
-        assert deliver(rt, limit=2).sent == 2
-        assert deliver(rt).sent == 2
+        assert rt.delivery.deliver(only="l3@example.org").recipients == ["l3@example.org"]
+        assert rt.delivery.deliver(limit=2).sent == 2
+        assert rt.delivery.deliver().sent == 2
     finally:
         rt.close()
     assert smtp_sink.handler.counts() == {f"l{i}@example.org": 1 for i in range(5)}
@@ -159,7 +158,7 @@ def test_a_message_that_cannot_be_built_fails_alone(sqlite_engine: Engine,
     with SmtpSink() as sink:  # aiosmtpd offers SMTPUTF8
         rt = runtime(str(sqlite_engine.url), sink.port, tmp_path, max_attempts=1)
         try:
-            report = deliver(rt)
+            report = rt.delivery.deliver()
         finally:
             rt.close()
         assert sink.handler.counts() == {"plain@example.org": 1, "josé@example.org": 1}
@@ -197,9 +196,8 @@ def test_smtputf8_recipients_need_a_server_that_supports_it() -> None:
 
 def test_the_send_loop_paces_every_message_through_the_rate_limiter(
         sqlite_engine: Engine, tmp_path: Path, smtp_sink: SmtpSink) -> None:
-    from digest.pipeline import _builder
     from digest.send.deliver import deliver_due
-    from digest.send.ratelimit import RateLimiter
+    from digest.send.pacing import RateLimiter
 
     populate(sqlite_engine, [f"p{i}@example.org" for i in range(6)])
     rt = runtime(str(sqlite_engine.url), smtp_sink.port, tmp_path, pool_size=3)
@@ -213,7 +211,7 @@ def test_the_send_loop_paces_every_message_through_the_rate_limiter(
     async def go() -> int:
         transport = rt.transport()
         try:
-            report = await deliver_due(rt.engine, transport, _builder(rt, lambda: datetime.now(UTC)),
+            report = await deliver_due(rt.ledger(), transport, rt.delivery.build,
                                        owner="pacer", smtp=rt.settings.smtp, limiter=limiter)
         finally:
             await transport.close()
@@ -240,9 +238,9 @@ def test_a_suppressed_address_gets_nothing_real_or_dry_run(engine: Engine, db_ur
                      now=datetime.now(UTC))
     rt = runtime(db_url, smtp_sink.port, tmp_path)
     try:
-        dry = deliver(rt, dry_run=True)
+        dry = rt.delivery.deliver(dry_run=True)
         assert dry.recipients == ["s0@example.org"] and dry.suppressed == 1
-        real = deliver(rt)
+        real = rt.delivery.deliver()
     finally:
         rt.close()
     assert real.recipients == ["s0@example.org"] and real.suppressed == 1

@@ -14,7 +14,6 @@ from aiosmtpd.smtp import AuthResult, LoginPassword
 from sqlalchemy import Engine
 
 from digest.errors import SendAborted
-from digest.pipeline import deliver
 from tests.send_world import populate, runtime
 from tests.smtp_sink import ScriptedHandler, SmtpSink
 
@@ -59,7 +58,7 @@ def test_starttls_with_auth(sqlite_engine: Engine, tmp_path: Path,
     rt = runtime(str(sqlite_engine.url), sink.port, tmp_path, security="starttls",
                  username="digest", password="s3cret", validate_certs=False)
     try:
-        assert deliver(rt).sent == 2
+        assert rt.delivery.deliver().sent == 2
     finally:
         rt.close()
     assert sink.handler.counts() == {"tls@example.org": 1, "tls2@example.org": 1}
@@ -75,7 +74,7 @@ def test_wrong_password_stops_the_run_naming_the_settings(
                  abort_after_consecutive_failures=2, pool_size=1)
     try:
         with pytest.raises(SendAborted, match="DIGEST_SMTP__USERNAME/PASSWORD"):
-            deliver(rt)
+            rt.delivery.deliver()
     finally:
         rt.close()
     assert sink.handler.counts() == {}
@@ -89,7 +88,7 @@ def test_plain_connection_is_refused_when_the_server_requires_starttls(
                  abort_after_consecutive_failures=1)
     try:
         with pytest.raises(SendAborted):
-            deliver(rt)
+            rt.delivery.deliver()
     finally:
         rt.close()
     assert sink.handler.counts() == {}
@@ -101,7 +100,7 @@ def test_implicit_tls(sqlite_engine: Engine, tmp_path: Path, server_tls: ssl.SSL
         rt = runtime(str(sqlite_engine.url), sink.port, tmp_path, security="tls",
                      validate_certs=False)
         try:
-            assert deliver(rt).sent == 1
+            assert rt.delivery.deliver().sent == 1
         finally:
             rt.close()
         assert sink.handler.counts() == {"implicit@example.org": 1}

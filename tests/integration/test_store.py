@@ -6,11 +6,11 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import Engine
 
-from digest.models import EditionInfo, Paper
-from digest.store import ledger
+from digest.models import EditionInfo, Outcome, Paper, SubscriberInput
+from digest.store import claims, ledger
 from digest.store.db import current_revision, head_revision, open_store
 from digest.store.papers import get_papers, papers_seen_since, upsert_papers
-from digest.store.subscribers import SubscriberInput, get_subscriber, upsert_subscriber
+from digest.store.subscribers import get_subscriber, upsert_subscriber
 
 NOW = datetime(2026, 11, 23, 8, 0, tzinfo=UTC)
 
@@ -56,6 +56,10 @@ def test_ledger_one_row_per_edition_and_subscriber(engine: Engine) -> None:
     assert ledger.sent_paper_ids(engine, sid) == {"p1"}
 
 
+def sent(delivery_id: int) -> Outcome:
+    return Outcome(delivery_id, "sent", message_id="<m>", reply="250", transport="smtp")
+
+
 def test_claims_are_exclusive_and_expired_leases_come_back(engine: Engine) -> None:
     info = EditionInfo("weekly:2026-W48", "weekly", NOW, NOW + timedelta(days=7))
     eid = ledger.ensure_edition(engine, info, now=NOW)
@@ -65,17 +69,16 @@ def test_claims_are_exclusive_and_expired_leases_come_back(engine: Engine) -> No
                                    now=NOW, status="active", origin="cli")
         ledger.add_delivery(engine, edition_id=eid, subscriber_id=sid, picks=[], quiet=False,
                             now=NOW)
-    first = ledger.claim_batch(engine, owner="w1", now=NOW, limit=2)
-    second = ledger.claim_batch(engine, owner="w2", now=NOW, limit=5)
+    first = claims.claim_batch(engine, owner="w1", now=NOW, limit=2)
+    second = claims.claim_batch(engine, owner="w2", now=NOW, limit=5)
     assert len(first) == 2 and len(second) == 1
     assert not {c.id for c in first} & {c.id for c in second}
-    assert ledger.claim_batch(engine, owner="w3", now=NOW, limit=5) == []
-    assert ledger.mark_sent(engine, first[0].id, owner="w1", now=NOW, message_id="<m>",
-                            reply="250", transport="smtp")
+    assert claims.claim_batch(engine, owner="w3", now=NOW, limit=5) == []
+    assert claims.record_outcomes(engine, [sent(first[0].id)], owner="w1", now=NOW) == 1
     # w1 dies holding first[1]; after the lease expires another worker takes it over.
     later = NOW + timedelta(minutes=11)
-    retaken = ledger.claim_batch(engine, owner="w3", now=later, limit=5)
+    retaken = claims.claim_batch(engine, owner="w3", now=later, limit=5)
     assert {c.id for c in retaken} == {first[1].id, second[0].id}
-    assert not ledger.mark_sent(engine, first[1].id, owner="w1", now=later, message_id="<m>",
-                                reply="250", transport="smtp")  # w1's lease is gone
+    # w1's lease is gone: its late outcome is not written
+    assert claims.record_outcomes(engine, [sent(first[1].id)], owner="w1", now=later) == 0
     assert ledger.counts_by_state(engine) == {"sent": 1, "sending": 2}

@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from email import message_from_bytes, policy
 from email.message import EmailMessage
@@ -19,17 +20,15 @@ from sqlalchemy import Engine, MetaData, select
 from digest.addresses import address_hash
 from digest.errors import SuppressedError
 from digest.models import EditionInfo
-from digest.notify import send_notice
-from digest.profiles import sync_profile_dir, validate_profile
+from digest.profiles import validate_profile
 from digest.render import RenderedEmail
 from digest.runtime import Runtime
 from digest.store import ledger
+from digest.store.rate_limits import hit
 from digest.store.schema import suppressions
 from digest.store.subscribers import get_subscriber, suppress_address, upsert_subscriber
-from digest.subscriptions import import_rows, subscribe
 from digest.tokens import make_token
 from digest.web import create_app
-from digest.web.ratelimit import hit
 from tests.web_support import SECRET, body_text, find_link, form_token, make_runtime
 
 EMAIL = "owner@example.org"
@@ -112,9 +111,10 @@ def test_deletion_leaves_only_a_hash_that_nothing_revives(rt: Runtime, web: Test
     profiles = tmp_path / "profiles"
     profiles.mkdir()
     (profiles / "owner.toml").write_text(f'email = "{EMAIL}"\ninterests = "x"\n')
-    synced = sync_profile_dir(rt.engine, profiles, now=NOW)
+    synced = rt.subscribers.sync(profiles, now=NOW)
     assert synced.created == [] and len(synced.errors) == 1
-    report = import_rows(rt.engine, [(2, {"email": EMAIL.upper(), "interests": "x"})], now=NOW)
+    report = rt.subscribers.import_rows([(2, {"email": EMAIL.upper(), "interests": "x"})],
+                                        now=NOW)
     assert report.created == [] and report.bad[0][0] == 2
     assert get_subscriber(rt.engine, email=EMAIL) is None
 
@@ -169,7 +169,7 @@ def test_resubscribe_after_unsubscribe_needs_a_new_confirmation(rt: Runtime,
     [goodbye] = outbox(rt)
     assert "unsubscribed" in goodbye["Subject"]
     data = validate_profile({"email": EMAIL, "interests": "topology"})
-    result = asyncio.run(subscribe(rt, data, now=datetime.now(UTC)))
+    result = asyncio.run(rt.subscriptions.subscribe(data, now=datetime.now(UTC)))
     assert (result.reason, result.confirmation_sent) == ("resubscribe", True)
     assert get_subscriber(rt.engine, subscriber_id=sid).status == "unsubscribed"
     confirm = find_link(outbox(rt)[1], "confirm")
@@ -183,14 +183,14 @@ def test_bounced_and_suppressed_addresses_get_no_mail(rt: Runtime) -> None:
     suppress_address(rt.engine, address_hash("bounced@example.org"), reason="hard bounce", now=NOW)
     for email in ("bounced@example.org",):
         data = validate_profile({"email": email, "interests": "x"})
-        assert asyncio.run(subscribe(rt, data, now=NOW)).confirmation_sent is False
-    sent = asyncio.run(send_notice(rt, "welcome", to="bounced@example.org", name="",
-                                   action_url="http://x/"))
+        assert asyncio.run(rt.subscriptions.subscribe(data, now=NOW)).confirmation_sent is False
+    sent = asyncio.run(rt.notifier.send("welcome", to="bounced@example.org", name="",
+                                        action_url="http://x/"))
     assert sent is False and outbox(rt) == []
 
 
 class _Renderer:
-    """Stands in for the notice templates another module provides."""
+    """A renderer whose subject tries a header injection."""
 
     def render_notice(self, kind: str, *, email: str, name: str, action_url: str,
                       extra: object = None) -> RenderedEmail:
@@ -199,15 +199,18 @@ class _Renderer:
                              text=f"go: {action_url}\n", preheader="")
 
 
-def test_notices_use_the_renderer_when_it_can_and_plain_text_otherwise(rt: Runtime) -> None:
-    # "delete" has no MJML template (the real renderer now renders confirm/welcome/goodbye).
-    asyncio.run(send_notice(rt, "delete", to=EMAIL, name="Ann", action_url="http://x/confirm/t"))
-    rt.__dict__["renderer"] = _Renderer()
-    asyncio.run(send_notice(rt, "welcome", to=EMAIL, name="Ann", action_url="http://x/p/t"))
-    plain, rendered = outbox(rt)
-    assert plain.get_content_type() == "text/plain"
-    assert "http://x/confirm/t" in body_text(plain)
-    assert plain["Auto-Submitted"] == "auto-generated"
+def test_every_notice_renders_from_its_template_and_headers_stay_one_line(rt: Runtime) -> None:
+    for kind in ("confirm", "welcome", "goodbye", "export", "delete"):
+        asyncio.run(rt.notifier.send(kind, to=EMAIL, name="Ann", action_url="http://x/a/t"))
+    notices = outbox(rt)
+    assert len(notices) == 5
+    for notice in notices:
+        assert notice.get_content_type() == "multipart/alternative", notice["Subject"]
+        assert "http://x/a/t" in body_text(notice)
+        assert notice["Auto-Submitted"] == "auto-generated"
+    hostile = replace(rt.notifier, renderer=_Renderer())
+    asyncio.run(hostile.send("welcome", to=EMAIL, name="Ann", action_url="http://x/p/t"))
+    rendered = outbox(rt)[-1]
     assert rendered.get_content_type() == "multipart/alternative"
     assert rendered["Subject"] == "welcome for Ann Bcc: x@example.org"  # folded onto one line
     assert rendered["Bcc"] is None

@@ -36,11 +36,28 @@ def test_every_setting_is_documented_in_env_example() -> None:
 
 def test_defaults_are_offline_and_need_no_configuration(monkeypatch: pytest.MonkeyPatch,
                                                         tmp_path: Path) -> None:
-    monkeypatch.chdir(tmp_path)  # no .env here
+    monkeypatch.chdir(tmp_path)  # no .env, no seeds/ or subscribers/ here
     s = load_settings()
     assert s.database_url.startswith("sqlite:///")
     assert not s.delivers_by_smtp and s.outbox_dir == Path("outbox")
-    assert s.feeds == ["seeds/arxiv_seed.xml"]
+    # The demo runs from any folder on the data packaged with digest.
+    [feed] = s.feeds
+    assert Path(feed).read_bytes() == (REPO / "seeds" / "arxiv_seed.xml").read_bytes()
+    assert sorted(p.name for p in s.subscribers_dir.glob("*.toml")) == sorted(
+        p.name for p in (REPO / "subscribers").glob("*.toml"))
+
+
+def test_a_checkout_uses_its_own_seeds_and_subscribers(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(REPO)
+    s = load_settings()
+    assert s.feeds == ["seeds/arxiv_seed.xml"] and s.subscribers_dir == Path("subscribers")
+
+
+def test_production_never_falls_back_to_the_demo_data(monkeypatch: pytest.MonkeyPatch,
+                                                     tmp_path: Path) -> None:
+    monkeypatch.chdir(tmp_path)
+    s = load_settings(mode="production")
+    assert s.feeds == [] and s.subscribers_dir == Path("subscribers")
 
 
 def test_env_and_nesting(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:

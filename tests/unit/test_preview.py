@@ -11,9 +11,10 @@ from pathlib import Path
 
 from fastapi.testclient import TestClient
 
-from digest.preview import PreviewItem, preview_app, write_preview
+from digest.app.preview import PreviewItem, write_preview
 from digest.render import Renderer, default_templates_dir
 from digest.render.samples import sample_branding, sample_message
+from digest.web.preview import preview_app
 
 
 def test_write_preview_writes_html_text_and_exact_eml(tmp_path: Path) -> None:

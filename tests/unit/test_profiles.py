@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from digest.profiles import ProfileError, load_profile_dir, validate_profile
+from digest.app.subscriber_files import load_profile_dir
+from digest.profiles import ProfileError, validate_profile
 
 REPO = Path(__file__).resolve().parents[2]
 

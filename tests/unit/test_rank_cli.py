@@ -9,9 +9,8 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
+from digest.app.rank import read_feed_files
 from digest.cli.rank import register
-from digest.errors import FeedError
-from digest.rank.corpus import load_papers_from_files
 
 DATA = Path(__file__).resolve().parents[2] / "bench" / "data"
 HF = DATA / "hf_daily_papers_2026-06-12.json"
@@ -101,7 +100,9 @@ def test_missing_feed_file_is_a_clear_error(app: typer.Typer, tmp_path: Path) ->
 def test_loader_reads_atom_and_hf_json_and_normalizes_ids(tmp_path: Path) -> None:
     feed = tmp_path / "feed.xml"
     feed.write_bytes(ATOM)
-    papers = load_papers_from_files([feed, HF, feed])
+    files = read_feed_files([feed, HF, feed])
+    assert files.problems == []
+    papers = files.papers
     assert [p.id for p in papers[:2]] == ["2601.00042", "hep-ph/0301050"]
     first = papers[0]
     assert first.title == "Inverse folding with diffusion"  # markup stripped
@@ -112,11 +113,24 @@ def test_loader_reads_atom_and_hf_json_and_normalizes_ids(tmp_path: Path) -> Non
     assert len(papers) == 2 + 30  # the repeated file adds nothing
 
 
-def test_loader_rejects_what_is_not_a_feed(tmp_path: Path) -> None:
+def test_loader_reports_what_is_not_a_feed(tmp_path: Path) -> None:
     junk = tmp_path / "junk.xml"
     junk.write_bytes(b"\x00\x01 not xml at all <<<")
-    with pytest.raises(FeedError):
-        load_papers_from_files([junk])
+    files = read_feed_files([junk])
+    assert files.papers == [] and [path for path, _ in files.problems] == [str(junk)]
+
+
+def test_a_web_page_given_as_feed_is_reported_as_fetch_reports_it(app: typer.Typer,
+                                                                  tmp_path: Path) -> None:
+    # Regression: a second, private parser once read this as "quiet week: 0 of 0 papers", exit 0.
+    page = tmp_path / "page.html"
+    page.write_text("<!doctype html><html><head><title>arXiv</title></head>"
+                    "<body><p>Not a feed.</p></body></html>")
+    result = CliRunner().invoke(app, ["rank", "--interests", "protein design", "--feed",
+                                      str(page), "--json"])
+    assert result.exit_code == 1
+    assert result.stdout == ""
+    assert str(page) in result.stderr and "html page" in result.stderr.lower()
 
 
 def test_json_quiet_week_keeps_stdout_pure_and_says_so_on_stderr(

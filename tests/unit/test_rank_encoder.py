@@ -2,10 +2,6 @@
 
 from __future__ import annotations
 
-import json
-import struct
-from pathlib import Path
-
 import numpy as np
 import pytest
 
@@ -14,7 +10,6 @@ from digest.rank.encoder import (
     dequantize,
     load_encoder,
     quantize_int8,
-    read_safetensors,
 )
 
 
@@ -67,17 +62,3 @@ def test_quantize_roundtrip_keeps_rows_close() -> None:
     assert np.array_equal(back["b"], np.ones(4, dtype=np.float32))
 
 
-def test_read_safetensors_parses_header_and_offsets(tmp_path: Path) -> None:
-    a = np.arange(6, dtype=np.float32).reshape(2, 3)
-    b = np.array([7, 8], dtype=np.int64)
-    header = {
-        "__metadata__": {"format": "pt"},
-        "a": {"dtype": "F32", "shape": [2, 3], "data_offsets": [0, 24]},
-        "b": {"dtype": "I64", "shape": [2], "data_offsets": [24, 40]},
-    }
-    raw = json.dumps(header).encode()
-    path = tmp_path / "m.safetensors"
-    path.write_bytes(struct.pack("<Q", len(raw)) + raw + a.tobytes() + b.tobytes())
-    got = read_safetensors(path)
-    assert np.array_equal(got["a"], a)
-    assert np.array_equal(got["b"], b)

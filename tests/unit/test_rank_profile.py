@@ -8,7 +8,6 @@ from digest.models import Profile
 from digest.rank.profile import (
     arxiv_id,
     parse_profile,
-    profile_from_mapping,
     resolve_papers,
     split_interests,
 )
@@ -58,27 +57,3 @@ def test_parse_profile_keeps_keywords_as_phrases_and_normalizes_authors() -> Non
     assert parsed.authors == frozenset({"ada lovelace"})
     # A paper both liked and disliked counts as liked: the later click wins upstream.
     assert [p.id for p in parsed.disliked] == ["2601.00005"]
-
-
-def test_profile_from_mapping_accepts_lists_and_comma_strings() -> None:
-    profile = profile_from_mapping(
-        {"interests": " protein design ", "categories": "q-bio.BM, cs.LG", "authors": ["A B"]}
-    )
-    assert profile.interests == "protein design"
-    assert profile.categories == ("q-bio.BM", "cs.LG")
-    assert profile.authors == ("A B",)
-
-
-@pytest.mark.parametrize(
-    ("data", "field"),
-    [
-        ({}, "interests"),
-        ({"interests": "  "}, "interests"),
-        ({"interests": "x", "keywords": [1, 2]}, "keywords"),
-        ({"interests": "x", "popularity_weight": "high"}, "popularity_weight"),
-        ({"interests": "x", "popularity_weight": True}, "popularity_weight"),
-    ],
-)
-def test_profile_from_mapping_names_the_bad_field(data: dict, field: str) -> None:
-    with pytest.raises(ValueError, match=field):
-        profile_from_mapping(data)

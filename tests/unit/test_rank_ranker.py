@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from digest.models import Profile
-from digest.rank import Ranker, build_ranker, default_embedder, rank_papers
+from digest.rank import Ranker, build_ranker, default_embedder
 from tests.unit.rank_corpus import CORPUS, NOW
 
 
@@ -135,10 +135,10 @@ def test_lexical_only_ranker_still_ranks_and_floors() -> None:
     assert lexical.rank(Profile(interests="protein design"), now=NOW, k=3).picks == ()
 
 
-def test_rank_papers_convenience_and_empty_corpus() -> None:
-    got = rank_papers(CORPUS[:3], Profile(interests="mutation testing"), now=NOW, k=1)
+def test_ranking_a_small_and_an_empty_corpus() -> None:
+    got = build_ranker(CORPUS[:3]).rank(Profile(interests="mutation testing"), now=NOW, k=1)
     assert ids(got) == ["2601.00003"]
-    empty = rank_papers([], Profile(interests="anything"), now=NOW, k=3)
+    empty = build_ranker([]).rank(Profile(interests="anything"), now=NOW, k=3)
     assert empty.picks == () and empty.quiet and empty.considered == 0
 
 

@@ -8,7 +8,7 @@ import random
 from datetime import timedelta
 
 from digest.send.deliver import backoff
-from digest.send.ratelimit import RateLimiter
+from digest.send.pacing import RateLimiter
 
 
 class FakeClock:

@@ -7,8 +7,9 @@ from pathlib import Path
 
 import numpy as np
 
+from digest.app.rank import cached_vectors
 from digest.models import Paper
-from digest.rank.vector_cache import cached_vectors, default_path
+from digest.store.vector_cache import default_path
 from tests.unit.rank_corpus import CountingEmbedder
 
 PAPERS = [

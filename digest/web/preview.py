@@ -1,67 +1,21 @@
-"""Preview: write what a subscriber would get (HTML, text, .eml) and serve it for browsing.
-
-Sends nothing. The web view re-renders when a template file changes, so an operator can edit
-``templates/`` and watch the result; the Renderer's compile cache keys on file versions.
+"""The live preview page (``digest preview --serve``): every subscriber's message at 375 and
+600 px, the text twin and the headers, re-rendered when a template file changes. Sends
+nothing; serves on localhost by default.
 """
 
 from __future__ import annotations
 
 import html
 import re
-import shutil
-import subprocess
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import datetime
-from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
-from digest.models import Subscriber
-from digest.render.types import RenderedEmail
+from digest.app.preview import PreviewItem, preview_stem
 
-PreviewItem = tuple[Subscriber, RenderedEmail, EmailMessage]
 BuildPreview = Callable[[datetime | None], list[PreviewItem]]
-
-
-def write_preview(out_dir: Path, rendered: RenderedEmail, message: EmailMessage, stem: str) -> list[Path]:
-    """Write ``stem.html``, ``stem.txt`` and ``stem.eml`` (exact wire bytes) into ``out_dir``."""
-    out_dir.mkdir(parents=True, exist_ok=True)
-    safe = re.sub(r"[^A-Za-z0-9._-]+", "_", stem).strip("._") or "preview"
-    paths = [out_dir / f"{safe}.html", out_dir / f"{safe}.txt", out_dir / f"{safe}.eml"]
-    paths[0].write_text(rendered.html, encoding="utf-8")
-    paths[1].write_text(rendered.text, encoding="utf-8")
-    paths[2].write_bytes(message.as_bytes())
-    return paths
-
-
-def preview_stem(subscriber: Subscriber) -> str:
-    return f"{subscriber.id}-{subscriber.email}"
-
-
-@dataclass(frozen=True, slots=True)
-class SpamReport:
-    score: float
-    tests: tuple[str, ...]
-
-
-def spam_score(raw: bytes, *, timeout: float = 120.0) -> SpamReport | None:
-    """SpamAssassin's offline verdict on a message, or None when it is not installed."""
-    exe = shutil.which("spamassassin")
-    if exe is None:
-        return None
-    done = subprocess.run(
-        [exe, "--local", "--test-mode"], input=raw, capture_output=True, timeout=timeout,
-        check=False,
-    )
-    out = done.stdout.decode("utf-8", "replace")
-    status = r"X-Spam-Status: \w+, score=(-?[\d.]+) required=[\d.]+ tests=([^\n]*(?:\n\t[^\n]*)*)"
-    match = re.search(status, out)
-    if match is None:
-        return None
-    tests = re.split(r"[,\s]+", match.group(2).split("autolearn=")[0].strip())
-    return SpamReport(float(match.group(1)), tuple(t for t in tests if t and t != "none"))
 
 
 def templates_version(templates_dir: Path) -> str:
@@ -98,13 +52,15 @@ def preview_app(build: BuildPreview, *, templates_dir: Path) -> Any:
     from fastapi.responses import HTMLResponse, PlainTextResponse, Response
 
     app = FastAPI(title="digest preview", docs_url=None, redoc_url=None)
-    state: dict[str, Any] = {"key": None, "items": []}
+    cache: dict[tuple[datetime | None, str], list[PreviewItem]] = {}
 
     def items(now: datetime | None) -> list[PreviewItem]:
+        # One entry: a template edit or another date renders afresh.
         key = (now, templates_version(templates_dir))
-        if state["key"] != key:
-            state["items"], state["key"] = build(now), key
-        return state["items"]
+        if key not in cache:
+            cache.clear()
+            cache[key] = build(now)
+        return cache[key]
 
     def item(i: int, now: datetime | None) -> PreviewItem:
         found = items(now)

@@ -1,7 +1,8 @@
-"""The per-process send loop: every node claims due ledger rows and sends them.
+"""Use case: the per-process send loop of the service — every node claims due ledger rows
+and sends them.
 
 Stopping finishes the message on the wire, then gives every other claimed row back to the
-ledger (``ledger.release``) so another node or the next run sends it — never twice.
+ledger so another node or the next run sends it — never twice.
 """
 
 from __future__ import annotations
@@ -12,33 +13,37 @@ import logging
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
-from digest.pipeline import deliver_async, worker_id
-from digest.runtime import Runtime
+from digest.app.deliver import Delivery, worker_id
 from digest.send.deliver import SendReport
-from digest.store import history, ledger
-from digest.store.jobs import record_job_run
+from digest.store import Engine
+from digest.store.job_runs import record_job_run
 
 log = logging.getLogger("digest.service")
 
 
 class _Stopping(Exception):
     """Raised from the progress hook between two messages once shutdown has begun: it is
-    the one point where deliver_due has finished a message and not yet claimed the next."""
+    the one point where the loop has finished a message and not yet claimed the next."""
 
 
 def handled(report: SendReport) -> int:
+    """How many deliveries a run dealt with, whatever their outcome."""
     return report.sent + report.retried + report.failed + report.suppressed + report.skipped
 
 
 def counts(report: SendReport) -> dict[str, int]:
+    """A run's outcome counts, as recorded in ``job_runs``."""
     return {"sent": report.sent, "retried": report.retried, "failed": report.failed,
             "suppressed": report.suppressed, "skipped": report.skipped}
 
 
 class Sender:
-    def __init__(self, rt: Runtime, clock: Callable[[], datetime], *,
+    """Drains due deliveries on a timer (and when the deliver job asks), one drain at a time."""
+
+    def __init__(self, delivery: Delivery, engine: Engine, clock: Callable[[], datetime], *,
                  owner: str | None = None) -> None:
-        self.rt = rt
+        self.delivery = delivery
+        self.engine = engine
         self.clock = clock
         self.owner = owner or worker_id()
         self.stopping = False
@@ -46,17 +51,14 @@ class Sender:
         self._wake = asyncio.Event()
         self._active: asyncio.Task[SendReport] | None = None
 
-    def kick(self) -> None:
-        self._wake.set()
-
     def _check(self, _n: int) -> None:
         if self.stopping:
             raise _Stopping
 
     async def _deliver(self) -> SendReport:
         try:
-            return await deliver_async(self.rt, clock=self.clock, owner=self.owner,
-                                       on_progress=self._check)
+            return await self.delivery.deliver_async(clock=self.clock, owner=self.owner,
+                                                     on_progress=self._check)
         except _Stopping:
             return SendReport(errors=["stopped for shutdown"])
 
@@ -75,7 +77,7 @@ class Sender:
                     self._active = None
 
     async def run(self, interval: timedelta) -> None:
-        """Drain on every tick or kick until stopped; a run that sent something is recorded."""
+        """Drain every ``interval`` until stopped; a run that sent something is recorded."""
         while not self.stopping:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), interval.total_seconds())
@@ -89,7 +91,7 @@ class Sender:
             except Exception as exc:
                 report, error = SendReport(), f"{type(exc).__name__}: {exc}"
             if handled(report) or error:
-                record_job_run(self.rt.engine, job="send", started_at=started,
+                record_job_run(self.engine, job="send", started_at=started,
                                finished_at=self.clock(), counts=counts(report), error=error)
 
     async def stop(self, timeout: float) -> int:
@@ -104,9 +106,8 @@ class Sender:
                 active.cancel()
                 with contextlib.suppress(BaseException):
                     await active
-        held = await asyncio.to_thread(history.leased_by, self.rt.engine, self.owner)
-        released = await asyncio.to_thread(
-            lambda: ledger.release(self.rt.engine, held, owner=self.owner, now=self.clock()))
+        released = await asyncio.to_thread(self.delivery.release_held, self.owner,
+                                           now=self.clock())
         if released:
             log.info('{"event": "released", "deliveries": %d}', released)
         return released

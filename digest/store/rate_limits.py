@@ -5,8 +5,9 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from sqlalchemy import Engine, delete, select, update
-from sqlalchemy.exc import IntegrityError
 
+from digest.errors import StoreConflict
+from digest.store.guard import writing
 from digest.store.schema import rate_limits
 
 _FORGET_AFTER = timedelta(days=2)  # longer than any window in use
@@ -18,7 +19,7 @@ def hit(engine: Engine, key: str, *, limit: int, window: int, now: datetime) -> 
     c = rate_limits.c
     for attempt in range(2):
         try:
-            with engine.begin() as conn:
+            with writing(engine) as conn:
                 row = conn.execute(select(c.window_start, c.count).where(c.key == key)).first()
                 if row is None:
                     conn.execute(delete(rate_limits).where(c.window_start < now - _FORGET_AFTER))
@@ -34,7 +35,7 @@ def hit(engine: Engine, key: str, *, limit: int, window: int, now: datetime) -> 
                 if result.rowcount:
                     return 0
                 return max(1, int((row.window_start + length - now).total_seconds()) + 1)
-        except IntegrityError:  # another process inserted the same key first
+        except StoreConflict:  # another process inserted the same key first
             if attempt:
                 raise
     return 0
@@ -42,5 +43,5 @@ def hit(engine: Engine, key: str, *, limit: int, window: int, now: datetime) -> 
 
 def forget(engine: Engine, key: str) -> None:
     """Drop a key's count: the event it counted did not happen after all (mail failed)."""
-    with engine.begin() as conn:
+    with writing(engine) as conn:
         conn.execute(delete(rate_limits).where(rate_limits.c.key == key))

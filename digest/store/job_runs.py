@@ -11,6 +11,7 @@ from typing import Any
 
 from sqlalchemy import Engine, select
 
+from digest.store.guard import reading, writing
 from digest.store.schema import job_runs
 
 log = logging.getLogger("digest.jobs")
@@ -35,7 +36,7 @@ def record_job_run(engine: Engine, *, job: str, started_at: datetime, finished_a
     if error:
         line["error"] = error
     log.log(logging.INFO if ok else logging.ERROR, json.dumps(line, default=str))
-    with engine.begin() as conn:
+    with writing(engine) as conn:
         conn.execute(job_runs.insert().values(
             job=job, started_at=started_at, finished_at=finished_at, ok=int(ok),
             counts=counts, error=error[:2000] if error else None))
@@ -50,7 +51,7 @@ def last_runs(engine: Engine) -> dict[str, JobRun]:
     """The newest run of each job."""
     out: dict[str, JobRun] = {}
     query = select(job_runs).order_by(job_runs.c.id.desc()).limit(500)
-    with engine.connect() as conn:
+    with reading(engine) as conn:
         for r in conn.execute(query):
             out.setdefault(r.job, _row(r))
     return out
@@ -58,7 +59,7 @@ def last_runs(engine: Engine) -> dict[str, JobRun]:
 
 def recent_failures(engine: Engine, *, limit: int = 5) -> list[JobRun]:
     query = select(job_runs).where(job_runs.c.ok == 0).order_by(job_runs.c.id.desc()).limit(limit)
-    with engine.connect() as conn:
+    with reading(engine) as conn:
         return [_row(r) for r in conn.execute(query)]
 
 
@@ -66,5 +67,5 @@ def list_runs(engine: Engine, *, job: str | None = None) -> list[JobRun]:
     query = select(job_runs).order_by(job_runs.c.id)
     if job is not None:
         query = query.where(job_runs.c.job == job)
-    with engine.connect() as conn:
+    with reading(engine) as conn:
         return [_row(r) for r in conn.execute(query)]

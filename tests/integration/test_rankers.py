@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 import numpy as np
 from sqlalchemy import Engine
 
-from digest.corpus import cached_embeddings, pool_ranker
+from digest.app.rankers import cached_embeddings, pool_ranker
 from digest.models import Paper, Profile, Subscriber
 from digest.store.embeddings import load_embeddings
 from digest.store.papers import get_papers, upsert_papers

@@ -1,4 +1,4 @@
-"""Fetch configured feeds (files or http), parse them and upsert the papers.
+"""Use case: fetch the configured feeds (files or http), parse them and store the papers.
 
 One feed's failure is a FeedResult with status ``error``, never an exception: the others
 proceed. An unchanged body (304, or the same bytes as last time) costs no parsing.
@@ -12,16 +12,15 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-import httpx
-from sqlalchemy import Engine
-from sqlalchemy.exc import SQLAlchemyError
-
-from digest.errors import DigestError, FeedError
-from digest.feeds.fetch import USER_AGENT, Download, RetryPolicy, download, is_remote, read_local
+from digest.errors import DigestError, FeedError, StoreError
+from digest.feeds.fetch import Download, HttpClient, RetryPolicy, get_feed, is_remote, open_client
 from digest.feeds.parse import ParsedFeed, parse_feed
-from digest.feeds.spec import FeedSpec
+from digest.feeds.spec import FeedSpec, parse_feed_specs
+from digest.store import Engine
 from digest.store.feedstate import FeedState, get_feed_state, record_fetch
 from digest.store.papers import upsert_papers
+
+__all__ = ["FeedResult", "FeedSpec", "Fetcher", "fetch_feeds"]
 
 # Kinds whose text is the paper's own (arXiv); the others only fill gaps and add signals.
 AUTHORITATIVE_KINDS = frozenset({"arxiv", "arxiv-api"})
@@ -29,6 +28,8 @@ AUTHORITATIVE_KINDS = frozenset({"arxiv", "arxiv-api"})
 
 @dataclass(frozen=True, slots=True)
 class FeedResult:
+    """How one feed's fetch went: counts of papers, or the one-line reason it failed."""
+
     spec: FeedSpec
     status: str  # ok, not_modified, error
     entries: int = 0
@@ -60,29 +61,23 @@ def _unchanged(spec: FeedSpec, state: FeedState | None, attempts: int) -> FeedRe
     return FeedResult(spec, "not_modified", entries=count, unchanged=count, attempts=attempts)
 
 
-async def _get(spec: FeedSpec, client: httpx.AsyncClient, state: FeedState | None,
-               policy: RetryPolicy) -> Download:
-    if not is_remote(spec.url):
-        return await asyncio.to_thread(read_local, spec.url)
-    return await download(client, spec.url, etag=state.etag if state else None,
-                          last_modified=state.last_modified if state else None, policy=policy)
-
-
-async def _fetch_one(engine: Engine, spec: FeedSpec, client: httpx.AsyncClient, now: datetime,
+async def _fetch_one(engine: Engine, spec: FeedSpec, client: HttpClient, now: datetime,
                      policy: RetryPolicy, on_stage: Stage | None) -> FeedResult:
     def stage(name: str) -> None:
         if on_stage:
             on_stage(spec, name)
 
-    def fail(message: str, **extra: object) -> FeedResult:
+    def fail(message: str, *, kind: str = "", attempts: int = 0) -> FeedResult:
         record_fetch(engine, url=spec.url, name=spec.name, now=now, status="error",
                      error=message)
-        return FeedResult(spec, "error", error=message, **extra)  # type: ignore[arg-type]
+        return FeedResult(spec, "error", error=message, kind=kind, attempts=attempts)
 
     state = get_feed_state(engine, spec.url)
     stage("fetching")
     try:
-        got = await _get(spec, client, state, policy)
+        got = await get_feed(client, spec.url, etag=state.etag if state else None,
+                             last_modified=state.last_modified if state else None,
+                             policy=policy)
     except FeedError as exc:
         return fail(str(exc))
     attempts = got.attempts if is_remote(spec.url) else 0
@@ -104,9 +99,9 @@ async def _fetch_one(engine: Engine, spec: FeedSpec, client: httpx.AsyncClient, 
     try:
         counts = upsert_papers(engine, parsed.papers, now=now,
                                authoritative=parsed.kind in AUTHORITATIVE_KINDS)
-    except SQLAlchemyError as exc:
-        return fail(f"the store refused this feed's papers: {type(exc).__name__}: "
-                    f"{str(exc).splitlines()[0][:300]}", kind=parsed.kind, attempts=attempts)
+    except StoreError as exc:
+        return fail(f"the store refused this feed's papers: {exc}", kind=parsed.kind,
+                    attempts=attempts)
     status = "error" if parsed.error else "ok"
     distinct = len({p.id for p in parsed.papers})
     warning = parsed.warning
@@ -126,20 +121,18 @@ async def fetch_feeds(engine: Engine, specs: Sequence[FeedSpec], *, now: datetim
                       on_done: Callable[[FeedResult], None] | None = None,
                       on_stage: Stage | None = None,
                       retry: RetryPolicy | None = None) -> list[FeedResult]:
-    """Fetch every feed, at most ``concurrency`` at once; results in the order of ``specs``.
+    """Fetch every feed, at most ``concurrency`` at once; results in the order of ``specs``
+    (a URL given twice is fetched once).
 
-    One failing feed is reported in its result and never stops the others.
+    One failing feed is reported in its result and never stops the others; ``on_stage``
+    hears "fetching", "parsing", "storing" per feed, ``on_done`` each result.
     """
     policy = retry or RetryPolicy()
     limit = asyncio.Semaphore(max(1, concurrency))
     unique: dict[str, FeedSpec] = {}
     for spec in specs:  # the same URL twice would race on its feeds row
         unique.setdefault(spec.url, spec)
-    async with httpx.AsyncClient(
-        timeout=httpx.Timeout(timeout), follow_redirects=True, max_redirects=5,
-        headers={"User-Agent": USER_AGENT},
-        limits=httpx.Limits(max_connections=max(1, concurrency)),
-    ) as client:
+    async with open_client(timeout=timeout, concurrency=concurrency) as client:
         async def run(spec: FeedSpec) -> FeedResult:
             async with limit:
                 try:
@@ -154,3 +147,26 @@ async def fetch_feeds(engine: Engine, specs: Sequence[FeedSpec], *, now: datetim
             return result
 
         return list(await asyncio.gather(*(run(s) for s in unique.values())))
+
+
+@dataclass(frozen=True, slots=True)
+class Fetcher:
+    """Fetching as the faces and the scheduler run it: the configured feeds by default."""
+
+    engine: Engine
+    feeds: Sequence[str]  # DIGEST_FEEDS entries
+    timeout: float = 20.0
+    concurrency: int = 4
+
+    def specs(self, urls: Sequence[str] | None = None) -> list[FeedSpec]:
+        """The feeds to fetch: ``urls`` if given, else the configured ones (ConfigError if
+        an entry is malformed)."""
+        return parse_feed_specs(urls if urls is not None else self.feeds)
+
+    def fetch(self, *, now: datetime, urls: Sequence[str] | None = None,
+              on_done: Callable[[FeedResult], None] | None = None,
+              on_stage: Stage | None = None) -> list[FeedResult]:
+        """Fetch and store every feed (blocking: runs its own event loop)."""
+        return asyncio.run(fetch_feeds(self.engine, self.specs(urls), now=now,
+                                       timeout=self.timeout, concurrency=self.concurrency,
+                                       on_done=on_done, on_stage=on_stage))

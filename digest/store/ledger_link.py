@@ -1,4 +1,4 @@
-"""Where the delivery loop's ledger calls run, on one connection held for the whole run.
+"""The store's implementation of the send loop's ``Ledger``, on connections held for the run.
 
 SQLite is a local file: a claim or a group commit takes a fraction of a millisecond, less
 than handing it to a thread and back (a GIL handoff on a busy machine), so those calls run
@@ -12,15 +12,17 @@ from __future__ import annotations
 
 import asyncio
 import functools
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
 from sqlalchemy import Connection, Engine
 from sqlalchemy.exc import SQLAlchemyError
 
-from digest.errors import StoreError
-from digest.store.db import READ_ONLY
+from digest.models import Claim, Outcome
+from digest.store import claims
+from digest.store.guard import READ_ONLY, shown_url, translate
 
 T = TypeVar("T")
 
@@ -52,16 +54,17 @@ class LedgerLink:
 
     def _run(self, read_only: bool, fn: Callable[..., T], args: tuple[Any, ...],
              kwargs: dict[str, Any]) -> T:
-        conn = self._connection(read_only)
+        conn: Connection | None = None
         try:
+            conn = self._connection(read_only)
             return fn(conn, *args, **kwargs)
         except SQLAlchemyError as exc:
             try:
-                if conn.in_transaction():
+                if conn is not None and conn.in_transaction():
                     conn.rollback()
             except SQLAlchemyError:
                 pass  # the connection is gone; the next call opens another
-            raise StoreError(f"ledger {'read' if read_only else 'write'} failed: {exc}") from exc
+            raise translate(exc, url=shown_url(self.engine)) from exc
 
     async def _dispatch(self, read_only: bool, fn: Callable[..., T], args: tuple[Any, ...],
                         kwargs: dict[str, Any]) -> T:
@@ -89,3 +92,37 @@ class LedgerLink:
             else:  # on the thread that used it
                 await asyncio.get_running_loop().run_in_executor(thread, close_conn, read_only)
                 thread.shutdown(wait=False)
+
+
+class StoreLedger:
+    """``send.ledger.Ledger`` over the store: one ``LedgerLink`` per send run."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.link = LedgerLink(engine)
+
+    async def claim(self, *, owner: str, now: datetime, limit: int, lease: timedelta,
+                    subscriber_ids: Sequence[int] | None) -> list[Claim]:
+        return await self.link.call(claims.claim_batch, owner=owner, now=now, limit=limit,
+                                    lease=lease, subscriber_ids=subscriber_ids)
+
+    async def record(self, outcomes: Sequence[Outcome], *, owner: str, now: datetime,
+                     bounce_threshold: int) -> int:
+        return await self.link.call(claims.record_outcomes, outcomes, owner=owner, now=now,
+                                    bounce_threshold=bounce_threshold)
+
+    async def renew(self, delivery_ids: Sequence[int], *, owner: str, now: datetime,
+                    lease: timedelta) -> int:
+        return await self.link.call(claims.renew_leases, delivery_ids, owner=owner, now=now,
+                                    lease=lease)
+
+    async def release(self, delivery_ids: Sequence[int], *, owner: str, now: datetime) -> int:
+        return await self.link.call(claims.release, delivery_ids, owner=owner, now=now)
+
+    async def refusal(self, subscriber_id: int, address: str) -> str | None:
+        return await self.link.read(claims.refusal, subscriber_id, address)
+
+    async def next_retry_at(self, *, subscriber_ids: Sequence[int] | None) -> datetime | None:
+        return await self.link.read(claims.next_retry_at, subscriber_ids=subscriber_ids)
+
+    async def close(self) -> None:
+        await self.link.close()

@@ -1,4 +1,4 @@
-"""Unsubscribe by email: the ``mailto:`` target every digest's List-Unsubscribe offers.
+"""Use case: unsubscribe by email — the ``mailto:`` target every digest's List-Unsubscribe offers.
 
 A reader's mail client sends a message whose subject is ``unsubscribe <token>`` to the
 From address. An MTA alias pipes it to ``digest inbound`` (see the README), which checks
@@ -13,10 +13,9 @@ from datetime import datetime
 from email import message_from_bytes, policy
 from email.message import EmailMessage
 
+from digest.app.subscriptions import Subscriptions
 from digest.errors import TokenError
 from digest.models import Subscriber
-from digest.runtime import Runtime
-from digest.subscriptions import unsubscribe
 
 # itsdangerous URL-safe tokens: base64url, dots between the parts.
 _REQUEST = re.compile(r"\bunsubscribe\s+([A-Za-z0-9_-]+(?:\.[A-Za-z0-9_-]+){2,})", re.IGNORECASE)
@@ -40,9 +39,10 @@ def requested_token(raw: bytes) -> str | None:
     return found.group(1) if found else None
 
 
-async def handle(rt: Runtime, raw: bytes, *, now: datetime) -> Subscriber:
-    """Unsubscribe whoever the request's token names; TokenError when there is no valid one."""
+async def handle_mail(subscriptions: Subscriptions, raw: bytes, *, now: datetime) -> Subscriber:
+    """Unsubscribe whoever the request's token names; TokenError when there is no valid one,
+    StoreError when the store cannot be reached (the MTA should retry)."""
     token = requested_token(raw)
     if token is None:
         raise TokenError("no 'unsubscribe <token>' request in this message")
-    return await unsubscribe(rt, token, now=now)
+    return await subscriptions.unsubscribe(token, now=now)

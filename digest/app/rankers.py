@@ -1,6 +1,7 @@
-"""Builds rankers over stored papers: reuses stored embeddings, encodes only new papers.
+"""Use-case helper: rankers over stored papers, reusing stored embeddings (encoding only
+papers that have none), and ranking one subscriber against one.
 
-The edge between the store and the pure ranker. A paper is encoded once (when a ranker
+Between the store and the pure ranker. A paper is encoded once (when a ranker
 first needs it) and its vector kept in ``papers.embedding``; papers that subscribers liked,
 disliked or named as seeds come along as history so feedback keeps working across weeks.
 """
@@ -8,13 +9,16 @@ disliked or named as seeds come along as history so feedback keeps working acros
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
 
 import numpy as np
-from sqlalchemy import Engine
 
-from digest.models import Paper, Subscriber
+from digest.models import Paper, Ranking, Subscriber
 from digest.rank import Embedder, Ranker, build_ranker, embed_papers, from_blob, to_blob
+from digest.store import Engine
 from digest.store.embeddings import load_embeddings, save_embeddings
+from digest.store.ledger import sent_paper_ids
 from digest.store.papers import get_papers
 
 
@@ -50,3 +54,23 @@ def pool_ranker(engine: Engine, pool: Sequence[Paper], *, embedder: Embedder | N
         return build_ranker(pool, semantic=False, history=history)
     vectors = cached_embeddings(engine, [*pool, *history], embedder)
     return build_ranker(pool, embedder=embedder, embeddings=vectors, history=history)
+
+
+@dataclass(frozen=True, slots=True)
+class Rankers:
+    """Builds rankers over stored papers for the plan, preview and rank use cases."""
+
+    engine: Engine
+    embedder: Embedder | None  # None: no encoder installed, lexical ranking only
+
+    def over(self, pool: Sequence[Paper], subscribers: Iterable[Subscriber] = ()) -> Ranker:
+        """A ranker over ``pool`` that knows these subscribers' liked/disliked/seed papers."""
+        return pool_ranker(self.engine, pool, embedder=self.embedder, subscribers=subscribers)
+
+    def rank(self, ranker: Ranker, subscriber: Subscriber, *, now: datetime,
+             exclude: set[str] | None = None) -> Ranking:
+        """Rank for one subscriber, leaving out what they were already sent (and ``exclude``:
+        papers older than their edition window)."""
+        skip = sent_paper_ids(self.engine, subscriber.id) | (exclude or set())
+        return ranker.rank(subscriber.profile, now=now, k=subscriber.papers_per_email,
+                           exclude=skip)

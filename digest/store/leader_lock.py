@@ -1,5 +1,6 @@
-"""Leader election: exactly one process runs the scheduler.
+"""The scheduler's leader lock: exactly one process runs the scheduler.
 
+Implements ``schedule.leadership.Leadership``.
 PostgreSQL: a session-level advisory lock held on a dedicated connection for the leader's
 life; when that process dies the server drops the lock and another node takes it.
 SQLite: an exclusive ``flock`` on a file next to the database (one machine by definition).
@@ -12,22 +13,21 @@ import fcntl
 import hashlib
 import os
 from pathlib import Path
-from typing import IO, Protocol
+from typing import IO
 
 from sqlalchemy import Connection, Engine, text
 from sqlalchemy.exc import SQLAlchemyError
+
+from digest.errors import StoreError
+from digest.store.guard import reading
 
 # A fixed 63-bit key derived from a name, so unrelated apps on the same server don't clash.
 LOCK_KEY = int.from_bytes(hashlib.sha256(b"digest:scheduler-leader").digest()[:8], "big") >> 1
 
 
-class Leadership(Protocol):
-    def acquire(self) -> bool: ...
-    def alive(self) -> bool: ...
-    def release(self) -> None: ...
-
-
 class PgLeadership:
+    """A session-level advisory lock on a connection held for the leader's life."""
+
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         self.conn: Connection | None = None
@@ -71,6 +71,8 @@ class PgLeadership:
 
 
 class FileLeadership:
+    """An exclusive ``flock`` on ``<database>.leader`` (SQLite: one machine by definition)."""
+
     def __init__(self, path: Path | None) -> None:
         self.path = path
         self.handle: IO[str] | None = None
@@ -108,7 +110,8 @@ def _sqlite_lock_path(engine: Engine) -> Path | None:
     return Path(database).with_name(Path(database).name + ".leader")
 
 
-def leadership_for(engine: Engine) -> Leadership:
+def leadership_for(engine: Engine) -> PgLeadership | FileLeadership:
+    """The leader lock that fits this database."""
     if engine.dialect.name == "postgresql":
         return PgLeadership(engine)
     return FileLeadership(_sqlite_lock_path(engine))
@@ -120,10 +123,10 @@ def leader_present(engine: Engine) -> bool | None:
         query = text("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted "
                      "AND classid = :hi AND objid = :lo AND objsubid = 1")
         try:
-            with engine.connect() as conn:
+            with reading(engine) as conn:
                 n = conn.execute(query, {"hi": LOCK_KEY >> 32, "lo": LOCK_KEY & 0xFFFFFFFF}).scalar()
             return bool(n)
-        except SQLAlchemyError:
+        except StoreError:
             return None
     probe = FileLeadership(_sqlite_lock_path(engine))
     if probe.path is None or not probe.path.exists():

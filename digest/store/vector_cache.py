@@ -1,9 +1,10 @@
-"""A local cache of paper embeddings for ranking feed files without the store.
+"""A local cache of paper embeddings for ranking feed files without the main database.
 
 ``digest rank --feed`` would otherwise re-encode every paper on every call (about 0.2 s per
-abstract on two cores). Vectors are keyed by encoder name and a hash of the exact text the
-encoder reads, so an edited abstract or another model is simply a miss. The cache is an
-optimisation only: if it cannot be opened, read or written, ranking goes on without it.
+abstract on two cores). Vectors are keyed by encoder name and a key the caller derives from
+the exact text the encoder reads (``text_key``), so an edited abstract or another model is
+simply a miss. The cache is an optimisation only: if it cannot be opened, read or written,
+reads come back empty and writes are dropped.
 """
 
 from __future__ import annotations
@@ -11,15 +12,11 @@ from __future__ import annotations
 import hashlib
 import os
 import sqlite3
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
-
-from digest.models import Paper
-from digest.rank.encoder import Embedder
-from digest.rank.lexical import paper_text
 
 _ERRORS = (sqlite3.Error, OSError)
 
@@ -30,7 +27,8 @@ def default_path() -> Path:
     return Path(base) / "digest" / "embeddings.sqlite"
 
 
-def _key(text: str) -> str:
+def text_key(text: str) -> str:
+    """The cache key of one encoder input: its SHA-256."""
     return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
 
 
@@ -60,7 +58,8 @@ def _cache(path: Path) -> Iterator[sqlite3.Connection | None]:
         conn.close()
 
 
-def _read(path: Path, model: str, keys: list[str]) -> dict[str, np.ndarray]:
+def read_vectors(path: Path, model: str, keys: list[str]) -> dict[str, np.ndarray]:
+    """Cached vectors of ``model`` for these keys (missing keys are simply absent)."""
     found: dict[str, np.ndarray] = {}
     with _cache(path) as conn:
         if conn is None:
@@ -80,7 +79,8 @@ def _read(path: Path, model: str, keys: list[str]) -> dict[str, np.ndarray]:
     return found
 
 
-def _write(path: Path, model: str, rows: dict[str, np.ndarray]) -> None:
+def write_vectors(path: Path, model: str, rows: dict[str, np.ndarray]) -> None:
+    """Cache these key -> vector rows of ``model`` (silently dropped if it cannot)."""
     with _cache(path) as conn:
         if conn is None:
             return
@@ -92,20 +92,3 @@ def _write(path: Path, model: str, rows: dict[str, np.ndarray]) -> None:
                 )
         except _ERRORS:
             pass  # read-only or full disk: the vectors were still computed for this call
-
-
-def cached_vectors(
-    papers: Sequence[Paper], embedder: Embedder, path: Path | None = None
-) -> dict[str, np.ndarray]:
-    """Paper id -> unit vector: cached where the same text met the same model before."""
-    path = path or default_path()
-    texts = [paper_text(p) for p in papers]
-    keys = [_key(t) for t in texts]
-    stored = _read(path, embedder.name, sorted(set(keys)))
-    missing = [i for i, k in enumerate(keys) if k not in stored]
-    if missing:
-        fresh = embedder.embed([texts[i] for i in missing])
-        new = {keys[i]: np.asarray(fresh[j], dtype=np.float32) for j, i in enumerate(missing)}
-        _write(path, embedder.name, new)
-        stored.update(new)
-    return {p.id: stored[k] for p, k in zip(papers, keys, strict=True)}

@@ -1,0 +1,157 @@
+"""Use case: deliver what is due — claim planned ledger rows, build each digest from its
+frozen picks, send it through the transport, record every outcome.
+
+A dry run writes what would go out into the outbox and leaves the ledger untouched.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import socket
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from digest.app.digest_mail import DigestMail
+from digest.config import SmtpSettings
+from digest.models import Claim, Pick, Ranking
+from digest.send.deliver import Outgoing, SendReport, deliver_due
+from digest.send.dkim import DkimSigner
+from digest.send.ledger import Ledger
+from digest.send.pacing import RateLimiter
+from digest.send.transport import OutboxTransport, Transport, flatten, needs_smtputf8
+from digest.store import Engine, claims, ledger
+from digest.store.papers import get_papers
+from digest.store.subscribers import get_subscriber
+
+__all__ = ["Delivery", "SendReport", "utcnow", "worker_id"]
+
+Clock = Callable[[], datetime]
+
+
+def utcnow() -> datetime:
+    """The wall clock, as an aware UTC datetime."""
+    return datetime.now(UTC)
+
+
+def worker_id() -> str:
+    """This process's name on the leases it holds: ``host:pid:random``."""
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+
+
+@dataclass(frozen=True, slots=True)
+class Delivery:
+    """Sends due deliveries. Built once by the composition root with its parts: the store,
+    a ledger and a transport per run, the digest builder and the DKIM signer (or None)."""
+
+    engine: Engine
+    open_ledger: Callable[[], Ledger]
+    open_transport: Callable[[], Transport]
+    mail: DigestMail
+    smtp: SmtpSettings
+    outbox_dir: Path
+    dkim: DkimSigner | None = None
+
+    def build(self, claim: Claim, clock: Clock = utcnow) -> Outgoing:
+        """The message for one claimed row, rendered from its frozen picks; a subscriber who
+        left since planning gets none (whether mail may still go is asked again right
+        before sending: the ledger's ``refusal``)."""
+        sub = get_subscriber(self.engine, subscriber_id=claim.subscriber_id)
+        if sub is None or sub.status != "active":
+            return Outgoing(None, skip_state="suppressed",
+                            skip_reason=f"subscriber is {sub.status if sub else 'gone'}")
+        papers = get_papers(self.engine, [p["id"] for p in claim.picks])
+        picks = tuple(Pick(paper=papers[p["id"]], score=p["score"], reasons=tuple(p["reasons"]))
+                      for p in claim.picks if p["id"] in papers)
+        ranking = Ranking(picks=picks, quiet=claim.quiet, considered=len(picks))
+        _, message = self.mail.compose(sub, ranking, edition_key=claim.edition_key, now=clock())
+        sender = self.mail.from_address
+        data = flatten(message, utf8=needs_smtputf8(sender, sub.email))
+        if self.dkim is not None:
+            data = self.dkim(data)
+        return Outgoing(message, sender=sender, recipient=sub.email, data=data,
+                        message_id=str(message["Message-ID"]))
+
+    def subscriber_ids(self, only: str | None) -> list[int] | None:
+        """The ids ``--only EMAIL`` narrows a run to (None: everyone; []: nobody)."""
+        if only is None:
+            return None
+        sub = get_subscriber(self.engine, email=only)
+        return [sub.id] if sub else []
+
+    def count_due(self, *, only: str | None = None) -> int:
+        """How many deliveries a send would handle now (for a progress bar)."""
+        return claims.count_due(self.engine, now=utcnow(), subscriber_ids=self.subscriber_ids(only))
+
+    def limiter(self, now: datetime) -> RateLimiter:
+        """Pacing for one run; the hourly cap counts what earlier runs sent in the last hour."""
+        recent: list[float] = []
+        if self.smtp.hourly_cap:
+            mono = time.monotonic()
+            recent = [mono - (now - t).total_seconds()
+                      for t in ledger.sent_times_since(self.engine, now - timedelta(hours=1))]
+        return RateLimiter(self.smtp.rate_per_second, self.smtp.hourly_cap, recent=recent)
+
+    async def deliver_async(self, *, clock: Clock | None = None, limit: int | None = None,
+                            owner: str | None = None, only: str | None = None,
+                            dry_run: bool = False,
+                            on_progress: Callable[[int], None] | None = None) -> SendReport:
+        """Send due rows (at most ``limit``) inside the caller's event loop; with
+        ``dry_run``, write them to the outbox without touching the ledger. Raises
+        SendAborted (report on ``exc.report``) after too many consecutive failures."""
+        clock = clock or utcnow
+
+        def build(claim: Claim) -> Outgoing:
+            return self.build(claim, clock)
+
+        ids = self.subscriber_ids(only)
+        if dry_run:
+            return await self._dry_run(build, clock=clock, limit=limit, subscriber_ids=ids)
+        transport = self.open_transport()
+        try:
+            return await deliver_due(self.open_ledger(), transport, build,
+                                     owner=owner or worker_id(), smtp=self.smtp, clock=clock,
+                                     limit=limit, subscriber_ids=ids,
+                                     limiter=self.limiter(clock()), on_progress=on_progress)
+        finally:
+            await transport.close()
+
+    def deliver(self, *, clock: Clock | None = None, limit: int | None = None,
+                only: str | None = None, dry_run: bool = False,
+                on_progress: Callable[[int], None] | None = None) -> SendReport:
+        """``deliver_async`` on its own event loop (for the CLI)."""
+        return asyncio.run(self.deliver_async(clock=clock, limit=limit, only=only,
+                                              dry_run=dry_run, on_progress=on_progress))
+
+    async def _dry_run(self, build: Callable[[Claim], Outgoing], *, clock: Clock,
+                       limit: int | None, subscriber_ids: list[int] | None) -> SendReport:
+        report = SendReport()
+        outbox = OutboxTransport(self.outbox_dir)
+        for claim in claims.peek_due(self.engine, now=clock(), limit=limit,
+                                     subscriber_ids=subscriber_ids):
+            out = await asyncio.to_thread(build, claim)
+            state: str | None
+            if out.message is None and out.data is None:
+                state = out.skip_state or "skipped"
+            else:  # the same rule the real send applies right before each message
+                refused = claims.refusal(self.engine, claim.subscriber_id, out.recipient)
+                state = "suppressed" if refused else None
+            if state is not None:
+                report.suppressed += state == "suppressed"
+                report.skipped += state != "suppressed"
+                continue
+            await outbox.send(out.data if out.data is not None else out.message,  # type: ignore[arg-type]
+                              sender=out.sender, recipient=out.recipient,
+                              message_id=out.message_id)
+            report.sent += 1
+            report.recipients.append(out.recipient)
+        return report
+
+    def release_held(self, owner: str, *, now: datetime) -> int:
+        """Give back every row ``owner`` still leases (a graceful shutdown); returns how many."""
+        return claims.release(self.engine, claims.leased_by(self.engine, owner), owner=owner,
+                              now=now)

@@ -1,0 +1,104 @@
+"""Use case: ``digest rank`` — rank papers for one interest profile, from feed files (read
+with the product's own feed parser) or from the store, and say why each was picked."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from pathlib import Path
+
+import numpy as np
+
+from digest.app.rankers import Rankers
+from digest.editions import FIRST_EDITION_LOOKBACK
+from digest.feeds import parse_feed
+from digest.models import Paper, Profile, Ranking
+from digest.rank import Embedder, build_ranker
+from digest.rank.lexical import paper_text
+from digest.store.papers import papers_seen_since
+from digest.store.subscribers import get_subscriber
+from digest.store.vector_cache import default_path, read_vectors, text_key, write_vectors
+
+
+class UnknownSubscriber(LookupError):
+    """``--subscriber`` names no stored subscriber."""
+
+
+@dataclass(slots=True)
+class FeedFiles:
+    """Papers read from feed files (each paper once), and each file that failed or was only
+    partly readable, with the parser's one-line reason."""
+
+    papers: list[Paper] = field(default_factory=list)
+    problems: list[tuple[str, str]] = field(default_factory=list)
+
+
+def read_feed_files(paths: Sequence[Path]) -> FeedFiles:
+    """Parse each file as ``digest fetch`` would (same parser, same errors)."""
+    out = FeedFiles()
+    seen: set[str] = set()
+    for path in paths:
+        try:
+            data = path.read_bytes()
+        except OSError as exc:
+            out.problems.append((str(path), f"cannot read: {exc.strerror or exc}"))
+            continue
+        parsed = parse_feed(data, source=path.name)
+        if parsed.error:
+            out.problems.append((str(path), parsed.error))
+        for paper in parsed.papers:
+            if paper.id not in seen:
+                seen.add(paper.id)
+                out.papers.append(paper)
+    return out
+
+
+def cached_vectors(papers: Sequence[Paper], embedder: Embedder,
+                   path: Path | None = None) -> dict[str, np.ndarray]:
+    """Paper id -> unit vector, from the local cache where the same text met the same model
+    before (``store.vector_cache``); the rest are encoded and cached."""
+    path = path or default_path()
+    texts = [paper_text(p) for p in papers]
+    keys = [text_key(t) for t in texts]
+    stored = read_vectors(path, embedder.name, sorted(set(keys)))
+    missing = [i for i, k in enumerate(keys) if k not in stored]
+    if missing:
+        fresh = embedder.embed([texts[i] for i in missing])
+        new = {keys[i]: np.asarray(fresh[j], dtype=np.float32) for j, i in enumerate(missing)}
+        write_vectors(path, embedder.name, new)
+        stored.update(new)
+    return {p.id: stored[k] for p, k in zip(papers, keys, strict=True)}
+
+
+def rank_papers(papers: Sequence[Paper], profile: Profile, *, now: datetime, top: int,
+                embedder: Embedder | None) -> Ranking:
+    """Rank papers from files for free-text interests; needs no database."""
+    vectors = cached_vectors(papers, embedder) if embedder is not None and papers else None
+    return build_ranker(papers, embedder=embedder, embeddings=vectors).rank(profile, now=now,
+                                                                           k=top)
+
+
+def rank_stored(rankers: Rankers, *, papers: Sequence[Paper] | None, interests: str | None,
+                email: str | None, now: datetime, top: int,
+                fallback: Sequence[Path] = ()) -> Ranking:
+    """Rank from the store: a stored subscriber's whole profile (``interests`` replaces their
+    text when given), minus what they were already sent; ``papers`` (from files) instead of
+    the papers stored in the last 30 days when given; on an empty store, the ``fallback``
+    feed files (the configured ones, as a first try). Raises UnknownSubscriber."""
+    engine = rankers.engine
+    sub = None
+    if email is not None:
+        sub = get_subscriber(engine, email=email.strip())
+        if sub is None:
+            raise UnknownSubscriber(f"no subscriber {email!r}")
+    pool = list(papers) if papers is not None else papers_seen_since(
+        engine, now - FIRST_EDITION_LOOKBACK)
+    if not pool and papers is None:
+        pool = read_feed_files([p for p in fallback if p.is_file()]).papers
+    ranker = rankers.over(pool, [sub] if sub else [])
+    if sub is None:
+        return ranker.rank(Profile(interests=interests or ""), now=now, k=top)
+    if interests:
+        sub = replace(sub, profile=replace(sub.profile, interests=interests))
+    return rankers.rank(ranker, replace(sub, papers_per_email=top), now=now)

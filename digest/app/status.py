@@ -1,0 +1,75 @@
+"""Use case: what the service is doing — feeds, schedule, deliveries, recent errors.
+
+Everything is read from the database without taking a write lock, so it tells the truth
+about every node at once and answers while a send is writing.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from digest.config import ScheduleSettings
+from digest.store import Engine
+from digest.store.db import ping
+from digest.store.feedstate import list_feed_states
+from digest.store.job_runs import last_runs, recent_failures
+from digest.store.leader_lock import leader_present
+from digest.store.ledger import counts_by_state, recent_delivery_errors
+
+JOBS = ("fetch", "deliver", "housekeeping")  # the scheduled jobs, in the order they run
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat(timespec="seconds") if value else None
+
+
+def job_intervals(schedule: ScheduleSettings) -> dict[str, timedelta]:
+    """How often each scheduled job runs (DIGEST_SCHEDULE__*_INTERVAL)."""
+    return {"fetch": schedule.fetch_interval, "deliver": schedule.deliver_interval,
+            "housekeeping": schedule.housekeeping_interval}
+
+
+@dataclass(frozen=True, slots=True)
+class Status:
+    """Reads the service's state from the store; ``schedule`` gives the job intervals."""
+
+    engine: Engine
+    schedule: ScheduleSettings
+
+    def healthy(self) -> bool:
+        """Whether the database answers (``/healthz``); never raises."""
+        return ping(self.engine)
+
+    def collect(self) -> dict[str, Any]:
+        """The status as JSON-ready data: leader, feeds, next and last job runs, delivery
+        counts by state, the latest job and delivery errors. Raises StoreError."""
+        states = counts_by_state(self.engine)
+        leader = leader_present(self.engine)
+        runs = last_runs(self.engine)
+        intervals = job_intervals(self.schedule)
+        # Jobs live in the leader's memory: the next run is the last one plus the interval
+        # while a leader runs (a new leader runs every job at once).
+        next_runs = {job: _iso(runs[job].started_at + intervals[job])
+                     if leader and job in runs else None for job in JOBS}
+        return {
+            "leader": leader,
+            "feeds": [{"name": f.name, "url": f.url, "last_fetched_at": _iso(f.last_fetched_at),
+                       "status": f.last_status, "entries": f.last_entries, "error": f.last_error,
+                       "consecutive_failures": f.consecutive_failures}
+                      for f in list_feed_states(self.engine)],
+            "next_runs": next_runs,
+            "last_runs": {job: {"at": _iso(run.started_at), "ok": run.ok, "counts": run.counts,
+                                "error": run.error}
+                          for job, run in sorted(runs.items())},
+            "deliveries": {"pending": states.get("pending", 0),
+                           "sending": states.get("sending", 0),
+                           "retrying": states.get("retry", 0), "failed": states.get("failed", 0),
+                           "sent": states.get("sent", 0), "skipped": states.get("skipped", 0),
+                           "suppressed": states.get("suppressed", 0)},
+            "job_errors": [{"job": r.job, "at": _iso(r.started_at), "error": r.error}
+                           for r in recent_failures(self.engine)],
+            "delivery_errors": [{"state": e.state, "subscriber": e.subscriber, "error": e.error,
+                                 "at": _iso(e.at)} for e in recent_delivery_errors(self.engine)],
+        }

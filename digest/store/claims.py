@@ -1,0 +1,261 @@
+"""The delivery ledger, send side: lease due rows, renew and release leases, record outcomes.
+
+Claims are atomic: PostgreSQL uses ``FOR UPDATE SKIP LOCKED``; SQLite serializes writers
+with ``BEGIN IMMEDIATE`` (see store.db), so two senders never hold the same row. These
+functions take a ``Bind``: the send loop passes the Connection it holds for the whole run
+(store.ledger_link), everyone else the Engine.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Connection, Engine, and_, bindparam, func, or_, select, text, update
+from sqlalchemy.sql.elements import ColumnElement
+
+from digest.addresses import address_hash
+from digest.models import Claim, Outcome
+from digest.store.guard import reading, writing
+from digest.store.ledger import DEFAULT_LEASE, FINAL_STATES, OPEN_STATES
+from digest.store.schema import deliveries, editions, subscribers, suppressions
+
+Bind = Engine | Connection
+
+
+@contextmanager
+def _write(bind: Bind) -> Iterator[Connection]:
+    """One transaction on ``bind``."""
+    if isinstance(bind, Engine):
+        with writing(bind) as conn:
+            yield conn
+    else:
+        with bind.begin():
+            yield bind
+
+
+@contextmanager
+def _read(bind: Bind) -> Iterator[Connection]:
+    """A connection to read on: no transaction of our own, and none left open on a held one."""
+    if isinstance(bind, Engine):
+        with reading(bind) as conn:
+            yield conn
+    else:
+        try:
+            yield bind
+        finally:
+            if bind.in_transaction():  # autobegun by the read: end it, holding no snapshot
+                bind.rollback()
+
+
+def _due(now: datetime) -> Any:
+    return or_(
+        and_(
+            deliveries.c.state.in_(OPEN_STATES),
+            or_(deliveries.c.next_attempt_at.is_(None), deliveries.c.next_attempt_at <= now),
+        ),
+        # A lease that ran out belongs to a worker that crashed (live ones renew theirs).
+        and_(deliveries.c.state == "sending", deliveries.c.lease_expires_at < now),
+    )
+
+
+def _only(query: Any, subscriber_ids: Sequence[int] | None) -> Any:
+    if subscriber_ids is None:
+        return query
+    return query.where(deliveries.c.subscriber_id.in_(list(subscriber_ids)))
+
+
+def _claims(conn: Any, ids: Sequence[int]) -> list[Claim]:
+    rows = conn.execute(
+        select(deliveries, editions.c.key)
+        .join(editions, editions.c.id == deliveries.c.edition_id)
+        .where(deliveries.c.id.in_(list(ids)))
+        .order_by(deliveries.c.id)
+    ).all()
+    return [
+        Claim(id=r.id, edition_id=r.edition_id, edition_key=r.key, subscriber_id=r.subscriber_id,
+              picks=tuple(r.picks or ()), quiet=bool(r.quiet), attempts=r.attempts)
+        for r in rows
+    ]
+
+
+def claim_batch(bind: Bind, *, owner: str, now: datetime, limit: int,
+                lease: timedelta = DEFAULT_LEASE,
+                subscriber_ids: Sequence[int] | None = None) -> list[Claim]:
+    """Lease up to ``limit`` due deliveries: open ones whose time has come, and rows whose
+    lease expired (a crashed worker). Each claim counts as an attempt."""
+    query = _only(select(deliveries.c.id).where(_due(now)), subscriber_ids)
+    query = query.order_by(deliveries.c.id).limit(limit)
+    with _write(bind) as conn:
+        if conn.dialect.name == "postgresql":
+            query = query.with_for_update(skip_locked=True)
+        ids = [row.id for row in conn.execute(query)]
+        if not ids:
+            return []
+        conn.execute(
+            update(deliveries)
+            .where(deliveries.c.id.in_(ids))
+            .values(state="sending", lease_owner=owner, lease_expires_at=now + lease,
+                    attempts=deliveries.c.attempts + 1, updated_at=now)
+        )
+        return _claims(conn, ids)
+
+
+def peek_due(engine: Engine, *, now: datetime, limit: int | None = None,
+             subscriber_ids: Sequence[int] | None = None) -> list[Claim]:
+    """The rows a send would claim now, without claiming them (for ``--dry-run``)."""
+    query = _only(select(deliveries.c.id).where(_due(now)), subscriber_ids)
+    query = query.order_by(deliveries.c.id).limit(limit)
+    with reading(engine) as conn:
+        ids = [row.id for row in conn.execute(query)]
+        return _claims(conn, ids) if ids else []
+
+
+def count_due(engine: Engine, *, now: datetime,
+              subscriber_ids: Sequence[int] | None = None) -> int:
+    query = _only(select(func.count()).select_from(deliveries).where(_due(now)), subscriber_ids)
+    with reading(engine) as conn:
+        return int(conn.execute(query).scalar_one())
+
+
+def next_retry_at(bind: Bind, *, subscriber_ids: Sequence[int] | None = None) -> datetime | None:
+    """When the earliest waiting retry becomes due (None when nothing waits)."""
+    query = _only(select(func.min(deliveries.c.next_attempt_at))
+                  .where(deliveries.c.state == "retry"), subscriber_ids)
+    with _read(bind) as conn:
+        return conn.execute(query).scalar()
+
+
+# Asked before every message, so built once (a text clause costs SQLAlchemy no per-call
+# statement building or cache-key work).
+_REFUSAL = text(
+    "SELECT status, EXISTS (SELECT 1 FROM suppressions WHERE address_hash = :hash) AS barred "
+    "FROM subscribers WHERE id = :id"
+)
+
+
+def refusal(bind: Bind, subscriber_id: int, address: str) -> str | None:
+    """Why this subscriber must not get mail now (unsubscribed, bounced, suppressed), or
+    None. The delivery loop asks right before each message, so a change made while a send
+    is running is honoured."""
+    with _read(bind) as conn:
+        row = conn.execute(_REFUSAL, {"hash": address_hash(address), "id": subscriber_id}).first()
+    if row is None:
+        return "subscriber is gone"
+    if row.status != "active":
+        return f"subscriber is {row.status}"
+    return "address is suppressed" if row.barred else None
+
+
+def _leased_by(delivery_ids: Sequence[int], owner: str) -> ColumnElement[bool]:
+    """Rows among ``delivery_ids`` that ``owner`` still holds (a reclaimed row is not ours)."""
+    return and_(deliveries.c.id.in_(list(delivery_ids)), deliveries.c.lease_owner == owner,
+                deliveries.c.state == "sending")
+
+
+def renew_leases(bind: Bind, delivery_ids: Sequence[int], *, owner: str, now: datetime,
+                 lease: timedelta = DEFAULT_LEASE) -> int:
+    """Extend our leases so a slow send is never mistaken for a crashed one."""
+    if not delivery_ids:
+        return 0
+    with _write(bind) as conn:
+        result = conn.execute(
+            update(deliveries)
+            .where(_leased_by(delivery_ids, owner))
+            .values(lease_expires_at=now + lease)
+        )
+        return int(result.rowcount)
+
+
+_SENT = (
+    update(deliveries)
+    .where(deliveries.c.id == bindparam("b_id"), deliveries.c.lease_owner == bindparam("b_owner"),
+           deliveries.c.state == "sending")
+    .values(state="sent", sent_at=bindparam("b_now"), updated_at=bindparam("b_now"),
+            lease_expires_at=None, message_id=bindparam("b_mid"), smtp_reply=bindparam("b_reply"),
+            transport=bindparam("b_transport"), last_error=None)
+)
+_OTHER = (
+    update(deliveries)
+    .where(deliveries.c.id == bindparam("b_id"), deliveries.c.lease_owner == bindparam("b_owner"),
+           deliveries.c.state == "sending")
+    .values(state=bindparam("b_state"), updated_at=bindparam("b_now"), lease_expires_at=None,
+            last_error=bindparam("b_error"), next_attempt_at=bindparam("b_next"))
+)
+
+
+def record_outcomes(bind: Bind, outcomes: Sequence[Outcome], *, owner: str, now: datetime,
+                    bounce_threshold: int = 1) -> int:
+    """Write many outcomes in one transaction (the group commit that keeps the ledger cheap).
+
+    Only rows we still lease are touched; returns how many were. Hard bounces count against
+    the subscriber in the same transaction, suppressing at ``bounce_threshold``.
+    """
+    if not outcomes:
+        return 0
+    sent = [{"b_id": o.delivery_id, "b_owner": owner, "b_now": now, "b_mid": o.message_id,
+             "b_reply": (o.reply or "")[:1000], "b_transport": o.transport}
+            for o in outcomes if o.state == "sent"]
+    other = []
+    for o in outcomes:
+        if o.state == "sent":
+            continue
+        if o.state != "retry" and o.state not in FINAL_STATES:
+            raise ValueError(f"not an outcome state: {o.state}")
+        other.append({"b_id": o.delivery_id, "b_owner": owner, "b_now": now, "b_state": o.state,
+                      "b_error": o.error[:1000] if o.error else None,
+                      "b_next": o.next_attempt_at if o.state == "retry" else None})
+    applied = 0
+    with _write(bind) as conn:
+        for statement, params in ((_SENT, sent), (_OTHER, other)):
+            if params:
+                applied += int(conn.execute(statement, params).rowcount)
+        for o in outcomes:
+            if o.bounce_subscriber_id is not None:
+                count_hard_bounce(conn, o.bounce_subscriber_id, now=now,
+                                  threshold=bounce_threshold)
+    return applied
+
+
+def count_hard_bounce(conn: Any, subscriber_id: int, *, now: datetime, threshold: int) -> bool:
+    """One more hard bounce for this subscriber; at ``threshold`` they are marked bounced and
+    their address suppressed. Returns True when this bounce suppressed them."""
+    conn.execute(update(subscribers).where(subscribers.c.id == subscriber_id)
+                 .values(hard_bounces=subscribers.c.hard_bounces + 1))
+    row = conn.execute(select(subscribers.c.email, subscribers.c.hard_bounces)
+                       .where(subscribers.c.id == subscriber_id)).first()
+    if row is None or row.hard_bounces < threshold:
+        return False
+    conn.execute(update(subscribers).where(subscribers.c.id == subscriber_id)
+                 .values(status="bounced"))
+    digest_ = address_hash(row.email)
+    exists = conn.execute(select(suppressions.c.address_hash)
+                          .where(suppressions.c.address_hash == digest_)).first()
+    if exists is None:
+        conn.execute(suppressions.insert().values(address_hash=digest_, reason="hard bounce",
+                                                  created_at=now))
+    return True
+
+
+def release(bind: Bind, delivery_ids: Sequence[int], *, owner: str, now: datetime) -> int:
+    """Give leased rows back untouched (graceful shutdown): they become due again at once."""
+    if not delivery_ids:
+        return 0
+    with _write(bind) as conn:
+        result = conn.execute(
+            update(deliveries)
+            .where(_leased_by(delivery_ids, owner))
+            .values(state="retry", lease_owner=None, lease_expires_at=None,
+                    attempts=deliveries.c.attempts - 1, next_attempt_at=None, updated_at=now)
+        )
+        return int(result.rowcount)
+
+
+def leased_by(engine: Engine, owner: str) -> list[int]:
+    """Delivery rows this worker still holds (to release them on shutdown)."""
+    query = select(deliveries.c.id).where(deliveries.c.lease_owner == owner,
+                                          deliveries.c.state == "sending")
+    with reading(engine) as conn:
+        return [int(i) for (i,) in conn.execute(query)]
