@@ -146,7 +146,7 @@ def _ledger_world(url: str,
 def _builder(by_subscriber: dict[int, tuple[str, bytes]]) -> Any:
     """The messages are rendered already: building one is a lookup. The delivery loop
     itself re-checks status and suppression in the store right before each message."""
-    from digest.send.deliver import Outgoing
+    from digest.send.delivery_loop import Outgoing
 
     def build(claim: Any) -> Outgoing:
         rcpt, data = by_subscriber[claim.subscriber_id]
@@ -158,7 +158,7 @@ def _builder(by_subscriber: dict[int, tuple[str, bytes]]) -> Any:
 
 async def _ledger_run(engine: Any, build: Any, port: int, pool: int, limit: int) -> tuple[float, Any]:
     from digest.config import SmtpSettings
-    from digest.send.deliver import deliver_due
+    from digest.send.delivery_loop import deliver_due
     from digest.send.transport import SmtpTransport
     from digest.store.ledger_link import StoreLedger
 

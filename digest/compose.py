@@ -20,8 +20,8 @@ from typing import Any
 
 from digest.addresses import normalize_address
 from digest.errors import AddressError, RenderError
-from digest.render.fields import clean_text, safe_url
 from digest.render.types import RenderedEmail
+from digest.text import display_line, http_url
 
 _MAX_LINE = 76
 _ADDRESS = re.compile(r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~.-]+@[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?")
@@ -117,7 +117,7 @@ def _fold(name: str, tokens: list[str]) -> _Prefolded:
 
 def encode_text(name: str, value: str) -> _Prefolded:
     """An unstructured header (Subject): cleaned, encoded only when it is not ASCII."""
-    text = clean_text(value, limit=250)
+    text = display_line(value, limit=250)
     if text.isascii():
         return _fold(name, text.split(" ") if text else [""])
     return _fold(name, _encoded_words(text, _MAX_LINE - len(name) - 2))
@@ -143,7 +143,7 @@ def encode_address(name: str, display: str, addr: str) -> _Prefolded:
             raise AddressError(f"{name}: not a plain ASCII address: {addr[:80]!r}")
     elif not _valid_utf8_address(addr):
         raise AddressError(f"{name}: not a valid address: {addr[:80]!r}")
-    phrase = clean_text(display, limit=120)
+    phrase = display_line(display, limit=120)
     if not phrase:
         return _Prefolded(addr)
     if not phrase.isascii():
@@ -241,7 +241,7 @@ def compose_message(
         raise RenderError("compose: date must be timezone-aware")
     if not re.fullmatch(r"<[\x21-\x3b\x3d\x3f-\x7e]+@[A-Za-z0-9.-]+>", message_id):
         raise RenderError(f"compose: malformed Message-ID {message_id[:80]!r}")
-    https = safe_url(unsubscribe_url)
+    https = http_url(unsubscribe_url)
     if https is None or len(https) > 900:
         raise RenderError("compose: unsubscribe URL must be an http(s) URL")
     targets = [f"<{https}>,"]
@@ -250,7 +250,7 @@ def compose_message(
             raise RenderError("compose: unsubscribe mailto must be a plain mailto: URL")
         targets.append(f"<{unsubscribe_mailto}>")
     targets[-1] = targets[-1].rstrip(",")
-    list_text = clean_text(list_id, limit=200)
+    list_text = display_line(list_id, limit=200)
     if "<" not in list_text:
         list_text = f"<{list_text}>"
     if not re.fullmatch(r"[^<>]*<[A-Za-z0-9.-]+>", list_text):

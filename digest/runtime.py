@@ -25,7 +25,7 @@ if TYPE_CHECKING:
     from digest.app.preview import Previews
     from digest.app.rankers import Rankers
     from digest.app.scheduled_jobs import ScheduledJobs
-    from digest.app.send_loop import Sender
+    from digest.app.sender import Sender
     from digest.app.status import Status
     from digest.app.subscribers import SubscriberAdmin
     from digest.app.subscriptions import Subscriptions
@@ -175,7 +175,7 @@ class Runtime:
 
     def sender(self, clock: Callable[[], datetime], owner: str | None = None) -> Sender:
         """A send loop for this process (the service has one)."""
-        from digest.app.send_loop import Sender
+        from digest.app.sender import Sender
 
         return Sender(self.delivery, self.engine, clock, owner=owner)
 

@@ -19,7 +19,7 @@ from pathlib import Path
 from digest.app.digest_mail import DigestMail
 from digest.config import SmtpSettings
 from digest.models import Claim, Pick, Ranking
-from digest.send.deliver import Outgoing, SendReport, deliver_due
+from digest.send.delivery_loop import Outgoing, SendReport, deliver_due
 from digest.send.dkim import DkimSigner
 from digest.send.ledger import Ledger
 from digest.send.pacing import RateLimiter

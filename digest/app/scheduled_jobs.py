@@ -17,7 +17,7 @@ from typing import Any
 
 from digest.app.fetch import Fetcher
 from digest.app.plan import Planner
-from digest.app.send_loop import Sender, counts
+from digest.app.sender import Sender, counts
 from digest.app.status import job_intervals
 from digest.config import ScheduleSettings
 from digest.schedule.threads import in_daemon_thread

@@ -37,7 +37,7 @@ def preview_command(
                                      now=now or utcnow())
 
         if serve:
-            from digest.web.preview import serve_preview
+            from digest.web.preview_page import serve_preview
 
             console.print(f"preview on http://127.0.0.1:{port}/ (Ctrl-C to stop); sends nothing")
             serve_preview(build, templates_dir=rt.renderer.templates_dir, port=port)

@@ -9,15 +9,9 @@ from typing import Any
 
 from digest.feeds import arxiv
 from digest.feeds.hf import fields_from_description
-from digest.feeds.normalize import (
-    clean_text,
-    doi_from,
-    normalize_link,
-    safe_url,
-    split_authors,
-    utc_from_struct,
-)
+from digest.feeds.normalize import doi_from, normalize_link, split_authors, utc_from_struct
 from digest.models import Paper
+from digest.text import http_url, markup_to_text
 
 MAX_ID = 300  # schema: papers.id is String(300)
 _COLLAB = re.compile(r"(collaboration|consortium|team|group)\s*:\s*", re.IGNORECASE)
@@ -36,17 +30,17 @@ def _authors(entry: Any) -> list[str]:
         names = [str(entry["author"])]
     out: list[str] = []
     for name in names:
-        text = _COLLAB.sub(r"\1, ", clean_text(name))
+        text = _COLLAB.sub(r"\1, ", markup_to_text(name))
         out.extend(split_authors(text) if "," in text or " and " in text else [text])
     return [a for a in dict.fromkeys(out) if a]
 
 
 def _links(entry: Any, arxiv_id: str | None) -> tuple[str | None, str | None]:
     """(landing page, PDF). arXiv papers link to arXiv whatever mirror carried them."""
-    link = safe_url(entry.get("link"))
+    link = http_url(entry.get("link"))
     pdf = None
     for item in entry.get("links") or []:
-        href = safe_url(item.get("href"))
+        href = http_url(item.get("href"))
         if href and (item.get("type") == "application/pdf" or item.get("title") == "pdf"):
             pdf = href
     if arxiv_id:
@@ -74,10 +68,10 @@ def _canonical_id(entry: Any, title_id: str | None) -> tuple[str | None, str | N
         doi = doi_from(candidate)
         if doi:
             return _bounded(f"doi:{doi}"), None
-    url = safe_url(link) or safe_url(guid)
+    url = http_url(link) or http_url(guid)
     if url:
         return _bounded("url:" + normalize_link(url)), None
-    text = clean_text(guid)
+    text = markup_to_text(guid)
     return (_bounded(f"guid:{text}") if text else None), None
 
 
@@ -87,16 +81,16 @@ def paper_from_entry(entry: Any, source: str, *, hf_fields: bool = False,
     when the entry has none (the caller rejects those: a paper needs both). Entries
     without dates (legacy RDF) take ``feed_date``, the channel's date."""
     title, title_id, title_type, title_cat = arxiv.split_legacy_title(
-        clean_text(entry.get("title")))
+        markup_to_text(entry.get("title")))
     pid, arxiv_id = _canonical_id(entry, title_id)
     raw = _raw_summary(entry)
     extra = fields_from_description(raw) if hf_fields or "<b>Upvotes" in raw else {}
-    abstract, prefix_type = arxiv.split_abstract_prefix(extra.get("abstract") or clean_text(raw))
+    abstract, prefix_type = arxiv.split_abstract_prefix(extra.get("abstract") or markup_to_text(raw))
     authors = extra.get("authors") or _authors(entry)
     url, pdf = _links(entry, arxiv_id)
-    categories = [clean_text(t.get("term")) for t in entry.get("tags") or [] if t.get("term")]
+    categories = [markup_to_text(t.get("term")) for t in entry.get("tags") or [] if t.get("term")]
     categories += [title_cat] if title_cat else []
-    announce = clean_text(entry.get("arxiv_announce_type")).lower() or prefix_type or title_type
+    announce = markup_to_text(entry.get("arxiv_announce_type")).lower() or prefix_type or title_type
     published = utc_from_struct(entry.get("published_parsed"))
     # dict.get: feedparser's own .get maps a missing updated to published, with a warning.
     updated = utc_from_struct(dict.get(entry, "updated_parsed"))

@@ -9,8 +9,9 @@ from typing import Any
 
 from digest.errors import FeedError
 from digest.feeds.arxiv import abs_url, arxiv_id_from, pdf_url
-from digest.feeds.normalize import clean_text, safe_url, split_authors, utc_from_iso
+from digest.feeds.normalize import split_authors, utc_from_iso
 from digest.models import Paper
+from digest.text import http_url, markup_to_text
 
 _FIELD = re.compile(r"<b>\s*(Authors|Upvotes|Summary|Comments|Stars):?\s*</b>:?\s*(.*?)</p>",
                     re.IGNORECASE | re.DOTALL)
@@ -30,7 +31,7 @@ def _paper_from_item(item: dict[str, Any], source: str) -> Paper | None:
     paper = item.get("paper")
     inner: dict[str, Any] = paper if isinstance(paper, dict) else item
     ident = arxiv_id_from(str(inner.get("id") or ""), bare_ok=True)
-    title = clean_text(inner.get("title") or item.get("title"))
+    title = markup_to_text(inner.get("title") or item.get("title"))
     if not title:
         return None
     url: str | None  # an arXiv link always; an HF one only when it passes safe_url
@@ -38,23 +39,23 @@ def _paper_from_item(item: dict[str, Any], source: str) -> Paper | None:
     if ident:
         pid, url, pdf = ident, abs_url(ident), pdf_url(ident)
     elif inner.get("id"):
-        raw = clean_text(str(inner["id"]))
-        pid, url, pdf = f"hf:{raw}", safe_url(f"https://huggingface.co/papers/{raw}"), None
+        raw = markup_to_text(str(inner["id"]))
+        pid, url, pdf = f"hf:{raw}", http_url(f"https://huggingface.co/papers/{raw}"), None
     else:
         return None
     authors = [
-        clean_text(a.get("name")) for a in inner.get("authors") or []
-        if isinstance(a, dict) and not a.get("hidden") and clean_text(a.get("name"))
+        markup_to_text(a.get("name")) for a in inner.get("authors") or []
+        if isinstance(a, dict) and not a.get("hidden") and markup_to_text(a.get("name"))
     ]
-    summary = clean_text(inner.get("ai_summary")) or None
+    summary = markup_to_text(inner.get("ai_summary")) or None
     return Paper(
         id=pid,
         title=title,
-        abstract=clean_text(inner.get("summary") or item.get("summary")),
+        abstract=markup_to_text(inner.get("summary") or item.get("summary")),
         authors=tuple(authors),
         url=url,
         pdf_url=pdf,
-        code_url=safe_url(inner.get("githubRepo")),
+        code_url=http_url(inner.get("githubRepo")),
         published=utc_from_iso(inner.get("publishedAt") or item.get("publishedAt")),
         sources=(source,),
         summary=summary,
@@ -84,7 +85,7 @@ def fields_from_description(raw_html: str) -> dict[str, Any]:
     """Authors/upvotes/summary written as "<p><b>Upvotes:</b> 12</p>" in HF-papers RSS."""
     found: dict[str, Any] = {}
     for label, value in _FIELD.findall(raw_html or ""):
-        key, text = label.lower(), clean_text(value)
+        key, text = label.lower(), markup_to_text(value)
         if key == "authors":
             found["authors"] = split_authors(text)
         elif key in ("upvotes", "comments", "stars"):

@@ -13,8 +13,9 @@ from digest.errors import FeedError
 from digest.feeds import arxiv, hf
 from digest.feeds.detect import detect_kind, not_a_feed_reason
 from digest.feeds.entries import paper_from_entry
-from digest.feeds.normalize import clean_text, utc_from_struct
+from digest.feeds.normalize import utc_from_struct
 from digest.models import Paper
+from digest.text import markup_to_text
 
 # feedparser flags these as bozo but still decodes the document correctly or by a good guess.
 _BENIGN = (feedparser.CharacterEncodingOverride, feedparser.NonXMLContentType)
@@ -43,7 +44,7 @@ class ParsedFeed:
 
 
 def _describe(exc: BaseException | None) -> str:
-    text = clean_text(str(exc)) if exc is not None else ""
+    text = markup_to_text(str(exc)) if exc is not None else ""
     return text or (type(exc).__name__ if exc is not None else "unknown problem")
 
 
@@ -66,7 +67,7 @@ def _papers(entries: list[Any], source: str, kind: str, feed_date: datetime | No
     for entry in entries:
         try:
             if arxiv.is_api_error_entry(entry.get("id"), entry.get("title")):
-                api_errors.append(clean_text(entry.get("summary")) or "unspecified error")
+                api_errors.append(markup_to_text(entry.get("summary")) or "unspecified error")
                 continue
             paper = paper_from_entry(entry, source, hf_fields=kind == "hf-rss",
                                      feed_date=feed_date)
@@ -100,7 +101,7 @@ def parse_feed(data: bytes, *, source: str, kind: str = "auto", url: str = "",
     feed_date = utc_from_struct(dict.get(channel, "updated_parsed")
                                 or dict.get(channel, "published_parsed"))
     papers, rejected, api_errors, broken = _papers(entries, source, kind, feed_date)
-    title = clean_text(channel.get("title"))
+    title = markup_to_text(channel.get("title"))
     encoding = parsed.get("encoding")
     error = warning = None
     bozo = parsed.get("bozo_exception") if parsed.get("bozo") else None

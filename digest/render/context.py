@@ -11,8 +11,9 @@ from typing import Any, NamedTuple
 
 from digest.errors import RenderError
 from digest.models import EditionInfo, Paper, Pick, Ranking, Subscriber
-from digest.render.fields import clean_text, excerpt, safe_url, short_authors, shorten
+from digest.render.fields import excerpt, short_authors
 from digest.render.types import Branding, DigestLinks
+from digest.text import display_line, http_url, shorten
 
 EN_DASH = "\u2013"
 TITLE_LIMIT = 300  # a 10 kB feed title must not become a 10 kB headline
@@ -41,7 +42,7 @@ def period_label(edition: EditionInfo) -> str:
 
 def trusted_url(url: str, what: str) -> str:
     """Our own links must be http(s); a bad one is the caller's bug, not feed noise."""
-    checked = safe_url(url)
+    checked = http_url(url)
     if checked is None:
         raise RenderError(f"{what} is not an http(s) URL: {url[:80]!r}")
     return checked
@@ -77,12 +78,12 @@ class PaperView(NamedTuple):
 def paper_fields(paper: Paper) -> PaperView:
     """The subscriber-independent part of a paper's view, cleaned once per edition: every
     reader who gets this paper shares it."""
-    url = safe_url(paper.url)
-    pdf = safe_url(paper.pdf_url)
-    code = safe_url(paper.code_url)
+    url = http_url(paper.url)
+    pdf = http_url(paper.pdf_url)
+    code = http_url(paper.code_url)
     return PaperView(
         id=paper.id,
-        title=clean_text(paper.title, limit=TITLE_LIMIT) or "(untitled)",
+        title=display_line(paper.title, limit=TITLE_LIMIT) or "(untitled)",
         url=url,
         authors=short_authors(paper.authors),
         excerpt=excerpt(paper.abstract, paper.summary),
@@ -95,10 +96,10 @@ def paper_view(pick: Pick, links: DigestLinks) -> PaperView:
     paper = pick.paper
     # Paper ids come from feeds (``url:<link>``): a monstrous one loses its feedback links
     # rather than failing the whole digest.
-    more = safe_url(links.feedback_url(paper.id, "more"))
-    less = safe_url(links.feedback_url(paper.id, "less"))
+    more = http_url(links.feedback_url(paper.id, "more"))
+    less = http_url(links.feedback_url(paper.id, "less"))
     return paper_fields(paper)._replace(
-        reasons=tuple(r for r in (clean_text(x, limit=160) for x in pick.reasons[:4]) if r),
+        reasons=tuple(r for r in (display_line(x, limit=160) for x in pick.reasons[:4]) if r),
         more_url=more if less else None,
         less_url=less if more else None,
     )
@@ -117,7 +118,7 @@ def digest_context(
     label = period_label(edition)
     papers = [paper_view(pick, links) for pick in ranking.picks]
     count = len(papers)
-    product = clean_text(branding.product_name, limit=60)
+    product = display_line(branding.product_name, limit=60)
     if count:
         subject = f"{product}: {count} paper{'s' if count != 1 else ''} for {label}"
         rest = f" · and {count - 1} more" if count > 1 else ""
@@ -125,8 +126,8 @@ def digest_context(
     else:
         subject = f"{product}: a quiet {unit} ({label})"
         preheader = f"Nothing new cleared your relevance bar this {unit}."
-    interests = clean_text(subscriber.profile.interests, limit=120)
-    email = clean_text(subscriber.email, limit=254)
+    interests = display_line(subscriber.profile.interests, limit=120)
+    email = display_line(subscriber.email, limit=254)
     # Product names vary ("digest", "Paper Digest"): never say "digest digest".
     why = f"You get this {adjective} email from {product} because {email} subscribed"
     why += f" with the interests “{interests}”." if interests else "."
@@ -134,7 +135,7 @@ def digest_context(
         "brand": brand,
         "subject": subject,
         "preheader": preheader,
-        "name": clean_text(subscriber.name, limit=80),
+        "name": display_line(subscriber.name, limit=80),
         "email": email,
         "edition": {"key": edition.key, "label": label, "adjective": adjective, "unit": unit},
         "papers": papers,

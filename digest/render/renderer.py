@@ -12,9 +12,10 @@ from digest.errors import RenderError
 from digest.models import EditionInfo, Ranking, Subscriber
 from digest.render.compiler import MjmlCompiler, MjmlLoader, compile_per_message
 from digest.render.context import digest_context, lighten, trusted_url
-from digest.render.fields import clean_text, safe_url, wrap
+from digest.render.fields import wrap
 from digest.render.types import Branding, DigestLinks, RenderedEmail
 from digest.resources import templates_dir
+from digest.text import display_line, http_url
 
 NoticeKind = Literal["confirm", "welcome", "goodbye", "export", "delete"]
 # The one table of notices: subject and inbox preview line, and why the reader gets it.
@@ -52,8 +53,8 @@ def _environment(loader: jinja2.BaseLoader, *, autoescape: bool) -> jinja2.Envir
         lstrip_blocks=True,
         keep_trailing_newline=True,
     )
-    env.filters["safe_url"] = lambda value: safe_url(value) or ""
-    env.filters["clean"] = clean_text
+    env.filters["http_url"] = lambda value: http_url(value) or ""
+    env.filters["clean"] = display_line
     env.filters["wrap"] = wrap
     return env
 
@@ -68,10 +69,10 @@ class Renderer:
         self._html = _environment(MjmlLoader(self.compiler), autoescape=True)
         self._text = _environment(jinja2.FileSystemLoader(templates_dir), autoescape=False)
         self._brand = {
-            "product_name": clean_text(branding.product_name, limit=60),
+            "product_name": display_line(branding.product_name, limit=60),
             "accent_color": branding.accent_color,
             "accent_light": lighten(branding.accent_color),
-            "postal_address": clean_text(branding.postal_address, limit=200),
+            "postal_address": display_line(branding.postal_address, limit=200),
             "base_url": trusted_url(branding.base_url, "base_url"),
         }
 
@@ -111,20 +112,20 @@ class Renderer:
         if kind not in NOTICES:
             raise RenderError(f"unknown notice kind {kind!r}")
         product = self._brand["product_name"]
-        clean_email = clean_text(email, limit=254)
+        clean_email = display_line(email, limit=254)
         subject, preheader, why = (s.format(p=product, e=clean_email) for s in NOTICES[kind])
-        extra = {k: clean_text(v, limit=300) for k, v in (extra or {}).items()}
+        extra = {k: display_line(v, limit=300) for k, v in (extra or {}).items()}
         context = {
             "brand": self._brand,
             "subject": subject,
             "preheader": preheader,
-            "name": clean_text(name, limit=80),
+            "name": display_line(name, limit=80),
             "email": clean_email,
             "action_url": trusted_url(action_url, "action URL"),
             "extra": extra,
             "why": why,
-            "preferences_url": safe_url(extra.get("preferences_url")) or "",
-            "unsubscribe_url": safe_url(extra.get("unsubscribe_url")) or "",
+            "preferences_url": http_url(extra.get("preferences_url")) or "",
+            "unsubscribe_url": http_url(extra.get("unsubscribe_url")) or "",
         }
         return self._render(kind, context)
 

@@ -110,31 +110,26 @@ def shown_url(engine: Engine) -> str:
 
 
 @contextmanager
+def guarded(engine: Engine) -> Iterator[None]:
+    """Translate the errors of the block (work that holds its own connections: migrations,
+    locks; and the two below)."""
+    try:
+        yield
+    except (SQLAlchemyError, sqlite3.Error) as exc:
+        raise translate(exc, url=shown_url(engine)) from exc
+
+
+@contextmanager
 def reading(engine: Engine) -> Iterator[Connection]:
     """A connection that only reads: on SQLite it takes no write lock (WAL snapshot per
     statement), so ``digest status`` and ``/healthz`` answer while a writer works."""
-    try:
-        with engine.connect() as conn:
-            conn.execution_options(**{READ_ONLY: True})
-            yield conn
-    except (SQLAlchemyError, sqlite3.Error) as exc:
-        raise translate(exc, url=shown_url(engine)) from exc
+    with guarded(engine), engine.connect() as conn:
+        conn.execution_options(**{READ_ONLY: True})
+        yield conn
 
 
 @contextmanager
 def writing(engine: Engine) -> Iterator[Connection]:
     """One transaction, committed when the block ends (rolled back on error)."""
-    try:
-        with engine.begin() as conn:
-            yield conn
-    except (SQLAlchemyError, sqlite3.Error) as exc:
-        raise translate(exc, url=shown_url(engine)) from exc
-
-
-@contextmanager
-def guarded(engine: Engine) -> Iterator[None]:
-    """Translate errors of work that manages its own connections (migrations, locks)."""
-    try:
-        yield
-    except (SQLAlchemyError, sqlite3.Error) as exc:
-        raise translate(exc, url=shown_url(engine)) from exc
+    with guarded(engine), engine.begin() as conn:
+        yield conn

@@ -11,7 +11,7 @@ from digest.app.rankers import cached_embeddings, pool_ranker
 from digest.models import Paper, Profile, Subscriber
 from digest.store.embeddings import load_embeddings
 from digest.store.papers import get_papers, upsert_papers
-from tests.unit.rank_corpus import CountingEmbedder
+from tests.unit.rank_fixtures import CountingEmbedder
 
 NOW = datetime(2026, 11, 23, 8, 0, tzinfo=UTC)
 

@@ -196,7 +196,7 @@ def test_smtputf8_recipients_need_a_server_that_supports_it() -> None:
 
 def test_the_send_loop_paces_every_message_through_the_rate_limiter(
         sqlite_engine: Engine, tmp_path: Path, smtp_sink: SmtpSink) -> None:
-    from digest.send.deliver import deliver_due
+    from digest.send.delivery_loop import deliver_due
     from digest.send.pacing import RateLimiter
 
     populate(sqlite_engine, [f"p{i}@example.org" for i in range(6)])

@@ -12,16 +12,10 @@ from digest.feeds import FeedSpec, parse_feed_specs
 from digest.feeds.arxiv import arxiv_id_from, split_abstract_prefix, split_legacy_title
 from digest.feeds.detect import detect_kind, not_a_feed_reason
 from digest.feeds.fetch import retry_after_seconds
-from digest.feeds.normalize import (
-    clean_text,
-    doi_from,
-    normalize_link,
-    safe_url,
-    split_authors,
-    utc_from_iso,
-)
+from digest.feeds.normalize import doi_from, normalize_link, split_authors, utc_from_iso
 from digest.models import Paper
 from digest.store.papers import merge_papers
+from digest.text import http_url, markup_to_text
 
 
 @pytest.mark.parametrize(("raw", "clean"), [
@@ -36,8 +30,8 @@ from digest.store.papers import merge_papers
     ("", ""),
     (None, ""),
 ])
-def test_clean_text(raw: str | None, clean: str) -> None:
-    assert clean_text(raw) == clean
+def test_markup_to_text(raw: str | None, clean: str) -> None:
+    assert markup_to_text(raw) == clean
 
 
 @pytest.mark.parametrize(("raw", "authors"), [
@@ -85,10 +79,10 @@ def test_abstract_prefix_and_legacy_titles() -> None:
 
 
 def test_links_dois_and_dates() -> None:
-    assert safe_url("javascript:alert(1)") is None
-    assert safe_url("https://ok.example/a b") is None
-    assert safe_url("ftp://x/y") is None
-    assert safe_url(" https://ok.example/p?q=1 ") == "https://ok.example/p?q=1"
+    assert http_url("javascript:alert(1)") is None
+    assert http_url("https://ok.example/a b") is None
+    assert http_url("ftp://x/y") is None
+    assert http_url(" https://ok.example/p?q=1 ") == "https://ok.example/p?q=1"
     assert normalize_link("HTTP://Example.COM/a/#frag") == "https://example.com/a"
     assert doi_from("doi:10.1101/2023.12.16.571984") == "10.1101/2023.12.16.571984"
     assert utc_from_iso("2026-07-28T00:00:00.000Z") == datetime(2026, 7, 28, tzinfo=UTC)

@@ -8,7 +8,7 @@ floor below it, never above:
     root    runtime, service
     app     the use cases
     edges   feeds, store, send, schedule (each only itself below the app floor)
-    core    rank, render, compose, editions, links, tokens, addresses, profiles
+    core    rank, render, compose, editions, links, tokens, addresses, profiles, text
     ground  models, errors, config, resources
 """
 
@@ -32,7 +32,7 @@ FLOORS = {
     "app": {"app"},
     "edges": {"feeds", "store", "send", "schedule"},
     "core": {"rank", "render", "compose", "editions", "links", "tokens", "addresses",
-             "profiles"},
+             "profiles", "text"},
     "ground": {"models", "errors", "config", "resources", "__init__"},
 }
 ORDER = ["faces", "root", "app", "edges", "core", "ground"]

@@ -14,7 +14,7 @@ from fastapi.testclient import TestClient
 from digest.app.preview import PreviewItem, write_preview
 from digest.render import Renderer, default_templates_dir
 from digest.render.samples import sample_branding, sample_message
-from digest.web.preview import preview_app
+from digest.web.preview_page import preview_app
 
 
 def test_write_preview_writes_html_text_and_exact_eml(tmp_path: Path) -> None:

@@ -11,7 +11,7 @@ from digest.rank.profile import (
     resolve_papers,
     split_interests,
 )
-from tests.unit.rank_corpus import CORPUS
+from tests.unit.rank_fixtures import CORPUS
 
 
 def test_split_interests_on_commas_semicolons_and_conjunctions() -> None:

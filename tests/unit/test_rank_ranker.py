@@ -9,7 +9,7 @@ import pytest
 
 from digest.models import Profile
 from digest.rank import Ranker, build_ranker, default_embedder
-from tests.unit.rank_corpus import CORPUS, NOW
+from tests.unit.rank_fixtures import CORPUS, NOW
 
 
 @pytest.fixture(scope="module")

@@ -17,7 +17,7 @@ from digest.rank.encoder import load_encoder
 from digest.rank.ensemble import ConcatEmbedder, is_fused, relevance_rows
 from digest.rank.mpnet import JoinedFiles, bucket, load_mpnet, part_files
 from digest.rank.semantic import extra_encoder
-from tests.unit.rank_corpus import CORPUS, NOW
+from tests.unit.rank_fixtures import CORPUS, NOW
 
 needs_extra = pytest.mark.skipif(
     part_files() is None, reason="semantic extra (all-mpnet-base-v2 parts) not installed"

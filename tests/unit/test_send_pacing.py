@@ -7,7 +7,7 @@ import itertools
 import random
 from datetime import timedelta
 
-from digest.send.deliver import backoff
+from digest.send.delivery_loop import backoff
 from digest.send.pacing import RateLimiter
 
 

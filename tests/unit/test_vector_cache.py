@@ -10,7 +10,7 @@ import numpy as np
 from digest.app.rank import cached_vectors
 from digest.models import Paper
 from digest.store.vector_cache import default_path
-from tests.unit.rank_corpus import CountingEmbedder
+from tests.unit.rank_fixtures import CountingEmbedder
 
 PAPERS = [
     Paper(id=f"2601.0000{i}", title=f"Paper {i}", abstract=f"Abstract number {i}.")

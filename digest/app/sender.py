@@ -14,7 +14,7 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from digest.app.deliver import Delivery, worker_id
-from digest.send.deliver import SendReport
+from digest.send.delivery_loop import SendReport
 from digest.store import Engine
 from digest.store.job_runs import record_job_run
 

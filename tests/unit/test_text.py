@@ -4,15 +4,16 @@ from __future__ import annotations
 
 import pytest
 
-from digest.render.fields import clean_text, excerpt, safe_url, short_authors, shorten, wrap
+from digest.render.fields import excerpt, short_authors, wrap
+from digest.text import display_line, http_url, shorten
 
 
 @pytest.mark.parametrize(
     "url",
     ["https://arxiv.org/abs/2401.01234", "http://example.org/a?b=c&d=e#f", "HTTPS://Example.org/"],
 )
-def test_safe_url_keeps_http_links(url: str) -> None:
-    assert safe_url(url) == url
+def test_http_url_keeps_http_links(url: str) -> None:
+    assert http_url(url) == url
 
 
 @pytest.mark.parametrize(
@@ -35,17 +36,17 @@ def test_safe_url_keeps_http_links(url: str) -> None:
         "",
     ],
 )
-def test_safe_url_rejects_everything_else(url: object) -> None:
-    assert safe_url(url) is None
+def test_http_url_rejects_everything_else(url: object) -> None:
+    assert http_url(url) is None
 
 
-def test_clean_text_removes_controls_bidi_and_surrogates() -> None:
+def test_display_line_removes_controls_bidi_and_surrogates() -> None:
     raw = "A\r\nB\x00C\tD\u202eE\ud800F\x85G   H"
-    assert clean_text(raw) == "A B C D E F G H"
+    assert display_line(raw) == "A B C D E F G H"
 
 
-def test_clean_text_caps_length_at_a_word() -> None:
-    out = clean_text("word " * 5000, limit=50)
+def test_display_line_caps_length_at_a_word() -> None:
+    out = display_line("word " * 5000, limit=50)
     assert len(out) <= 50 and out.endswith("…") and "  " not in out
 
 
@@ -86,10 +87,10 @@ def test_wrap_keeps_lines_within_width_and_indents() -> None:
     ["https://user@evil.example/", "https://bank.example@evil.example/x", "https://ex ample.org/",
      "https://exa_mple.org/", "https://ok.example:99999999/", "http://[::1/x"],
 )
-def test_safe_url_rejects_hosts_that_are_not_plain(url: str) -> None:
-    assert safe_url(url) is None
+def test_http_url_rejects_hosts_that_are_not_plain(url: str) -> None:
+    assert http_url(url) is None
 
 
-def test_safe_url_accepts_ports_ipv6_and_unicode_paths() -> None:
+def test_http_url_accepts_ports_ipv6_and_unicode_paths() -> None:
     for url in ("https://ok.example:8443/a", "http://[2001:db8::1]/x", "https://ok.example/ü?q=1"):
-        assert safe_url(url) == url
+        assert http_url(url) == url
