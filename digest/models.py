@@ -40,7 +40,10 @@ class Paper:
     upvotes: int | None = None
     comments: int | None = None
     stars: int | None = None
-    announce_type: str | None = None  # arXiv: new, cross, replace, replace-cross
+    # arXiv's announcement when digest first stored the paper: new, cross (new work), or
+    # replace, replace-cross (a revision); later sightings never change it (store.papers).
+    announce_type: str | None = None
+    version: int | None = None  # newest arXiv version seen: 4 for 1905.07799v4
     first_seen: datetime | None = None  # when digest first stored it (set by the store)
 
 

@@ -1,7 +1,14 @@
-"""The one pair of rules for outside text digest keeps and shows, named by their contract.
+"""The rules for outside text digest keeps and shows, named by their contract.
 
-- ``markup_to_text``: what a feed says, as plain text for the store (markup removed with its
-  scripts, entities decoded, invisible characters dropped, whitespace collapsed).
+What a feed says is stored as plain text, by what the feed says the field *is*:
+
+- ``plain_text``: a text-typed field (Atom ``type="text"``, arXiv's RSS and API titles and
+  abstracts, JSON strings): character references decoded, invisible characters dropped,
+  whitespace collapsed, and nothing else. ``<think>``, ``k<n`` and ``a < b`` are text and
+  stay; the renderer escapes them for HTML.
+- ``markup_to_text``: an HTML-typed field: markup removed with its scripts (nh3), then as
+  ``plain_text``. Only here can a ``<letter…>`` be a tag.
+- ``repair_mojibake``: UTF-8 text that was decoded as Windows-1252 put back (ftfy).
 - ``display_line``: any value as one line of displayable text, optionally capped.
 - ``http_url``: a link, only if it is absolute http(s) that cannot break out of an attribute.
 
@@ -13,6 +20,7 @@ from __future__ import annotations
 import html
 import re
 
+import ftfy
 import nh3
 
 _WS = re.compile(r"\s+")
@@ -37,17 +45,52 @@ _URL = re.compile(
 
 
 
-def markup_to_text(raw: str | None) -> str:
-    """Markup stripped (nh3, so scripts and styles vanish with their content), entities
-    decoded, control and format characters removed, whitespace collapsed."""
-    if not raw:
+# A complete character reference: "&amp;", "&#60;", "&#x3C;". HTML's legacy forms without the
+# semicolon ("&copy", "&lt") are prose in a text field ("R&D&copy" is not "R&D©").
+_REFERENCE = re.compile(r"&(?:#[0-9]{1,7}|#[xX][0-9a-fA-F]{1,6}|[A-Za-z][A-Za-z0-9]{1,31});")
+# Elements HTML parses as raw text (an iframe's fallback, noscript): unwrapped first, so what
+# they hold is read as markup like the rest (as feedparser's sanitizer did), not kept as tags.
+_RAW_TEXT_TAGS = re.compile(r"</?(?:iframe|noembed|noframes|noscript|xmp)\b[^>]*>", re.IGNORECASE)
+
+
+def _unescape(match: re.Match[str]) -> str:
+    return html.unescape(match.group(0))
+
+
+def plain_text(raw: object) -> str:
+    """A text-typed value as stored text: character references decoded, control and format
+    characters removed, whitespace collapsed. Never removes anything between ``<`` and ``>``."""
+    if raw is None or raw == "":
+        return ""
+    text = str(raw)
+    if "&" in text:
+        text = _REFERENCE.sub(_unescape, text)
+    return _WS.sub(" ", _INVISIBLE.sub("", text)).strip()
+
+
+def markup_to_text(raw: object) -> str:
+    """An HTML-typed value as stored text: markup stripped (nh3, so scripts and styles vanish
+    with their content), then as ``plain_text``. Text that holds no complete tag is not
+    parsed as HTML, so "a<b" or "p < 0.05" survive here too."""
+    if raw is None or raw == "":
         return ""
     text = str(raw)
     if "<" in text and _MARKUP.search(text):
         # Block tags become spaces so "<p>a</p><p>b</p>" does not read "ab".
-        text = nh3.clean(_BLOCK_TAGS.sub(" ", text), tags=set())
-    text = _INVISIBLE.sub("", html.unescape(text))
-    return _WS.sub(" ", text).strip()
+        text = nh3.clean(_RAW_TEXT_TAGS.sub(" ", _BLOCK_TAGS.sub(" ", text)), tags=set())
+        text = html.unescape(text)  # nh3 writes text back HTML-escaped, all of it
+    elif "&" in text:
+        text = html.unescape(text)  # HTML's own rules, legacy references included
+    return _WS.sub(" ", _INVISIBLE.sub("", text)).strip()
+
+
+def repair_mojibake(text: str) -> str:
+    """``text`` with UTF-8 that was once decoded as Windows-1252 or Latin-1 put back
+    ("SchrÃ¶dinger" → "Schrödinger"), by ftfy's encoding fixes only: quotes, widths and
+    ligatures stay as written. ASCII text cannot be mojibake and costs nothing."""
+    if text.isascii():
+        return text
+    return ftfy.fix_encoding(text)
 
 
 def display_line(value: object, *, limit: int | None = None) -> str:

@@ -1,5 +1,24 @@
-"""arXiv specifics: canonical ids (new and old style), the RSS abstract prefix, legacy
-RSS 1.0 title suffixes, HTML-escaped creators, and the API's error entries."""
+"""arXiv specifics: canonical ids (new and old style) and versions, how an entry was announced,
+the RSS abstract prefix, legacy RSS 1.0 title suffixes, and the API's error entries.
+
+What the fields mean, from arXiv's own documentation:
+
+- RSS/Atom feeds (https://info.arxiv.org/help/rss_specifications.html): ``<title>`` and
+  ``<description>`` are plain text, the description being "arXiv ID; Announce Type ...;
+  Abstract"; ``<arxiv:announce_type>`` is ``new`` ("papers that are released for the first
+  time on arXiv"), ``cross`` ("announced as new to categories that are not their primary
+  category"), or ``replace`` / ``replace-cross`` ("updated versions of papers"); ``<pubDate>``
+  is the day of *this* announcement, a replacement's included.
+- The API (https://info.arxiv.org/help/api/user-manual.html, 3.3.2): ``<title>`` and
+  ``<summary>`` are Atom text constructs; ``<id>`` ends in the version
+  (``.../abs/2611.09001v1``); ``<published>`` is when version 1 was submitted and
+  ``<updated>`` when the retrieved version was, equal only for version 1. The API has no
+  announce type: a version above 1 is the same signal as ``replace``.
+- Legacy RSS 1.0 titles end "(arXiv:ID [cat] UPDATED)" for a replacement and "CROSS LISTED"
+  for a cross-list.
+
+Only ``new`` and ``cross`` are new work; see ``REVISIONS``.
+"""
 
 from __future__ import annotations
 
@@ -22,6 +41,32 @@ _LEGACY_SUFFIX = re.compile(
     r"\s*\(arXiv:\s*(?P<id>\S+?)\s*(?:\[(?P<cat>[^\]]*)\])?\s*(?P<flag>UPDATED|CROSS LISTED)?\)\s*$"
 )
 API_ERROR_MARK = "arxiv.org/api/errors"
+ANNOUNCE_TYPES = ("new", "cross", "replace", "replace-cross")
+REVISIONS = frozenset({"replace", "replace-cross"})  # an updated version, not new work
+
+
+def arxiv_version_from(*texts: str | None) -> int | None:
+    """The version in the first of ``texts`` that names one (``oai:arXiv.org:1905.07799v4``,
+    ``http://arxiv.org/abs/2611.09001v1``, ``arXiv:1905.07799v4``), else None."""
+    for text in texts:
+        if text:
+            match = _ID.search(str(text))
+            if match and match.group(2):
+                return int(match.group(2))
+    return None
+
+
+def announce_type(declared: str | None, *, prefix: str | None = None,
+                  legacy: str | None = None, version: int | None = None) -> str | None:
+    """How arXiv announced an entry: its ``<arxiv:announce_type>``, else the description's
+    "Announce Type:", else a legacy title flag, else (the API, relays) the version: 1 is
+    new, above 1 a replacement. None when nothing says."""
+    for value in (declared, prefix, legacy):
+        if value and value.strip():
+            return value.strip().lower()[:40]
+    if version is not None:
+        return "new" if version <= 1 else "replace"
+    return None
 
 
 def arxiv_id_from(text: str | None, *, bare_ok: bool = False) -> str | None:

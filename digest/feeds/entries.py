@@ -1,4 +1,10 @@
-"""One feedparser entry (arXiv RSS/Atom/API, legacy RDF, HF RSS, any feed) → one Paper."""
+"""One feedparser entry (arXiv RSS/Atom/API, legacy RDF, HF RSS, any feed) → one Paper.
+
+Each text field is read by its content type (feedparser's ``*_detail['type']``): text is
+``plain_text``, HTML is ``markup_to_text``. arXiv's own titles and descriptions are plain
+text whatever RSS readers assume (https://info.arxiv.org/help/rss_specifications.html), so
+an entry in arXiv's format is read as text throughout: "<think>" in an abstract is a word.
+"""
 
 from __future__ import annotations
 
@@ -11,26 +17,40 @@ from digest.feeds import arxiv
 from digest.feeds.hf import fields_from_description
 from digest.feeds.normalize import doi_from, normalize_link, split_authors, utc_from_struct
 from digest.models import Paper
-from digest.text import http_url, markup_to_text
+from digest.text import http_url, markup_to_text, plain_text
 
 MAX_ID = 300  # schema: papers.id is String(300)
 _COLLAB = re.compile(r"(collaboration|consortium|team|group)\s*:\s*", re.IGNORECASE)
+HTML_TYPES = frozenset({"text/html", "application/xhtml+xml", "html", "xhtml"})
+# A name that holds a complete element ("<a href=…>R. Aaij</a>", legacy arXiv RDF) is HTML;
+# feedparser gives names no type, and in Atom they are always text.
+_ELEMENT = re.compile(r"</[A-Za-z][A-Za-z0-9]*\s*>")
 
 
-def _raw_summary(entry: Any) -> str:
-    summary = entry.get("summary") or ""
-    if not summary and entry.get("content"):
-        summary = entry["content"][0].get("value") or ""
-    return str(summary)
+def _detail(entry: Any, name: str) -> tuple[str, str]:
+    """(raw value, content type) of a text construct; the summary falls back to content."""
+    detail = entry.get(f"{name}_detail") or {}
+    value = entry.get(name) or ""
+    if name == "summary" and entry.get("content") and (not value or not detail):
+        detail = entry["content"][0]  # feedparser copies content to a summary with no detail
+        value = value or detail.get("value") or ""
+    return str(value), str(detail.get("type") or "text/plain").lower()
 
 
-def _authors(entry: Any) -> list[str]:
+def _as_text(value: str, content_type: str, *, plain: bool = False) -> str:
+    if plain or content_type not in HTML_TYPES:
+        return plain_text(value)
+    return markup_to_text(value)
+
+
+def _authors(entry: Any, *, atom: bool) -> list[str]:
     names = [str(a.get("name") or "") for a in entry.get("authors") or [] if a]
     if not names and entry.get("author"):
         names = [str(entry["author"])]
     out: list[str] = []
     for name in names:
-        text = _COLLAB.sub(r"\1, ", markup_to_text(name))
+        clean = markup_to_text(name) if not atom and _ELEMENT.search(name) else plain_text(name)
+        text = _COLLAB.sub(r"\1, ", clean)
         out.extend(split_authors(text) if "," in text or " and " in text else [text])
     return [a for a in dict.fromkeys(out) if a]
 
@@ -71,26 +91,40 @@ def _canonical_id(entry: Any, title_id: str | None) -> tuple[str | None, str | N
     url = http_url(link) or http_url(guid)
     if url:
         return _bounded("url:" + normalize_link(url)), None
-    text = markup_to_text(guid)
+    text = plain_text(guid)
     return (_bounded(f"guid:{text}") if text else None), None
 
 
 def paper_from_entry(entry: Any, source: str, *, hf_fields: bool = False,
-                     feed_date: datetime | None = None) -> Paper:
+                     feed_date: datetime | None = None, atom: bool = False,
+                     arxiv_text: bool = False) -> Paper:
     """The Paper an entry describes, normalized field by field; ``id`` or ``title`` is ""
     when the entry has none (the caller rejects those: a paper needs both). Entries
-    without dates (legacy RDF) take ``feed_date``, the channel's date."""
-    title, title_id, title_type, title_cat = arxiv.split_legacy_title(
-        markup_to_text(entry.get("title")))
+    without dates (legacy RDF) take ``feed_date``, the channel's date. ``atom``: the feed
+    is Atom (names are text); ``arxiv_text``: the feed is arXiv's own (plain-text fields).
+    """
+    raw_title, title_type = _detail(entry, "title")
+    raw, summary_type = _detail(entry, "summary")
+    # arXiv's format: its own feed, or any entry whose description is arXiv's "arXiv:ID
+    # Announce Type: … Abstract:" text (an RSS reader would take it for HTML).
+    plain = arxiv_text or arxiv.split_abstract_prefix(raw)[1] is not None
+    title, title_id, title_type_flag, title_cat = arxiv.split_legacy_title(
+        _as_text(raw_title, title_type, plain=plain))
     pid, arxiv_id = _canonical_id(entry, title_id)
-    raw = _raw_summary(entry)
     extra = fields_from_description(raw) if hf_fields or "<b>Upvotes" in raw else {}
-    abstract, prefix_type = arxiv.split_abstract_prefix(extra.get("abstract") or markup_to_text(raw))
-    authors = extra.get("authors") or _authors(entry)
+    abstract, prefix_type = arxiv.split_abstract_prefix(
+        extra.get("abstract") or _as_text(raw, summary_type, plain=plain))
+    authors = extra.get("authors") or _authors(entry, atom=atom)
     url, pdf = _links(entry, arxiv_id)
-    categories = [markup_to_text(t.get("term")) for t in entry.get("tags") or [] if t.get("term")]
+    categories = [plain_text(t.get("term")) for t in entry.get("tags") or [] if t.get("term")]
     categories += [title_cat] if title_cat else []
-    announce = markup_to_text(entry.get("arxiv_announce_type")).lower() or prefix_type or title_type
+    version = (arxiv.arxiv_version_from(entry.get("id"), entry.get("link"), raw_title)
+               if arxiv_id else None)
+    if arxiv_id and version is None and raw.lstrip()[:6].lower() == "arxiv:":
+        version = arxiv.arxiv_version_from(raw[:80])
+    announce = arxiv.announce_type(plain_text(entry.get("arxiv_announce_type")),
+                                   prefix=prefix_type, legacy=title_type_flag,
+                                   version=version) if arxiv_id else None
     published = utc_from_struct(entry.get("published_parsed"))
     # dict.get: feedparser's own .get maps a missing updated to published, with a warning.
     updated = utc_from_struct(dict.get(entry, "updated_parsed"))
@@ -108,5 +142,6 @@ def paper_from_entry(entry: Any, source: str, *, hf_fields: bool = False,
         upvotes=extra.get("upvotes"),
         comments=extra.get("comments"),
         stars=extra.get("stars"),
-        announce_type=(announce or "")[:40] or None,
+        announce_type=announce,
+        version=version,
     )

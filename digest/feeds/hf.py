@@ -1,5 +1,5 @@
-"""Hugging Face daily papers: the ``/api/daily_papers`` JSON and the RSS renderings of it
-(upvotes and authors inside an escaped-HTML description)."""
+"""Hugging Face daily papers: the ``/api/daily_papers`` JSON (plain-text strings) and the RSS
+renderings of it (upvotes and authors inside an escaped-HTML description)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from digest.errors import FeedError
 from digest.feeds.arxiv import abs_url, arxiv_id_from, pdf_url
 from digest.feeds.normalize import split_authors, utc_from_iso
 from digest.models import Paper
-from digest.text import http_url, markup_to_text
+from digest.text import http_url, markup_to_text, plain_text
 
 _FIELD = re.compile(r"<b>\s*(Authors|Upvotes|Summary|Comments|Stars):?\s*</b>:?\s*(.*?)</p>",
                     re.IGNORECASE | re.DOTALL)
@@ -31,7 +31,7 @@ def _paper_from_item(item: dict[str, Any], source: str) -> Paper | None:
     paper = item.get("paper")
     inner: dict[str, Any] = paper if isinstance(paper, dict) else item
     ident = arxiv_id_from(str(inner.get("id") or ""), bare_ok=True)
-    title = markup_to_text(inner.get("title") or item.get("title"))
+    title = plain_text(inner.get("title") or item.get("title"))
     if not title:
         return None
     url: str | None  # an arXiv link always; an HF one only when it passes safe_url
@@ -39,19 +39,19 @@ def _paper_from_item(item: dict[str, Any], source: str) -> Paper | None:
     if ident:
         pid, url, pdf = ident, abs_url(ident), pdf_url(ident)
     elif inner.get("id"):
-        raw = markup_to_text(str(inner["id"]))
+        raw = plain_text(str(inner["id"]))
         pid, url, pdf = f"hf:{raw}", http_url(f"https://huggingface.co/papers/{raw}"), None
     else:
         return None
     authors = [
-        markup_to_text(a.get("name")) for a in inner.get("authors") or []
-        if isinstance(a, dict) and not a.get("hidden") and markup_to_text(a.get("name"))
+        plain_text(a.get("name")) for a in inner.get("authors") or []
+        if isinstance(a, dict) and not a.get("hidden") and plain_text(a.get("name"))
     ]
-    summary = markup_to_text(inner.get("ai_summary")) or None
+    summary = plain_text(inner.get("ai_summary")) or None
     return Paper(
         id=pid,
         title=title,
-        abstract=markup_to_text(inner.get("summary") or item.get("summary")),
+        abstract=plain_text(inner.get("summary") or item.get("summary")),
         authors=tuple(authors),
         url=url,
         pdf_url=pdf,
@@ -65,11 +65,14 @@ def _paper_from_item(item: dict[str, Any], source: str) -> Paper | None:
     )
 
 
-def parse_daily_papers(data: bytes, source: str) -> list[Paper]:
-    """Papers from a ``/api/daily_papers`` response (a JSON list of {paper: {...}, ...})."""
+def parse_daily_papers(data: bytes, source: str) -> tuple[list[Paper], int]:
+    """(papers from a ``/api/daily_papers`` response (a JSON list of {paper: {...}, ...}),
+    how many invalid UTF-8 sequences were replaced: JSON is UTF-8 by definition, RFC 8259)."""
+    text = data.decode("utf-8-sig", "replace")
+    replaced = text.count("\ufffd") - data.count("\ufffd".encode())
     try:
-        doc = json.loads(data.decode("utf-8-sig"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        doc = json.loads(text)
+    except json.JSONDecodeError as exc:
         raise FeedError(f"not valid JSON: {exc}") from exc
     if isinstance(doc, dict):
         doc = doc.get("papers") or doc.get("dailyPapers") or doc.get("data")
@@ -78,7 +81,7 @@ def parse_daily_papers(data: bytes, source: str) -> list[Paper]:
     items = [i for i in doc if isinstance(i, dict)]
     if doc and not any(isinstance(i.get("paper"), dict) or "title" in i for i in items):
         raise FeedError("JSON is not a Hugging Face daily papers list")
-    return [p for p in (_paper_from_item(i, source) for i in items) if p]
+    return [p for p in (_paper_from_item(i, source) for i in items) if p], replaced
 
 
 def fields_from_description(raw_html: str) -> dict[str, Any]:

@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from time import struct_time
 from urllib.parse import urlsplit, urlunsplit
 
-from digest.text import markup_to_text
+from digest.text import plain_text
 
 _INITIALS = re.compile(r"^(?:[A-Z][a-z]?\.\s*-?\s*){1,4}$")  # "N.", "P.-L.", "R. J."
 _AND = re.compile(r"\s+(?:and|&)\s+", re.IGNORECASE)
@@ -16,9 +16,9 @@ _DOI = re.compile(r"\b(10\.\d{4,9}/[^\s\"<>]+)", re.IGNORECASE)
 
 
 def split_authors(raw: str) -> list[str]:
-    """Split a joined author string: "A, B and C"; keeps "Surname, I." pairs together
-    (bioRxiv style) and an honest "et al." marker."""
-    text = markup_to_text(raw)
+    """Split a joined author string (already text: markup is the caller's to remove): "A, B
+    and C"; keeps "Surname, I." pairs together (bioRxiv style) and an honest "et al." marker."""
+    text = plain_text(raw)
     if not text:
         return []
     parts = [p.strip() for p in _AND.sub(", ", text).split(",")]

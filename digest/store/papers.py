@@ -9,7 +9,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Engine, Row, bindparam, select, update
+from sqlalchemy import Engine, Row, bindparam, func, or_, select, update
 
 from digest.models import Paper
 from digest.store.guard import reading, writing
@@ -18,7 +18,11 @@ from digest.store.schema import papers
 _CHUNK = 500
 # Fields whose change makes a stored paper "updated" (signals like upvotes count too).
 _HASHED = ("title", "abstract", "authors", "url", "pdf_url", "code_url", "categories",
-           "summary", "upvotes", "comments", "stars", "sources", "published", "updated")
+           "summary", "upvotes", "comments", "stars", "sources", "published", "updated",
+           "version")
+# arXiv announce types that say "an updated version of an existing paper", not new work
+# (https://info.arxiv.org/help/rss_specifications.html, <arxiv:announce_type>).
+REVISION_TYPES = ("replace", "replace-cross")
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,7 +49,9 @@ def merge_papers(old: Paper, new: Paper, *, authoritative: bool = True) -> Paper
     From an authoritative feed (arXiv) newer non-empty fields win; from any other feed
     only the signals do, and the rest just fills gaps. So a paper seen on arXiv and then
     on Hugging Face keeps arXiv's text and PDF and gains HF's upvotes and summary; a
-    ``replace`` announcement refreshes text, never the paper's age (``first_seen``).
+    ``replace`` announcement refreshes text, never the paper's age (``first_seen``) nor how
+    it was first announced (``announce_type``: a paper first met as new stays new work);
+    ``version`` is the newest seen.
     """
     merged: dict[str, Any] = {}
     for name in Paper.__slots__:
@@ -58,6 +64,8 @@ def merge_papers(old: Paper, new: Paper, *, authoritative: bool = True) -> Paper
     merged["sources"] = tuple(dict.fromkeys(old.sources + new.sources))
     merged["categories"] = tuple(dict.fromkeys(old.categories + new.categories))
     merged["first_seen"] = old.first_seen
+    merged["announce_type"] = old.announce_type or new.announce_type
+    merged["version"] = max((v for v in (old.version, new.version) if v), default=None)
     if old.published and new.published:
         merged["published"] = min(old.published, new.published)
     return Paper(**merged)
@@ -81,6 +89,7 @@ def _to_row(paper: Paper, now: datetime) -> dict[str, Any]:
         "comments": paper.comments,
         "stars": paper.stars,
         "announce_type": paper.announce_type,
+        "version": paper.version,
         "content_hash": content_hash(paper),
         "first_seen": paper.first_seen or now,
         "last_seen": now,
@@ -106,6 +115,7 @@ def row_to_paper(row: Row[Any] | Any) -> Paper:
         comments=m["comments"],
         stars=m["stars"],
         announce_type=m["announce_type"],
+        version=m["version"],
         first_seen=m["first_seen"],
     )
 
@@ -168,16 +178,44 @@ def upsert_papers(engine: Engine, incoming: Iterable[Paper], *, now: datetime,
     return UpsertCounts(new=new, updated=updated, unchanged=unchanged)
 
 
-def papers_seen_since(engine: Engine, since: datetime, *, limit: int = 20000) -> list[Paper]:
-    """Papers digest first stored at or after ``since``, newest first."""
+def _seen_since(since: datetime, include_revisions: bool) -> list[Any]:
+    where = [papers.c.first_seen >= since]
+    if not include_revisions:
+        where.append(or_(papers.c.announce_type.is_(None),
+                         papers.c.announce_type.not_in(REVISION_TYPES)))
+    return where
+
+
+def papers_seen_since(engine: Engine, since: datetime, *, limit: int = 20000,
+                      include_revisions: bool = True) -> list[Paper]:
+    """Papers digest first stored at or after ``since``, newest first (first stored, then
+    published), at most ``limit``; without ``include_revisions``, none first met as an arXiv
+    replacement."""
     query = (
         select(*_PAPER_COLUMNS)
-        .where(papers.c.first_seen >= since)
-        .order_by(papers.c.first_seen.desc(), papers.c.id)
+        .where(*_seen_since(since, include_revisions))
+        .order_by(papers.c.first_seen.desc(), papers.c.published.desc().nulls_last(), papers.c.id)
         .limit(limit)
     )
     with reading(engine) as conn:
         return [row_to_paper(row) for row in conn.execute(query)]
+
+
+def count_seen_since(engine: Engine, since: datetime, *, include_revisions: bool = True) -> int:
+    """How many papers ``papers_seen_since`` would return without a limit."""
+    query = select(func.count()).select_from(papers).where(*_seen_since(since, include_revisions))
+    with reading(engine) as conn:
+        return int(conn.execute(query).scalar_one())
+
+
+def known_ids(engine: Engine, ids: Sequence[str]) -> set[str]:
+    """Which of ``ids`` the store already holds."""
+    found: set[str] = set()
+    with reading(engine) as conn:
+        for start in range(0, len(ids), _CHUNK):
+            query = select(papers.c.id).where(papers.c.id.in_(list(ids[start : start + _CHUNK])))
+            found.update(row.id for row in conn.execute(query))
+    return found
 
 
 def get_papers(engine: Engine, ids: Sequence[str]) -> dict[str, Paper]:
@@ -190,7 +228,5 @@ def get_papers(engine: Engine, ids: Sequence[str]) -> dict[str, Paper]:
 
 
 def count_papers(engine: Engine) -> int:
-    from sqlalchemy import func
-
     with reading(engine) as conn:
         return int(conn.execute(select(func.count()).select_from(papers)).scalar_one())

@@ -89,7 +89,7 @@ def test_unchanged_feed_is_skipped_and_replace_updates_without_being_new(
     third, = run(engine, FeedSpec("cs.AI", str(feed)), now=later)
     assert (third.status, third.new, third.updated, third.unchanged) == ("ok", 0, 1, 2)
     paper = get_papers(engine, ["2604.21935"])["2604.21935"]
-    assert paper.announce_type == "replace"
+    assert paper.announce_type == "new"  # first met as new work, and stays so
     assert paper.abstract.startswith("Although large language models")
     assert paper.first_seen == NOW
 

@@ -40,11 +40,16 @@ def test_markup_to_text(raw: str | None, clean: str) -> None:
     ("LAPALU, N., SIMON, A., O'Connell, R. J.", ["LAPALU, N.", "SIMON, A.", "O'Connell, R. J."]),
     ("X. Y, et al. (909 additional authors not shown)",
      ["X. Y", "et al. (909 additional authors not shown)"]),
-    ('<a href="http://arxiv.org/find/a">Robert A. Wilson</a>', ["Robert A. Wilson"]),
+    ("Ada <think> Lovelace, B. Two", ["Ada <think> Lovelace", "B. Two"]),  # text, not tags
     ("", []),
 ])
 def test_split_authors(raw: str, authors: list[str]) -> None:
     assert split_authors(raw) == authors
+
+
+def test_split_authors_takes_text_so_markup_is_removed_first() -> None:
+    raw = '<a href="http://arxiv.org/find/a">Robert A. Wilson</a>'
+    assert split_authors(markup_to_text(raw)) == ["Robert A. Wilson"]
 
 
 @pytest.mark.parametrize(("text", "ident"), [
@@ -139,10 +144,13 @@ def test_merge_rules() -> None:
         ("Real title", "A", 9, "tl;dr")
     assert merged.sources == ("arxiv", "hf") and merged.first_seen == t0
     assert merged.published == t0 - timedelta(days=1)
-    revised = Paper(id="1", title="Revised title", sources=("arxiv",), announce_type="replace")
+    revised = Paper(id="1", title="Revised title", sources=("arxiv",), announce_type="replace",
+                    version=2)
     again = merge_papers(merged, revised)
-    assert (again.title, again.announce_type, again.upvotes, again.first_seen) == \
-        ("Revised title", "replace", 9, t0)
+    # The text is the newest; how digest first met the paper (new work) never changes.
+    assert (again.title, again.announce_type, again.version, again.upvotes, again.first_seen) \
+        == ("Revised title", "new", 2, 9, t0)
+    assert merge_papers(again, Paper(id="1", title="Revised title", version=1)).version == 2
 
 
 def test_overlong_links_make_bounded_ids() -> None:
