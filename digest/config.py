@@ -124,6 +124,16 @@ class Settings(BaseSettings):
     postal_address: str = ""
     http_timeout: float = Field(default=20.0, gt=0)
     http_concurrency: int = Field(default=4, ge=1, le=32)
+    # Bounded work (README "Ingest"): a feed's body is refused past feed_max_bytes; past
+    # feed_max_entries entries the rest of a document is left unread (feeds list newest
+    # first; arXiv's own listings stop at 2,000); one subscriber is ranked against at most
+    # rank_pool_max papers, the most recently seen.
+    feed_max_bytes: int = Field(default=64 * 2**20, ge=1024)
+    feed_max_entries: int = Field(default=5000, ge=1)
+    rank_pool_max: int = Field(default=5000, ge=10)
+    # arXiv replacements (replace, replace-cross) of papers digest never stored as new are
+    # left out; true stores them and ranks them too, marked "revised, vN".
+    include_revisions: bool = False
 
     @field_validator("feeds", mode="before")
     @classmethod

@@ -13,6 +13,9 @@ from datetime import datetime
 from typing import Any, Literal
 
 Frequency = Literal["daily", "weekly", "off"]
+# arXiv announce types of "updated versions of papers", not new work
+# (https://info.arxiv.org/help/rss_specifications.html, <arxiv:announce_type>).
+REVISIONS = frozenset({"replace", "replace-cross"})
 SubscriberStatus = Literal["pending", "active", "unsubscribed", "bounced"]
 
 

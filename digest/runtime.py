@@ -106,15 +106,19 @@ class Runtime:
     def rankers(self) -> Rankers:
         from digest.app.rankers import Rankers
 
-        return Rankers(self.engine, self.embedder)
+        s = self.settings
+        return Rankers(self.engine, self.embedder, pool_max=s.rank_pool_max,
+                       include_revisions=s.include_revisions)
 
     @cached_property
     def fetcher(self) -> Fetcher:
-        from digest.app.fetch import Fetcher
+        from digest.app.fetch import Fetcher, IngestRules
 
         s = self.settings
         return Fetcher(self.engine, s.feeds, timeout=s.http_timeout,
-                       concurrency=s.http_concurrency)
+                       concurrency=s.http_concurrency, max_bytes=s.feed_max_bytes,
+                       rules=IngestRules(max_entries=s.feed_max_entries,
+                                         include_revisions=s.include_revisions))
 
     @cached_property
     def planner(self) -> Planner:

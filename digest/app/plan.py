@@ -15,7 +15,6 @@ from digest.app.rankers import Rankers
 from digest.editions import DEFAULT_TOO_LATE, outside_window, select_due, window_start
 from digest.models import EditionInfo, Ranking, Subscriber
 from digest.store import Engine, history, ledger
-from digest.store.papers import papers_seen_since
 from digest.store.subscribers import list_subscribers
 
 
@@ -30,6 +29,8 @@ class PlanReport:
     nothing_new: int = 0  # no paper cleared the relevance floor
     skipped_quiet: int = 0
     per_subscriber: dict[str, str] = field(default_factory=dict)
+    pool: int = 0  # candidate papers ranked against
+    pool_total: int = 0  # candidates before DIGEST_RANK_POOL_MAX cut the pool
 
 
 def frozen_picks(ranking: Ranking) -> list[dict[str, Any]]:
@@ -53,7 +54,8 @@ class Planner:
         edition for everyone not yet served, whatever the hour. ``scheduled=True`` (the
         service): only editions whose local delivery time has passed (see
         ``editions.select_due``). Each edition covers the papers first seen since the
-        subscriber's last delivered one. Raises StoreError when the store fails.
+        subscriber's last delivered one: new work only, the most recent ``pool_max`` (see
+        ``Rankers.pool``). Raises StoreError when the store fails.
         """
         report = PlanReport()
         subscribers = [s for s in list_subscribers(self.engine, status="active")
@@ -95,7 +97,9 @@ class Planner:
                           report: PlanReport) -> None:
         delivered = history.last_delivered_at(self.engine)
         starts = {sub.id: window_start(delivered.get(sub.id), now) for sub, _ in fresh}
-        pool = papers_seen_since(self.engine, min(starts.values()))
+        candidates = self.rankers.pool(min(starts.values()))
+        pool = candidates.papers
+        report.pool, report.pool_total = len(pool), candidates.total
         ranker = self.rankers.over(pool, [sub for sub, _ in fresh]) if pool else None
         for sub, edition_id in fresh:
             older = outside_window(pool, starts[sub.id], had_edition=sub.id in delivered)

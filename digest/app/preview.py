@@ -7,18 +7,18 @@ from __future__ import annotations
 import re
 import shutil
 import subprocess
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from email.message import EmailMessage
 from pathlib import Path
 
 from digest.app.digest_mail import DigestMail
-from digest.app.rankers import Rankers
+from digest.app.rankers import Pool, Rankers
 from digest.editions import FIRST_EDITION_LOOKBACK, edition_for
 from digest.models import Profile, Ranking, Subscriber
 from digest.render.types import RenderedEmail
 from digest.store import Engine
-from digest.store.papers import papers_seen_since
 from digest.store.subscribers import get_subscriber, list_subscribers
 
 PreviewItem = tuple[Subscriber, RenderedEmail, EmailMessage]
@@ -33,9 +33,11 @@ class Previews:
     mail: DigestMail
 
     def build(self, *, subscriber_email: str | None = None, interests: str | None = None,
-              now: datetime) -> list[PreviewItem]:
+              now: datetime, on_pool: Callable[[Pool], None] | None = None
+              ) -> list[PreviewItem]:
         """What each chosen subscriber would get at ``now``: one stored subscriber, a made-up
-        one with these ``interests``, or (neither given) every active subscriber."""
+        one with these ``interests``, or (neither given) every active subscriber.
+        ``on_pool`` hears the candidate pool (how many papers, whether the cap cut it)."""
         if interests is not None:
             subs = [Subscriber(id=0, email="preview@example.org", name="Preview",
                                profile=Profile(interests=interests))]
@@ -44,7 +46,10 @@ class Previews:
             subs = [found] if found else []
         else:
             subs = list_subscribers(self.engine, status="active")
-        pool = papers_seen_since(self.engine, now - FIRST_EDITION_LOOKBACK)
+        candidates = self.rankers.pool(now - FIRST_EDITION_LOOKBACK)
+        if on_pool is not None:
+            on_pool(candidates)
+        pool = candidates.papers
         ranker = self.rankers.over(pool, subs) if pool else None
         out = []
         for sub in subs:

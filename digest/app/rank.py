@@ -10,13 +10,12 @@ from pathlib import Path
 
 import numpy as np
 
-from digest.app.rankers import Rankers
+from digest.app.rankers import Rankers, with_revision_marks
 from digest.editions import FIRST_EDITION_LOOKBACK
 from digest.feeds import parse_feed
 from digest.models import Paper, Profile, Ranking
 from digest.rank import Embedder, build_ranker
 from digest.rank.lexical import paper_text
-from digest.store.papers import papers_seen_since
 from digest.store.subscribers import get_subscriber
 from digest.store.vector_cache import default_path, read_vectors, text_key, write_vectors
 
@@ -92,13 +91,14 @@ def rank_stored(rankers: Rankers, *, papers: Sequence[Paper] | None, interests: 
         sub = get_subscriber(engine, email=email.strip())
         if sub is None:
             raise UnknownSubscriber(f"no subscriber {email!r}")
-    pool = list(papers) if papers is not None else papers_seen_since(
-        engine, now - FIRST_EDITION_LOOKBACK)
+    pool = list(papers) if papers is not None else rankers.pool(
+        now - FIRST_EDITION_LOOKBACK).papers
     if not pool and papers is None:
         pool = read_feed_files([p for p in fallback if p.is_file()]).papers
     ranker = rankers.over(pool, [sub] if sub else [])
     if sub is None:
-        return ranker.rank(Profile(interests=interests or ""), now=now, k=top)
+        return with_revision_marks(ranker.rank(Profile(interests=interests or ""), now=now,
+                                               k=top))
     if interests:
         sub = replace(sub, profile=replace(sub.profile, interests=interests))
     return rankers.rank(ranker, replace(sub, papers_per_email=top), now=now)

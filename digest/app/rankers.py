@@ -1,39 +1,75 @@
-"""Use-case helper: rankers over stored papers, reusing stored embeddings (encoding only
-papers that have none), and ranking one subscriber against one.
+"""Use-case helper: the candidate pool an edition is ranked against, rankers over stored
+papers reusing stored embeddings (encoding only papers that have none), and ranking one
+subscriber against one.
 
-Between the store and the pure ranker. A paper is encoded once (when a ranker
-first needs it) and its vector kept in ``papers.embedding``; papers that subscribers liked,
-disliked or named as seeds come along as history so feedback keeps working across weeks.
+Between the store and the pure ranker. The pool is bounded (``pool_max``, most recently
+stored first) and holds only new work unless revisions are included. A paper is encoded
+once (when a ranker first needs it) and its vector written to ``papers.embedding`` batch by
+batch as it is computed, so an interrupted run keeps what it did; papers that subscribers
+liked, disliked or named as seeds come along as history so feedback keeps working.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 import numpy as np
 
-from digest.models import Paper, Ranking, Subscriber
+from digest.models import REVISIONS, Paper, Ranking, Subscriber
 from digest.rank import Embedder, Ranker, build_ranker, embed_papers, from_blob, to_blob
 from digest.store import Engine
 from digest.store.embeddings import load_embeddings, save_embeddings
 from digest.store.ledger import sent_paper_ids
-from digest.store.papers import get_papers
+from digest.store.papers import count_seen_since, get_papers, papers_seen_since
+
+EMBED_BATCH = 256  # papers encoded, then written, at a time
 
 
-def cached_embeddings(engine: Engine, papers: Sequence[Paper],
-                      embedder: Embedder) -> dict[str, np.ndarray]:
-    """Vectors for ``papers``: stored ones, plus freshly encoded (and stored) missing ones."""
+def cached_embeddings(engine: Engine, papers: Sequence[Paper], embedder: Embedder, *,
+                      batch: int = EMBED_BATCH) -> dict[str, np.ndarray]:
+    """Vectors for ``papers``: stored ones, plus missing ones encoded ``batch`` at a time and
+    stored as each batch is done (an interrupted run loses at most one batch of work)."""
     ids = [p.id for p in papers]
     stored = {pid: from_blob(blob) for pid, blob in
               load_embeddings(engine, ids, model=embedder.name).items()}
-    missing = [p for p in papers if p.id not in stored]
-    if missing:
-        fresh = embed_papers(missing, embedder)
+    missing = [p for p in dict((p.id, p) for p in papers).values() if p.id not in stored]
+    for start in range(0, len(missing), max(1, batch)):
+        fresh = embed_papers(missing[start : start + batch], embedder)
         save_embeddings(engine, {pid: to_blob(v) for pid, v in fresh.items()}, model=embedder.name)
         stored.update(fresh)
     return stored
+
+
+@dataclass(frozen=True, slots=True)
+class Pool:
+    """The candidates for editions whose window opened at ``since``: at most the cap, the
+    most recently stored first; ``total`` says how many there were before the cap."""
+
+    papers: list[Paper]
+    total: int
+
+    @property
+    def capped(self) -> bool:
+        return self.total > len(self.papers)
+
+
+def revision_mark(paper: Paper) -> str | None:
+    """ "revised, v4" for a paper digest first met as an arXiv replacement, else None."""
+    if paper.announce_type not in REVISIONS:
+        return None
+    return f"revised, v{paper.version}" if paper.version else "revised"
+
+
+def with_revision_marks(ranking: Ranking) -> Ranking:
+    """The ranking with each revision's mark as its first reason (shown in the email and
+    frozen in the ledger with the picks)."""
+    picks = []
+    for pick in ranking.picks:
+        mark = revision_mark(pick.paper)
+        picks.append(replace(pick, reasons=(mark, *pick.reasons)) if mark else pick)
+    return replace(ranking, picks=tuple(picks)) if picks != list(ranking.picks) else ranking
 
 
 def _history_ids(subscribers: Iterable[Subscriber], pool: set[str]) -> list[str]:
@@ -62,6 +98,18 @@ class Rankers:
 
     engine: Engine
     embedder: Embedder | None  # None: no encoder installed, lexical ranking only
+    pool_max: int = 5000  # DIGEST_RANK_POOL_MAX
+    include_revisions: bool = False  # DIGEST_INCLUDE_REVISIONS
+
+    def pool(self, since: datetime) -> Pool:
+        """Papers first stored at or after ``since``: new work only (unless revisions are
+        included), the ``pool_max`` most recent."""
+        papers = papers_seen_since(self.engine, since, limit=self.pool_max,
+                                   include_revisions=self.include_revisions)
+        total = len(papers)
+        if total >= self.pool_max:
+            total = count_seen_since(self.engine, since, include_revisions=self.include_revisions)
+        return Pool(papers, total)
 
     def over(self, pool: Sequence[Paper], subscribers: Iterable[Subscriber] = ()) -> Ranker:
         """A ranker over ``pool`` that knows these subscribers' liked/disliked/seed papers."""
@@ -72,5 +120,5 @@ class Rankers:
         """Rank for one subscriber, leaving out what they were already sent (and ``exclude``:
         papers older than their edition window)."""
         skip = sent_paper_ids(self.engine, subscriber.id) | (exclude or set())
-        return ranker.rank(subscriber.profile, now=now, k=subscriber.papers_per_email,
-                           exclude=skip)
+        return with_revision_marks(ranker.rank(subscriber.profile, now=now,
+                                               k=subscriber.papers_per_email, exclude=skip))

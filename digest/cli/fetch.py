@@ -22,16 +22,21 @@ _DONE = 4
 
 
 def feed_table(results: Sequence[FeedResult]) -> Table:
+    """One row per feed: what it did (papers kept, of which new/updated/unchanged; arXiv
+    replacements skipped; papers whose mojibake was repaired) and any problem or note."""
     table = Table(title="feeds")
     table.add_column("feed", no_wrap=True, overflow="ellipsis", max_width=36)
-    for column in ("kind", "status", "papers", "new", "updated", "unchanged"):
+    for column in ("kind", "status", "kept", "new", "updated", "unchanged", "replacements",
+                   "repaired"):
         table.add_column(column, no_wrap=True)
-    table.add_column("problem", overflow="fold", min_width=20)
+    table.add_column("problem or note", overflow="fold", min_width=20)
     for r in results:
         status = {"ok": "[green]ok", "not_modified": "not modified"}.get(r.status, "[red]failed")
-        problem = r.error or r.warning or ""
-        table.add_row(r.spec.name, r.kind or "-", status, str(r.entries), str(r.new),
-                      str(r.updated), str(r.unchanged), problem)
+        said = "; ".join(x for x in (r.error or r.warning, *r.notes) if x)
+        table.add_row(r.spec.name, r.kind or "-", status, str(r.kept), str(r.new),
+                      str(r.updated), str(r.unchanged),
+                      f"{r.revisions} skipped" if r.revisions else "0",
+                      str(r.repaired), said)
     return table
 
 
@@ -41,7 +46,9 @@ def summary_line(results: Sequence[FeedResult]) -> str:
     return (f"{len(results)} feeds: {len(results) - failed - same} ok, {same} not modified, "
             f"{failed} failed; papers: {sum(r.new for r in results)} new, "
             f"{sum(r.updated for r in results)} updated, "
-            f"{sum(r.unchanged for r in results)} unchanged")
+            f"{sum(r.unchanged for r in results)} unchanged, "
+            f"{sum(r.revisions for r in results)} replacements skipped, "
+            f"{sum(r.repaired for r in results)} repaired")
 
 
 def expand_feed_args(args: Sequence[str]) -> list[str]:

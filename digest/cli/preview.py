@@ -14,6 +14,7 @@ from digest.cli.common import EXIT_FAILED, EXIT_USAGE, console, err_console, run
 
 if TYPE_CHECKING:
     from digest.app.preview import PreviewItem
+    from digest.app.rankers import Pool
 
 
 def preview_command(
@@ -34,7 +35,13 @@ def preview_command(
 
         def build(now: datetime | None) -> list[PreviewItem]:  # a page request's "as of"
             return rt.previews.build(subscriber_email=subscriber, interests=interests,
-                                     now=now or utcnow())
+                                     now=now or utcnow(), on_pool=say_pool)
+
+        def say_pool(pool: Pool) -> None:
+            if pool.capped:
+                err_console.print(
+                    f"ranked against the {len(pool.papers):,} most recent of {pool.total:,} "
+                    "candidate papers (DIGEST_RANK_POOL_MAX)", highlight=False)
 
         if serve:
             from digest.web.preview_page import serve_preview

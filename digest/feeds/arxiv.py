@@ -17,7 +17,7 @@ What the fields mean, from arXiv's own documentation:
 - Legacy RSS 1.0 titles end "(arXiv:ID [cat] UPDATED)" for a replacement and "CROSS LISTED"
   for a cross-list.
 
-Only ``new`` and ``cross`` are new work; see ``REVISIONS``.
+Only ``new`` and ``cross`` are new work; see ``models.REVISIONS``.
 """
 
 from __future__ import annotations
@@ -42,7 +42,6 @@ _LEGACY_SUFFIX = re.compile(
 )
 API_ERROR_MARK = "arxiv.org/api/errors"
 ANNOUNCE_TYPES = ("new", "cross", "replace", "replace-cross")
-REVISIONS = frozenset({"replace", "replace-cross"})  # an updated version, not new work
 
 
 def arxiv_version_from(*texts: str | None) -> int | None:

@@ -20,6 +20,7 @@ from digest.errors import FeedError
 HttpClient = httpx.AsyncClient  # what open_client returns; callers need not import httpx
 USER_AGENT = f"digest/{__version__} (self-hosted paper digest; +https://github.com/digest)"
 _RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
+MAX_BYTES = 64 * 2**20  # default body limit (DIGEST_FEED_MAX_BYTES)
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,7 +31,7 @@ class RetryPolicy:
     backoff: float = 2.0  # seconds before the 2nd try, doubled after each further failure
     max_delay: float = 120.0  # a Retry-After longer than this ends the try for this run
     deadline: float = 180.0  # whole-response limit per try (timeouts are per read)
-    max_bytes: int = 64 * 2**20  # a larger body is refused, not buffered
+    max_bytes: int = MAX_BYTES  # a larger body is refused, not buffered
     sleep: Callable[[float], Awaitable[None]] = field(default=asyncio.sleep)
 
 
@@ -70,20 +71,30 @@ async def get_feed(client: httpx.AsyncClient, url: str, *, etag: str | None,
     Raises FeedError when the feed cannot be read (see ``download`` and ``read_local``).
     """
     if not is_remote(url):
-        return await asyncio.to_thread(read_local, url)
+        return await asyncio.to_thread(read_local, url, max_bytes=policy.max_bytes)
     return await download(client, url, etag=etag, last_modified=last_modified, policy=policy)
 
 
-def read_local(url: str) -> Download:
-    """A local path or ``file://`` URL read like a 200 response."""
+def too_large(max_bytes: int) -> str:
+    """The one message for a body over the byte limit (HTTP and files alike)."""
+    return (f"feed body is larger than {max_bytes:,} bytes; refused "
+            "(raise DIGEST_FEED_MAX_BYTES to accept it)")
+
+
+def read_local(url: str, *, max_bytes: int | None = None) -> Download:
+    """A local path or ``file://`` URL read like a 200 response (refused, like a download,
+    when larger than ``max_bytes``)."""
     parts = urlsplit(url)
     path = Path(url2pathname(parts.path)) if parts.scheme.lower() == "file" else Path(url)
     try:
-        body = path.read_bytes()
+        with path.open("rb") as handle:
+            body = handle.read() if max_bytes is None else handle.read(max_bytes + 1)
     except IsADirectoryError as exc:
         raise FeedError(f"{path} is a directory, not a feed file") from exc
     except OSError as exc:
         raise FeedError(f"cannot read {path}: {exc.strerror or exc}") from exc
+    if max_bytes is not None and len(body) > max_bytes:
+        raise FeedError(too_large(max_bytes))
     return Download("ok", body=body, url=str(path))
 
 
@@ -134,7 +145,7 @@ async def _get(client: httpx.AsyncClient, url: str, headers: dict[str, str],
         async for chunk in response.aiter_bytes():
             size += len(chunk)
             if size > max_bytes:
-                raise FeedError(f"feed body is larger than {max_bytes:,} bytes; refused")
+                raise FeedError(too_large(max_bytes))
             chunks.append(chunk)
         return response, b"".join(chunks)
 

@@ -11,7 +11,7 @@ from typing import Any
 
 from sqlalchemy import Engine, Row, bindparam, func, or_, select, update
 
-from digest.models import Paper
+from digest.models import REVISIONS, Paper
 from digest.store.guard import reading, writing
 from digest.store.schema import papers
 
@@ -20,9 +20,6 @@ _CHUNK = 500
 _HASHED = ("title", "abstract", "authors", "url", "pdf_url", "code_url", "categories",
            "summary", "upvotes", "comments", "stars", "sources", "published", "updated",
            "version")
-# arXiv announce types that say "an updated version of an existing paper", not new work
-# (https://info.arxiv.org/help/rss_specifications.html, <arxiv:announce_type>).
-REVISION_TYPES = ("replace", "replace-cross")
 
 
 @dataclass(frozen=True, slots=True)
@@ -182,7 +179,7 @@ def _seen_since(since: datetime, include_revisions: bool) -> list[Any]:
     where = [papers.c.first_seen >= since]
     if not include_revisions:
         where.append(or_(papers.c.announce_type.is_(None),
-                         papers.c.announce_type.not_in(REVISION_TYPES)))
+                         papers.c.announce_type.not_in(sorted(REVISIONS))))
     return where
 
 
