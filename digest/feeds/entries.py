@@ -105,9 +105,10 @@ def paper_from_entry(entry: Any, source: str, *, hf_fields: bool = False,
     """
     raw_title, title_type = _detail(entry, "title")
     raw, summary_type = _detail(entry, "summary")
-    # arXiv's format: its own feed, or any entry whose description is arXiv's "arXiv:ID
-    # Announce Type: … Abstract:" text (an RSS reader would take it for HTML).
-    plain = arxiv_text or arxiv.split_abstract_prefix(raw)[1] is not None
+    # RSS in arXiv's format: its own feed, or any entry whose description is arXiv's
+    # "arXiv:ID Announce Type: … Abstract:" text (RSS readers take it for HTML). Atom says
+    # each field's type itself, and is believed.
+    plain = not atom and (arxiv_text or arxiv.split_abstract_prefix(raw)[1] is not None)
     title, title_id, title_type_flag, title_cat = arxiv.split_legacy_title(
         _as_text(raw_title, title_type, plain=plain))
     pid, arxiv_id = _canonical_id(entry, title_id)

@@ -106,9 +106,9 @@ def _papers(entries: list[Any], source: str, kind: str, feed_date: datetime | No
             version: str) -> _Entries:
     out = _Entries()
     atom = version.startswith("atom")
-    # arXiv's own feeds (not the legacy RSS 1.0, whose descriptions were HTML) and its API
-    # write titles and abstracts as plain text (see feeds.arxiv).
-    arxiv_text = kind == "arxiv-api" or (kind == "arxiv" and version != "rss10")
+    # arXiv's own RSS (not the legacy RSS 1.0, whose descriptions were HTML) writes titles
+    # and abstracts as plain text (see feeds.arxiv); Atom (arXiv's included) declares types.
+    arxiv_text = kind in ("arxiv", "arxiv-api") and version.startswith("rss2")
     for entry in entries:
         try:
             if arxiv.is_api_error_entry(entry.get("id"), entry.get("title")):

@@ -21,7 +21,7 @@ ATOM = b"""<?xml version="1.0" encoding="UTF-8"?>
  <entry>
   <id>http://arxiv.org/abs/2601.00042v2</id>
   <published>2026-06-10T00:00:00Z</published>
-  <title>Inverse folding <b>with</b> diffusion</title>
+  <title type="html">Inverse folding &lt;b&gt;with&lt;/b&gt; diffusion</title>
   <summary>Generate amino acid sequences for a target backbone.</summary>
   <author><name>A. Author</name></author>
   <category term="q-bio.BM"/>
