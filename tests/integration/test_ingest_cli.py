@@ -41,6 +41,13 @@ def test_every_fixture_file_at_once(cli_env: Path) -> None:
     assert "failed" in summary and " 0 ok" not in summary
     assert "arXiv API error: incorrect id format for abc" in out
     assert "neither XML nor JSON" in out  # SOURCES.md and LICENSE files, honestly reported
+    # Every file's row says what it did: kept, replacements skipped, mojibake repaired.
+    header = next(line for line in out.splitlines() if "kept" in line)
+    assert all(word in header for word in ("kept", "new", "replacements", "repaired"))
+    assert "replacements skipped" in summary and "repaired" in summary
+    assert "arXiv replacements of papers never seen as new skipped" in out
+    assert "mojibake repaired in 1 paper" in out  # fidelity/rss_lab_mojibake.xml
+    assert "invalid byte sequence replaced with U+FFFD" in out  # fidelity/rss_declared_utf8_…
     # The same files again: nothing changed, nothing re-parsed.
     code, out = fetch(str(FEEDS), *extra)  # a directory stands for the files below it
     assert code == 0 and "0 new, 0 updated" in out.strip().splitlines()[-1]
