@@ -129,8 +129,8 @@ class Settings(BaseSettings):
     # first; arXiv's own listings stop at 2,000); one subscriber is ranked against at most
     # rank_pool_max papers, the most recently seen.
     feed_max_bytes: int = Field(default=64 * 2**20, ge=1024)
-    feed_max_entries: int = Field(default=5000, ge=1)
-    rank_pool_max: int = Field(default=5000, ge=10)
+    feed_max_entries: int = Field(default=2000, ge=1)
+    rank_pool_max: int = Field(default=2000, ge=10)
     # arXiv replacements (replace, replace-cross) of papers digest never stored as new are
     # left out; true stores them and ranks them too, marked "revised, vN".
     include_revisions: bool = False

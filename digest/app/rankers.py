@@ -98,7 +98,7 @@ class Rankers:
 
     engine: Engine
     embedder: Embedder | None  # None: no encoder installed, lexical ranking only
-    pool_max: int = 5000  # DIGEST_RANK_POOL_MAX
+    pool_max: int = 2000  # DIGEST_RANK_POOL_MAX
     include_revisions: bool = False  # DIGEST_INCLUDE_REVISIONS
 
     def pool(self, since: datetime) -> Pool:
