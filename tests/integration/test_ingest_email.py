@@ -16,7 +16,7 @@ from digest.store.papers import get_papers
 from tests.feed_files import FEEDS
 
 NOW = datetime(2026, 11, 30, 12, 0, tzinfo=UTC)
-CASES = Path(__file__).resolve().parents[1] / "fixtures" / "field_cases"
+CASES = Path(__file__).resolve().parents[1] / "fixtures" / "feeds" / "field_cases"
 THINK = "Budgeted Reasoning: Teaching LLMs When to Stop Inside <think> Blocks"
 
 

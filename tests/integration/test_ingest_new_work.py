@@ -27,7 +27,7 @@ from tests.feed_files import FEEDS
 from tests.unit.rank_fixtures import CountingEmbedder
 
 NOW = datetime(2026, 11, 30, 12, 0, tzinfo=UTC)
-CASES = Path(__file__).resolve().parents[1] / "fixtures" / "field_cases"
+CASES = Path(__file__).resolve().parents[1] / "fixtures" / "feeds" / "field_cases"
 REPLACE_DAY = CASES / "02_arxiv_replace_old_paper.xml"
 CS_AI = FEEDS / "fidelity" / "arxiv_rss_cs_ai_fidelity.xml"
 API = FEEDS / "fidelity" / "arxiv_api_fidelity.xml"

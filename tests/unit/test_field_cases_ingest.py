@@ -1,4 +1,4 @@
-"""Field cases 01, 02 and 11 (tests/fixtures/field_cases/, copied from shared/field_cases/):
+"""Field cases 01, 02 and 11 (tests/fixtures/feeds/field_cases/, from shared/field_cases/):
 what each README line says digest must do, at the parser. What reaches the store, the email
 and the picks is in tests/integration/test_ingest_new_work.py."""
 
@@ -11,7 +11,7 @@ import pytest
 from digest.feeds import parse_feed
 from digest.feeds.parse import ParsedFeed
 
-CASES = Path(__file__).resolve().parents[1] / "fixtures" / "field_cases"
+CASES = Path(__file__).resolve().parents[1] / "fixtures" / "feeds" / "field_cases"
 THINK_TITLE = "Budgeted Reasoning: Teaching LLMs When to Stop Inside <think> Blocks"
 THINK_ABSTRACT = (
     "Reasoning models emit long traces delimited by <think> and <answer> tags. We train a "
