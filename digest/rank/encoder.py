@@ -1,7 +1,7 @@
 """Sentence embeddings from BERT-family encoders, run as a small numpy forward pass.
 
-No torch and no network: all-MiniLM-L6-v2 from the int8 file shipped in ``digest/rank/model/``;
-the ``semantic`` extra adds all-mpnet-base-v2 (digest/rank/mpnet.py) on the same forward pass.
+No torch and no network: all-MiniLM-L6-v2 from the int8 file shipped in ``digest/rank/model/``,
+checked against the reference implementation's vectors by tests/unit/test_rank_golden.py.
 """
 
 from __future__ import annotations
@@ -83,8 +83,8 @@ def _layer_norm(x: np.ndarray, gamma: np.ndarray, beta: np.ndarray, eps: float =
 class MiniLMEncoder:
     """A BERT-family sentence encoder with mean pooling and L2 normalization.
 
-    Defaults are all-MiniLM-L6-v2's; MPNet differs only in ``eps``, positions counted from
-    ``position_offset`` and a relative-position bias added to every layer's attention scores.
+    Defaults are all-MiniLM-L6-v2's; ``eps``, ``position_offset`` and ``relative_bias`` let the
+    same pass run other BERT-family encoders (MPNet adds a relative-position bias per layer).
     """
 
     def __init__(
