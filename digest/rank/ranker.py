@@ -31,7 +31,7 @@ from digest.rank.semantic import nearest, paper_matrix
 # where the old 0.2 dropped 10% of the 2s; unrelated papers have a median of 0.18 there,
 # so a week with nothing on topic still comes out short.
 FLOOR = 0.15
-LEXICAL_WEIGHT = 0.1  # at most this much cosine for a paper holding a whole sub-interest's words
+LEXICAL_WEIGHT = 0.1  # at most this much cosine for a paper holding all of a sub-interest's words
 LEXICAL_FLOOR = 0.2  # without embeddings: a fifth of the best BM25 match for this profile
 AUTHOR_BONUS = 0.2  # a followed author is a stated interest, strong enough to clear the floor
 CATEGORY_BONUS = 0.03
@@ -116,7 +116,11 @@ class Ranker:
         """Score every paper for one parsed profile (see the module docstring for the rule)."""
         n = len(self.papers)
         coverage = self.lexical.coverage(parsed.phrases) if parsed.phrases else np.zeros((0, n))
-        words = coverage.max(axis=0) if len(coverage) else np.zeros(n, np.float32)
+        # Squared: a paper holding half a phrase's IDF mass gets a quarter of the bonus, so a
+        # shared everyday word ("generative", "neural networks") moves little. Measured on the
+        # tuning profiles: worded-unlike nDCG@5 0.760 -> 0.768 (seeds), 0.744 -> 0.756
+        # (listings); sign-up profiles -0.002 / -0.001.
+        words = coverage.max(axis=0) ** 2 if len(coverage) else np.zeros(n, np.float32)
         bonus = self._stated_bonus(parsed)
         if not self.semantic:
             bm25 = self.lexical.bm25([parsed.text])[0] if parsed.text else np.zeros(n, np.float32)
