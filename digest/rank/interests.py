@@ -38,8 +38,14 @@ CLAUSE = frozenset(
 )
 _ABBREVIATIONS = re.compile(r"\b(e\.g|i\.e|etc|vs|cf|approx|incl|resp|al)\.", re.IGNORECASE)
 _SENTENCES = re.compile(r"(?<=[.!?])\s+|[\n;•]+|\s+-\s+|\(\d+\)|\b\d+\)\s")
-_LIST = re.compile(r"\s*,\s*|\s*/\s*|\s+(?:and|or|&|and/or)\s+", re.IGNORECASE)
+_LIST = re.compile(r"\s*,\s*(?:(?:and|or)\s+)?|\s*/\s*|\s+(?:and|or|&|and/or)\s+", re.IGNORECASE)
 _BRACKETS = re.compile(r"\([^()]*\)|\[[^\[\]]*\]")
+# What a reader names as an instance ("state space models like Mamba", "(S4, Mamba)"): the
+# most specific words they type, kept as lexical channels of their own, like keywords.
+_EXAMPLE_LEAD = re.compile(r"\b(?:like|such as|e\.g\.?|for example|for instance|including|"
+                           r"especially)\s+([^.;:()\[\]]+)", re.IGNORECASE)
+_IN_BRACKETS = re.compile(r"[(\[]([^()\[\]]+)[)\]]")
+MAX_EXAMPLE_WORDS = 4
 _WORD = re.compile(r"[\w][\w\-+.']*\w|\w")
 _STRIP = " .,:;-\t\"'\u201c\u201d\u2018\u2019!?"  # ASCII and typographic quotes
 
@@ -102,3 +108,21 @@ def sub_interests(text: str) -> tuple[str, ...]:
                 if meaningful(item):
                     out.setdefault(item.lower(), item)
     return tuple(out.values())[:MAX_INTERESTS]
+
+
+def examples(text: str) -> tuple[str, ...]:
+    """The instances a reader names, as written: 'SSMs (S4, Mamba)' -> ('S4', 'Mamba');
+    'models like Mamba or RWKV' -> ('Mamba', 'RWKV'). Each is a short noun phrase; a clause
+    after "like" ("like to read about...") is not an example."""
+    found: dict[str, str] = {}
+    spans = [m.group(1) for m in _EXAMPLE_LEAD.finditer(text or "")]
+    spans += [m.group(1) for m in _IN_BRACKETS.finditer(text or "")]
+    for span in spans:
+        for item in _LIST.split(span):
+            item = _clean(item)
+            said = [w.lower() for w in words(item)]
+            if (item and meaningful(item) and len(said) <= MAX_EXAMPLE_WORDS
+                    and said[0] != "to" and re.search(r"[^\W\d_]", item)
+                    and not any(w in CLAUSE for w in said)):
+                found.setdefault(item.lower(), item)
+    return tuple(found.values())

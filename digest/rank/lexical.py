@@ -7,7 +7,7 @@ sharing "trained", "AI" and "systems" earns little and sharing "KV cache" a lot.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 
 import numpy as np
 from scipy import sparse
@@ -101,8 +101,10 @@ class LexicalIndex:
         j = self.vocabulary.get(term) if not self.empty else None
         return float(self.idf[j]) if j is not None else self._unseen_idf
 
-    def coverage(self, texts: Sequence[str]) -> np.ndarray:
+    def coverage(self, texts: Sequence[str], ignore: Collection[str] = ()) -> np.ndarray:
         """Share of each text's IDF mass that each paper contains, shape (len(texts), papers).
+
+        Terms in ``ignore`` (a sign-up form's filler: "like", "interested") count for nothing.
 
         1.0 when a paper holds every term of a text, ~0 when it shares only words most papers
         use; a text with no index terms covers nothing. Measured on the judged sets (issue 17):
@@ -111,7 +113,7 @@ class LexicalIndex:
         """
         out = np.zeros((len(texts), self._n), dtype=np.float32)
         for row, text in enumerate(texts):
-            terms = self.terms(text)
+            terms = [t for t in self.terms(text) if t not in ignore]
             mass = sum(self.idf_of(t) for t in terms)
             known = [self.vocabulary[t] for t in terms if t in self.vocabulary]
             if mass <= 0 or not known:

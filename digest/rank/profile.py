@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from digest.models import Paper, Profile
-from digest.rank.interests import sub_interests
+from digest.rank.interests import examples, sub_interests
 
 _ARXIV_ID = re.compile(
     r"^(?:arxiv:)?(\d{4}\.\d{4,5}|[a-z\-]+(?:\.[A-Z]{2})?/\d{7})(?:v\d+)?$", re.IGNORECASE
@@ -25,6 +25,7 @@ class ParsedProfile:
 
     text: str  # interests + keywords: the whole-profile query
     phrases: tuple[str, ...]  # sub-interests, then keywords: each scored on its own, as written
+    examples: tuple[str, ...]  # instances the reader names ("like Mamba"): word evidence only
     seeds: tuple[Paper, ...]  # seed papers found in the corpus (liked before subscribing)
     liked: tuple[Paper, ...]
     disliked: tuple[Paper, ...]
@@ -75,6 +76,7 @@ def parse_profile(profile: Profile, papers: Sequence[Paper]) -> ParsedProfile:
     return ParsedProfile(
         text=text,
         phrases=tuple({p.lower(): p for p in reversed(phrases)}.values())[::-1],
+        examples=examples(profile.interests),
         seeds=resolve_papers(profile.seed_papers, papers),
         liked=liked,
         disliked=tuple(p for p in resolve_papers(profile.disliked, papers) if p not in liked),

@@ -17,6 +17,7 @@ import numpy as np
 
 from digest.models import Paper, Pick, Profile, Ranking
 from digest.rank.encoder import Embedder
+from digest.rank.interests import FILLER
 from digest.rank.learned import LR_WEIGHT, logistic, rocchio
 from digest.rank.lexical import LexicalIndex, paper_text
 from digest.rank.priors import prior_scores
@@ -47,7 +48,7 @@ class Relevance:
     score: np.ndarray  # (papers,) relevance in cosine units, bonuses included
     eligible: np.ndarray  # (papers,) bool: the paper itself clears the floor
     served: np.ndarray | None  # (papers,) index into ParsedProfile.phrases it serves best
-    coverage: np.ndarray  # (phrases, papers) IDF coverage of each sub-interest
+    coverage: np.ndarray  # (phrases + examples, papers) IDF coverage of each one
     liked: tuple[np.ndarray, np.ndarray, tuple[Paper, ...]] | None  # nearest liked paper
 
 
@@ -115,7 +116,8 @@ class Ranker:
     def relevance(self, parsed: ParsedProfile) -> Relevance:
         """Score every paper for one parsed profile (see the module docstring for the rule)."""
         n = len(self.papers)
-        coverage = self.lexical.coverage(parsed.phrases) if parsed.phrases else np.zeros((0, n))
+        channels = parsed.phrases + parsed.examples
+        coverage = self.lexical.coverage(channels, ignore=FILLER) if channels else np.zeros((0, n))
         # Squared: a paper holding half a phrase's IDF mass gets a quarter of the bonus, so a
         # shared everyday word ("generative", "neural networks") moves little. Measured on the
         # tuning profiles: worded-unlike nDCG@5 0.760 -> 0.768 (seeds), 0.744 -> 0.756
@@ -197,16 +199,17 @@ class Ranker:
         if rel.liked is not None and rel.liked[2]:
             sims, idx, refs = rel.liked
             liked, liked_sim = refs[int(idx[i])], float(sims[i])
-        best = int(rel.served[i]) if rel.served is not None else 0
-        if len(rel.coverage) and rel.coverage[:, i].max() > 0:
-            best = int(np.argmax(rel.coverage[:, i]))  # the sub-interest whose words it shares
-        phrase = parsed.phrases[best] if parsed.phrases else None
-        words = reader_words(phrase, self.lexical, i) if phrase else []
+        served = int(rel.served[i]) if rel.served is not None else 0
+        closest = parsed.phrases[served] if parsed.phrases else None
+        channels = parsed.phrases + parsed.examples
+        words: list[str] = []
+        if len(rel.coverage) and rel.coverage[:, i].max() > 0:  # the channel whose words it shares
+            words = reader_words(channels[int(np.argmax(rel.coverage[:, i]))], self.lexical, i)
         reasons = reasons_for(
             self.papers[i],
             parsed,
             words=words,
-            closest_interest=phrase if rel.served is not None or not words else None,
+            closest_interest=closest,
             liked=liked,
             liked_sim=liked_sim,
         )

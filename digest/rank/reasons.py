@@ -88,7 +88,7 @@ def reasons_for(
     else the sub-interest it is closest to in meaning.
     """
     out: list[str] = []
-    matched = matched_phrases(parsed.phrases, paper)
+    matched = matched_phrases(parsed.phrases + parsed.examples, paper)
     if matched:
         out.append("matches: " + ", ".join(matched))
     elif words:

@@ -7,7 +7,7 @@ the splitter; the fragments the old splitter made are the ones issue 17 quotes.
 from __future__ import annotations
 
 from digest.models import Profile
-from digest.rank.interests import sub_interests
+from digest.rank.interests import examples, sub_interests
 from digest.rank.profile import parse_profile
 
 
@@ -57,3 +57,27 @@ def test_keywords_keep_their_own_channel_after_the_sub_interests() -> None:
     parsed = parse_profile(Profile(interests="how chatbots remember long conversations",
                                    keywords=("KV cache",)), [])
     assert parsed.phrases == ("how chatbots remember long conversations", "KV cache")
+
+
+def test_named_examples_are_the_readers_most_specific_words() -> None:
+    assert examples("state space models like Mamba") == ("Mamba",)
+    assert examples("State space models (S4, Mamba) and linear-time alternatives to attention") \
+        == ("S4", "Mamba")
+    assert examples("models that handle long inputs, e.g. extending the context window or "
+                    "compressing the KV cache") == ("extending the context window",
+                                                    "compressing the KV cache")
+    # "like" as a verb, numbered parts and clauses are not examples.
+    assert examples("I would like to read about robots") == ()
+    assert examples("Two things: (1) trading; (2) jailbreaks") == ()
+    assert examples("tools that notice when a model has seen the test set") == ()
+
+
+def test_filler_words_carry_no_weight_in_the_word_evidence() -> None:
+    from digest.rank.interests import FILLER
+    from digest.rank.lexical import LexicalIndex
+
+    index = LexicalIndex(["state space models", "we like models", "galaxies", "proteins"])
+    with_filler = index.coverage(["state space models like Mamba"])[0]
+    without = index.coverage(["state space models like Mamba"], ignore=FILLER)[0]
+    assert without[1] < with_filler[1]  # sharing "like" is not evidence
+    assert without[0] > with_filler[0]
