@@ -1,53 +1,45 @@
-"""Ranking quality: nDCG@5/@10 of the default ranker against plain BM25, plain TF-IDF and
-embeddings alone, on hand-labelled profiles (bench/data/rank_judgments_*.json). With the
-``semantic`` extra installed it adds the extra's ranker (MPNet relevance over neighbour-
-smoothed rows, MiniLM for diversity) and the extra's embeddings alone: MPNet, and the mean
-of both encoders' cosines. The JSON's ``criteria`` says which of issue 8's bars each set meets.
+"""Ranking quality on the product path: nDCG@5/@10 of what ``digest rank --json`` returns,
+against plain BM25, plain TF-IDF and the encoder alone, on hand-judged profiles
+(bench/data/rank_judgments_*.json).
 
-Run: python bench/rank_quality.py   (last line: one JSON object with every figure)
+Each set's feeds are read with the product's parser (``digest.app.rank.read_feed_files``; the
+seed set is the product's own ``seeds/arxiv_seed.xml``) and every profile is ranked by invoking
+the real ``digest rank --feed ... --interests ... --top 10 --json`` command (in-process through
+Typer's runner; one profile per set is also run as a subprocess and must give the same ids).
+Figures are reported for all profiles and separately for the worded-unlike ("mismatched"),
+sign-up-form and held-out ones. Also: one simulated feedback round, and ms per paper encoded
+(batched, against one paper at a time as the naive baseline).
+
+Run: python bench/rank_quality.py [--cache DIR]   (last line: one JSON object with every figure)
 """
 
 from __future__ import annotations
 
+import argparse
 import json
 import math
+import os
+import subprocess
 import sys
+import tempfile
 import time
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
+from typer.testing import CliRunner
 
-from digest.app.rank import read_feed_files
+from digest.app.rank import cached_vectors, rank_papers, read_feed_files
+from digest.cli import app
 from digest.models import Paper, Profile
-from digest.rank import build_ranker
-from digest.rank.encoder import load_encoder
-from digest.rank.ensemble import ConcatEmbedder
 from digest.rank.lexical import LexicalIndex, paper_text
-from digest.rank.semantic import extra_encoder
+from digest.rank.semantic import default_embedder
 
-DATA = Path(__file__).resolve().parent / "data"
-
-
-def seed_papers() -> list[Paper]:
-    """The 60 seed papers: title line then abstract line after the page header."""
-    meta = json.loads((DATA / "seed_papers_metadata.json").read_text())
-    lines = [ln.strip() for ln in (DATA / "seed_papers.txt").read_text().splitlines()]
-    lines = [ln for ln in lines if ln]
-    start = lines.index(meta[0]["title"])
-    body = lines[start : start + 2 * len(meta)]
-    papers = []
-    for m, (title, abstract) in zip(meta, zip(body[::2], body[1::2], strict=True), strict=True):
-        papers.append(
-            Paper(
-                id=m["arxiv_id"],
-                title=title,
-                abstract=abstract,
-                authors=tuple(m.get("authors") or ()),
-                categories=(m["primary_category"],) if m.get("primary_category") else (),
-            )
-        )
-    return papers
+ROOT = Path(__file__).resolve().parents[1]
+DATA = ROOT / "bench" / "data"
+SETS = ("seeds", "realdata", "heldout_rss", "mixed_week")
+SUBSETS = ("all", "mismatched", "signup", "heldout")
+RUNS = ("ranker", "encoder_alone", "bm25", "tfidf")
 
 
 def find_shared(relative: str) -> Path | None:
@@ -68,54 +60,82 @@ def ndcg(ranked: list[str], judgments: dict[str, int], k: int) -> float:
 
 
 def top_ids(scores: np.ndarray, papers: list[Paper], k: int = 10) -> list[str]:
-    order = np.argsort(-scores, kind="stable")[:k]
-    return [papers[i].id for i in order]
+    return [papers[i].id for i in np.argsort(-scores, kind="stable")[:k]]
 
 
-def evaluate(name: str, papers: list[Paper], spec: dict, runs: dict) -> dict:
+def cli_rank(paths: list[Path], text: str, runner: CliRunner) -> list[str]:
+    """The ids ``digest rank --json`` prints, best first."""
+    args = ["rank", *[a for p in paths for a in ("--feed", str(p))], "--interests", text,
+            "--top", "10", "--json"]
+    result = runner.invoke(app, args)
+    if result.exit_code != 0:
+        raise SystemExit(f"digest rank failed ({result.exit_code}): {result.output}")
+    return [pick["id"] for pick in json.loads(result.stdout)]
+
+
+def subprocess_rank(paths: list[Path], text: str) -> list[str]:
+    digest = Path(sys.executable).parent / "digest"
+    args = [str(digest), "rank", *[a for p in paths for a in ("--feed", str(p))],
+            "--interests", text, "--top", "10", "--json"]
+    out = subprocess.run(args, capture_output=True, text=True, check=True)
+    return [pick["id"] for pick in json.loads(out.stdout)]
+
+
+def load_set(name: str) -> tuple[list[Path], dict] | None:
+    spec = json.loads((DATA / f"rank_judgments_{name}.json").read_text())
+    if name == "seeds":
+        return [ROOT / "seeds" / "arxiv_seed.xml"], spec
+    paths = [DATA / f if not f.startswith("shared/") else find_shared(f) for f in spec["files"]]
+    if any(p is None for p in paths):
+        print(f"skip {name}: corpus not in ../shared", file=sys.stderr)
+        return None
+    return [p for p in paths if p is not None], spec
+
+
+def evaluate(name: str, paths: list[Path], spec: dict, runner: CliRunner) -> dict:
+    papers = read_feed_files(paths).papers
+    ids = {p.id for p in papers}
+    embedder = default_embedder()
+    assert embedder is not None, "the int8 MiniLM ships with digest"
+    vecs = cached_vectors(papers, embedder)
+    matrix = np.vstack([vecs[p.id] for p in papers])
     lexical = LexicalIndex([paper_text(p) for p in papers])
-    dates = [p.published for p in papers if p.published]
-    now = (max(dates) + timedelta(days=1)) if dates else datetime(2026, 6, 15, tzinfo=UTC)
-    results: dict[str, dict[str, list[float]]] = {}
-    per_profile = []
+    scores: dict[str, dict[str, list[float]]] = {}
+    rows = []
     for prof in spec["profiles"]:
         judg = {k: int(v) for k, v in prof["judgments"].items()}
-        missing = [pid for pid in judg if pid not in {p.id for p in papers}]
+        missing = [pid for pid in judg if pid not in ids]
         if missing:
             raise SystemExit(f"{name}/{prof['id']}: judged ids not in corpus: {missing}")
         text = prof["interests"]
         lists = {
+            "ranker": cli_rank(paths, text, runner),
+            "encoder_alone": top_ids(matrix @ embedder.embed([text])[0], papers),
             "bm25": top_ids(lexical.bm25([text])[0], papers),
             "tfidf": top_ids(lexical.tfidf([text])[0], papers),
         }
-        for run, (ranker, encoder) in runs.items():
-            if ranker is None:
-                continue
-            if run.startswith("embeddings"):
-                q = encoder.embed([text])[0]
-                lists[run] = top_ids(ranker.vectors @ q, papers)
-            else:
-                got = ranker.rank(Profile(interests=text), now=now, k=10)
-                lists[run] = [p.paper.id for p in got.picks]
-        row = {"profile": prof["id"], "mismatched": prof.get("mismatched", False)}
+        tags = [s for s in SUBSETS if s == "all" or prof.get(s)]
+        row = {"profile": prof["id"], "tags": tags[1:]}
         for run, ranked in lists.items():
             for k in (5, 10):
                 val = ndcg(ranked, judg, k)
-                results.setdefault(run, {}).setdefault(f"ndcg@{k}", []).append(val)
-                if prof.get("mismatched"):
-                    results[run].setdefault(f"mismatched_ndcg@{k}", []).append(val)
-            row[run] = round(ndcg(ranked, judg, 10), 3)
-        per_profile.append(row)
-    summary = {
-        run: {metric: round(float(np.mean(vals)), 4) for metric, vals in metrics.items()}
-        for run, metrics in results.items()
-    }
-    return {"profiles": len(spec["profiles"]), "summary": summary, "per_profile": per_profile}
+                for tag in tags:
+                    scores.setdefault(f"{tag}/{run}/ndcg@{k}", []).append(val)
+            row[run] = round(ndcg(ranked, judg, 5), 3)
+        rows.append(row)
+    summary = {key: round(float(np.mean(v)), 4) for key, v in scores.items()}
+    counts = {tag: len(scores.get(f"{tag}/ranker/ndcg@5", [])) for tag in SUBSETS}
+    first = spec["profiles"][0]["interests"]
+    same = subprocess_rank(paths, first) == cli_rank(paths, first, runner)
+    return {"papers": len(papers), "counts": counts, "summary": summary, "per_profile": rows,
+            "subprocess_matches": same, "feedback": feedback_round(papers, spec)}
 
 
-def evaluate_feedback(papers: list[Paper], spec: dict, ranker, now) -> dict:
-    """One simulated round of feedback: the reader likes one grade-3 paper and dislikes the
-    best-ranked irrelevant one; both runs then rank the rest (those two excluded)."""
+def feedback_round(papers: list[Paper], spec: dict) -> dict:
+    """The reader likes one grade-3 paper and dislikes the best-ranked irrelevant pick; both
+    lists then rank the rest (those two excluded), through the use case ``digest rank`` calls."""
+    embedder = default_embedder()
+    now = datetime.now(UTC)
     before: dict[int, list[float]] = {5: [], 10: []}
     after: dict[int, list[float]] = {5: [], 10: []}
     for prof in spec["profiles"]:
@@ -124,104 +144,95 @@ def evaluate_feedback(papers: list[Paper], spec: dict, ranker, now) -> dict:
         if len(threes) < 2:
             continue  # nothing left to find after liking the only relevant paper
         liked = threes[0]
-        plain = ranker.rank(Profile(interests=prof["interests"]), now=now, k=10, exclude={liked})
-        wrong = [p.paper.id for p in plain.picks if judg.get(p.paper.id, 0) == 0]
-        disliked = tuple(wrong[:1])
-        rest = {k: v for k, v in judg.items() if k not in {liked, *disliked}}
-        skip = {liked, *disliked}
-        base = ranker.rank(Profile(interests=prof["interests"]), now=now, k=10, exclude=skip)
-        fed = ranker.rank(
-            Profile(interests=prof["interests"], liked=(liked,), disliked=disliked),
-            now=now,
-            k=10,
-        )
+        plain = rank_papers(papers, Profile(interests=prof["interests"], disliked=(liked,)),
+                            now=now, top=10, embedder=embedder)
+        wrong = [p.paper.id for p in plain.picks if judg.get(p.paper.id, 0) == 0][:1]
+        rest = {k: v for k, v in judg.items() if k not in {liked, *wrong}}
+        skip = (liked, *wrong)
+        base = rank_papers([p for p in papers if p.id not in skip],
+                           Profile(interests=prof["interests"]), now=now, top=10, embedder=embedder)
+        fed = rank_papers(papers, Profile(interests=prof["interests"], liked=(liked,),
+                                          disliked=tuple(wrong)), now=now, top=10, embedder=embedder)
         for k in (5, 10):
             before[k].append(ndcg([p.paper.id for p in base.picks], rest, k))
             after[k].append(ndcg([p.paper.id for p in fed.picks], rest, k))
-    return {
-        "profiles": len(before[5]),
-        "no_feedback": {f"ndcg@{k}": round(float(np.mean(v)), 4) for k, v in before.items()},
-        "with_feedback": {f"ndcg@{k}": round(float(np.mean(v)), 4) for k, v in after.items()},
-    }
+    return {"profiles": len(before[5]),
+            **{f"before@{k}": round(float(np.mean(v)), 4) for k, v in before.items()},
+            **{f"after@{k}": round(float(np.mean(v)), 4) for k, v in after.items()}}
 
 
-def criteria(report: dict, names: list[str]) -> dict[str, bool]:
-    """Issue 8's bars, per set, at both cut-offs: the default ranker beats plain BM25 and
-    TF-IDF; with the extra, its ranker beats the default ranker and each embeddings-alone run."""
+def encoding_speed(papers: list[Paper], sample: int = 48, rounds: int = 3) -> dict:
+    """ms per paper encoded by the shipped encoder, the product's way (batches of at most
+    TOKENS_PER_BATCH padded tokens) against 16 abstracts a batch (the previous way) and one
+    paper at a time (the naive way); the median of ``rounds`` interleaved runs each."""
+    from digest.rank.encoder import TOKENS_PER_BATCH
+
+    embedder = default_embedder()
+    assert embedder is not None
+    texts = [paper_text(p) for p in papers[:sample]]
+    embedder.embed(texts[:2])  # first call: thread pools and caches warm up
+    ways = {"product": TOKENS_PER_BATCH, "sixteen_a_batch": 16 * 256, "one_at_a_time": 1}
+    times: dict[str, list[float]] = {w: [] for w in ways}
+    for _ in range(rounds):
+        for way, budget in ways.items():
+            t0 = time.perf_counter()
+            embedder.embed(texts, tokens_per_batch=budget)  # the MiniLM encoder's own knob
+            times[way].append((time.perf_counter() - t0) * 1000 / len(texts))
+    ms = {w: round(float(np.median(v)), 1) for w, v in times.items()}
+    return {"papers": len(texts), "ms_per_paper": ms["product"],
+            "sixteen_a_batch_ms_per_paper": ms["sixteen_a_batch"],
+            "naive_one_at_a_time_ms_per_paper": ms["one_at_a_time"],
+            "ratio_vs_naive": round(ms["one_at_a_time"] / ms["product"], 2)}
+
+
+def criteria(name: str, result: dict) -> dict[str, bool]:
+    """Issue 17's bars per set and per subset: ranker >= encoder alone, ranker > BM25."""
     out: dict[str, bool] = {}
-    for name in names:
-        runs = report[name]
-
-        def beats(a: str, b: str, runs: dict = runs) -> bool:
-            return all(runs[a][f"ndcg@{k}"] > runs[b][f"ndcg@{k}"] for k in (5, 10))
-
-        out[f"{name}: ranker > bm25, tfidf"] = beats("ranker", "bm25") and beats("ranker", "tfidf")
-        if "ranker_semantic_extra" in runs:
-            rivals = ("ranker", "embeddings_extra_alone", "embeddings_fused_alone")
-            out[f"{name}: extra ranker > ranker, embeddings alone"] = all(
-                beats("ranker_semantic_extra", r) for r in rivals
-            )
+    s = result["summary"]
+    for tag in ("all", "mismatched"):
+        if not result["counts"].get(tag):
+            continue
+        for k in (5, 10):
+            r = s[f"{tag}/ranker/ndcg@{k}"]
+            out[f"{name}/{tag}@{k}: ranker >= encoder"] = r >= s[f"{tag}/encoder_alone/ndcg@{k}"]
+            out[f"{name}/{tag}@{k}: ranker > bm25"] = r > s[f"{tag}/bm25/ndcg@{k}"]
     return out
 
 
 def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--cache", help="XDG cache dir for paper vectors (default: a temp dir)")
+    parser.add_argument("--sets", default=",".join(SETS))
+    args = parser.parse_args()
+    cache = args.cache or tempfile.mkdtemp(prefix="digest-bench-")
+    os.environ["XDG_CACHE_HOME"] = cache  # the product's vector cache, not the user's
+    os.environ.setdefault("DIGEST_DATABASE_URL", f"sqlite:///{cache}/unused.db")
     t0 = time.perf_counter()
-    int8 = load_encoder()
-    assert int8 is not None, "the int8 MiniLM ships with digest"
-    extra = extra_encoder()  # all-mpnet-base-v2 when the semantic extra is installed
-    fused = ConcatEmbedder((int8, extra)) if extra is not None else None
-    sets: dict[str, tuple[list[Paper], dict]] = {}
-    sets["seeds"] = (seed_papers(), json.loads((DATA / "rank_judgments_seeds.json").read_text()))
-    for fname in ("rank_judgments_realdata.json", "rank_judgments_heldout_rss.json"):
-        spec = json.loads((DATA / fname).read_text())
-        paths = [DATA / f if not f.startswith("shared/") else find_shared(f) for f in spec["files"]]
-        if any(p is None for p in paths):
-            print(f"skip {spec['name']}: corpus not found", file=sys.stderr)
+    runner = CliRunner()
+    report: dict = {"sets": {}, "criteria": {}}
+    for name in args.sets.split(","):
+        loaded = load_set(name)
+        if loaded is None:
             continue
-        sets[spec["name"]] = (read_feed_files(paths).papers, spec)
-    report: dict = {"encoder_default": int8.name, "encoder_extra": fused.name if fused else None}
-    for name, (papers, spec) in sets.items():
-        vectors = int8.embed([paper_text(p) for p in papers])
-        emb = {p.id: v for p, v in zip(papers, vectors, strict=True)}
-        runs = {
-            "ranker": (build_ranker(papers, embedder=int8, embeddings=emb), int8),
-            "embeddings_int8": (build_ranker(papers, embedder=int8, embeddings=emb), int8),
-            "ranker_no_embeddings": (build_ranker(papers, semantic=False), None),
-        }
-        if extra is not None and fused is not None:
-            extra_vecs = extra.embed([paper_text(p) for p in papers])
-            extra_emb = {p.id: v for p, v in zip(papers, extra_vecs, strict=True)}
-            # ConcatEmbedder's layout, from the vectors already computed (no second encoding)
-            both = np.hstack([vectors, extra_vecs]) / np.float32(np.sqrt(2.0))
-            fused_emb = {p.id: v for p, v in zip(papers, both, strict=True)}
-            extra_ranker = build_ranker(papers, embedder=fused, embeddings=fused_emb)
-            runs["ranker_semantic_extra"] = (extra_ranker, fused)
-            runs["embeddings_extra_alone"] = (
-                build_ranker(papers, embedder=extra, embeddings=extra_emb),
-                extra,
-            )
-            runs["embeddings_fused_alone"] = (extra_ranker, fused)
-        result = evaluate(name, papers, spec, runs)
-        print(f"\n== {name}: {len(papers)} papers, {result['profiles']} profiles")
-        print(f"{'run':26s} {'nDCG@5':>7s} {'nDCG@10':>8s} {'mism@5':>7s} {'mism@10':>8s}")
-        for run, m in result["summary"].items():
-            print(
-                f"{run:26s} {m['ndcg@5']:7.3f} {m['ndcg@10']:8.3f} "
-                f"{m.get('mismatched_ndcg@5', float('nan')):7.3f} "
-                f"{m.get('mismatched_ndcg@10', float('nan')):8.3f}"
-            )
+        paths, spec = loaded
+        result = evaluate(name, paths, spec, runner)
+        report["sets"][name] = {k: v for k, v in result.items() if k != "per_profile"}
+        report["criteria"].update(criteria(name, result))
+        print(f"\n== {name}: {result['papers']} papers, profiles {result['counts']}")
+        print(f"{'subset':11s}" + "".join(f"{run:>22s}" for run in RUNS))
+        for tag in SUBSETS:
+            if not result["counts"].get(tag):
+                continue
+            cells = [f"{result['summary'][f'{tag}/{run}/ndcg@5']:.3f} / "
+                     f"{result['summary'][f'{tag}/{run}/ndcg@10']:.3f}" for run in RUNS]
+            print(f"{tag:11s}" + "".join(f"{c:>22s}" for c in cells))
         for row in result["per_profile"]:
             print("  ", json.dumps(row))
-        report[name] = result["summary"]
-        dates = [p.published for p in papers if p.published]
-        now = (max(dates) + timedelta(days=1)) if dates else datetime(2026, 6, 15, tzinfo=UTC)
-        fb = evaluate_feedback(papers, spec, runs["ranker"][0], now)
-        print(f"   feedback round ({fb['profiles']} profiles): {json.dumps(fb)}")
-        report[name]["ranker_after_feedback"] = fb
-        if "ranker_semantic_extra" in runs:
-            fb = evaluate_feedback(papers, spec, runs["ranker_semantic_extra"][0], now)
-            report[name]["ranker_semantic_extra_after_feedback"] = fb
-    report["criteria"] = criteria(report, list(sets))
+        print("   feedback round:", json.dumps(result["feedback"]),
+              "| subprocess digest rank == in-process:", result["subprocess_matches"])
+    seeds = read_feed_files([ROOT / "seeds" / "arxiv_seed.xml"]).papers
+    report["encoding"] = encoding_speed(seeds)
+    print("\nencoding:", json.dumps(report["encoding"]))
     report["seconds"] = round(time.perf_counter() - t0, 1)
     print(json.dumps(report, separators=(",", ":")))
 

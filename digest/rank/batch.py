@@ -1,8 +1,9 @@
 """Rank many subscribers at once: profile vectors x paper matrix in chunks, then MMR in bulk.
 
-The edition path for large lists. Memory is bounded by the chunk size, not the number of
-subscribers; results stream out chunk by chunk. Same scores and selection as Ranker.rank
-for single-vector profiles (the benchmark checks the two agree).
+A bulk path for very large lists (bench/rank_scale.py). Memory is bounded by the chunk size,
+not the number of subscribers; results stream out chunk by chunk. It scores one vector per
+profile with a BM25 bonus: Ranker.rank's scoring before issue 17 (no sub-interests,
+pseudo-relevance feedback or IDF-coverage bonus), so its picks can differ from Ranker.rank's.
 """
 
 from __future__ import annotations

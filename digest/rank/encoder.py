@@ -1,7 +1,7 @@
 """Sentence embeddings from BERT-family encoders, run as a small numpy forward pass.
 
-No torch and no network: all-MiniLM-L6-v2 from the int8 file shipped in ``digest/rank/model/``;
-the ``semantic`` extra adds all-mpnet-base-v2 (digest/rank/mpnet.py) on the same forward pass.
+No torch and no network: all-MiniLM-L6-v2 from the int8 file shipped in ``digest/rank/model/``,
+checked against the reference implementation's vectors by tests/unit/test_rank_golden.py.
 """
 
 from __future__ import annotations
@@ -17,6 +17,10 @@ INT8_WEIGHTS = MODEL_DIR / "minilm-l6-v2-int8.npz"
 TOKENIZER_FILE = MODEL_DIR / "tokenizer.json"
 MAX_TOKENS = 256  # the model's own max_seq_length (sentence_bert_config.json)
 HEADS = 12
+# Padded tokens per forward batch. Measured on the seed abstracts (~250 tokens each, one BLAS
+# thread): 16 abstracts a batch ran 127-206 ms per abstract, 2 a batch 92-108 ms, 1 a batch
+# 91-117 ms: large batches' activations (16 x 256 x 1536 floats, 25 MB) spill out of cache.
+TOKENS_PER_BATCH = 512
 EPS = 1e-12
 
 
@@ -83,8 +87,8 @@ def _layer_norm(x: np.ndarray, gamma: np.ndarray, beta: np.ndarray, eps: float =
 class MiniLMEncoder:
     """A BERT-family sentence encoder with mean pooling and L2 normalization.
 
-    Defaults are all-MiniLM-L6-v2's; MPNet differs only in ``eps``, positions counted from
-    ``position_offset`` and a relative-position bias added to every layer's attention scores.
+    Defaults are all-MiniLM-L6-v2's; ``eps``, ``position_offset`` and ``relative_bias`` let the
+    same pass run other BERT-family encoders (MPNet adds a relative-position bias per layer).
     """
 
     def __init__(
@@ -170,16 +174,26 @@ class MiniLMEncoder:
         pooled: np.ndarray = (x * m).sum(axis=1) / np.maximum(m.sum(axis=1), 1e-9)  # Any in the stubs
         return pooled.astype(np.float32)
 
-    def embed(self, texts: Sequence[str], batch_size: int = 16) -> np.ndarray:
-        """Embed texts (truncated to the model's max length); rows are float32, unit length."""
+    def embed(self, texts: Sequence[str], tokens_per_batch: int = TOKENS_PER_BATCH) -> np.ndarray:
+        """Embed texts (truncated to the model's max length); rows are float32, unit length.
+
+        Batches hold at most ``tokens_per_batch`` padded tokens (at least one text), so two
+        abstracts or dozens of short interests go through together.
+        """
         out = np.zeros((len(texts), self.dim), dtype=np.float32)
         if not texts:
             return out
         encs = self._tok.encode_batch([t or "" for t in texts])
         # Sort by length so each batch pads little: attention cost grows with the longest row.
         order = sorted(range(len(encs)), key=lambda j: len(encs[j].ids))
-        for start in range(0, len(order), batch_size):
-            chunk = order[start : start + batch_size]
+        chunks: list[list[int]] = []
+        for j in order:
+            length = len(encs[j].ids)  # the longest so far: the order is ascending
+            if chunks and (len(chunks[-1]) + 1) * length <= tokens_per_batch:
+                chunks[-1].append(j)
+            else:
+                chunks.append([j])
+        for chunk in chunks:
             length = max(len(encs[j].ids) for j in chunk)
             ids = np.zeros((len(chunk), length), dtype=np.int64)
             mask = np.zeros((len(chunk), length), dtype=np.int64)

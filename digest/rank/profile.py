@@ -1,4 +1,5 @@
-"""Profile parsing: free-text interests into phrases, seed papers resolved against the corpus.
+"""Profile parsing: free-text interests into sub-interests (digest/rank/interests.py), seed,
+liked and disliked papers resolved against the corpus.
 
 Also builds a Profile from a plain mapping (a subscriber file or form), validating types.
 """
@@ -10,8 +11,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from digest.models import Paper, Profile
+from digest.rank.interests import examples, sub_interests
 
-_SPLIT = re.compile(r"[;,\n()\[\]]|\s+(?:and|or|&)\s+|\.\s+")  # brackets split: "SSMs (S4, Mamba)"
 _ARXIV_ID = re.compile(
     r"^(?:arxiv:)?(\d{4}\.\d{4,5}|[a-z\-]+(?:\.[A-Z]{2})?/\d{7})(?:v\d+)?$", re.IGNORECASE
 )
@@ -22,8 +23,9 @@ _SPACE = re.compile(r"\s+")
 class ParsedProfile:
     """What the scorers need from a Profile, normalized once per rank call."""
 
-    text: str  # interests + keywords: the lexical and semantic query
-    phrases: tuple[str, ...]  # each interest on its own, for multi-topic readers
+    text: str  # interests + keywords: the whole-profile query
+    phrases: tuple[str, ...]  # sub-interests, then keywords: each scored on its own, as written
+    examples: tuple[str, ...]  # instances the reader names ("like Mamba"): word evidence only
     seeds: tuple[Paper, ...]  # seed papers found in the corpus (liked before subscribing)
     liked: tuple[Paper, ...]
     disliked: tuple[Paper, ...]
@@ -32,13 +34,8 @@ class ParsedProfile:
 
 
 def split_interests(text: str) -> tuple[str, ...]:
-    """'KV cache, long context and protein design' -> ('KV cache', 'long context', ...)."""
-    parts = (_SPACE.sub(" ", p).strip(" .:-\t\"'“”") for p in _SPLIT.split(text or ""))
-    seen: dict[str, str] = {}
-    for part in parts:
-        if len(part) >= 2 and part.lower() not in seen:
-            seen[part.lower()] = part
-    return tuple(seen.values())
+    """The reader's sub-interests as written (see :func:`digest.rank.interests.sub_interests`)."""
+    return sub_interests(text)
 
 
 def normalize_author(name: str) -> str:
@@ -79,6 +76,7 @@ def parse_profile(profile: Profile, papers: Sequence[Paper]) -> ParsedProfile:
     return ParsedProfile(
         text=text,
         phrases=tuple({p.lower(): p for p in reversed(phrases)}.values())[::-1],
+        examples=examples(profile.interests),
         seeds=resolve_papers(profile.seed_papers, papers),
         liked=liked,
         disliked=tuple(p for p in resolve_papers(profile.disliked, papers) if p not in liked),

@@ -6,11 +6,15 @@ import re
 from collections.abc import Sequence
 
 from digest.models import Paper
+from digest.rank.interests import meaningful
+from digest.rank.interests import words as written_words
+from digest.rank.lexical import LexicalIndex
 from digest.rank.profile import ParsedProfile, normalize_author
 
 TRENDING_MIN = 10  # upvotes; below this "trending" would be noise
 LIKED_MIN = 0.4  # cosine to a liked paper before "because you liked" (same-topic pairs: 0.4-0.65)
 TITLE_CHARS = 70
+INTEREST_CHARS = 80
 
 
 def _short(title: str) -> str:
@@ -34,24 +38,63 @@ def matched_phrases(phrases: Sequence[str], paper: Paper, limit: int = 3) -> lis
     return [p for p in phrases if len(p) <= 40 and phrase_in(p, text)][:limit]
 
 
+def reader_words(phrase: str, lexical: LexicalIndex, doc: int, limit: int = 3) -> list[str]:
+    """The reader's own words from ``phrase``, as they wrote them, that paper ``doc`` contains.
+
+    Consecutive matching words stay together ("KV cache", not "kv", "cache"); a word that one
+    paper in five or more contains says little about this one and is not cited
+    (``LexicalIndex.specific_idf``). Most specific first.
+    """
+    if lexical.empty:
+        return []
+    present = set(lexical.doc_terms(doc))
+    runs: list[tuple[str, float]] = []
+    run: list[str] = []
+    mass = 0.0
+    chunks = re.split(r"[,;:()\[\]/.!?]+", phrase)  # a run never crosses punctuation
+    for word in [w for chunk in chunks for w in [*written_words(chunk), ""]]:
+        terms = lexical.terms(word) if word and meaningful(word) else []
+        if terms and all(t in present for t in terms) and any(
+            lexical.idf_of(t) >= lexical.specific_idf for t in terms
+        ):
+            run.append(word)
+            mass += sum(lexical.idf_of(t) for t in terms)
+            continue
+        if run:
+            runs.append((" ".join(run), mass))
+        run, mass = [], 0.0
+    runs.sort(key=lambda r: -r[1])
+    return list(dict.fromkeys(r for r, _ in runs))[:limit]
+
+
+def _short_interest(text: str) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= INTEREST_CHARS else text[: INTEREST_CHARS - 1].rstrip() + "…"
+
+
 def reasons_for(
     paper: Paper,
     parsed: ParsedProfile,
     *,
-    terms: Sequence[str] = (),
+    words: Sequence[str] = (),
     closest_interest: str | None = None,
     liked: Paper | None = None,
     liked_sim: float = 0.0,
 ) -> tuple[str, ...]:
-    """Reasons for one pick, strongest evidence first; at most four."""
+    """Reasons for one pick, strongest evidence first; at most four.
+
+    Interest evidence, in order: the reader's phrases or keywords the paper contains as
+    written; else their specific words it contains (``words``, cased as they typed them);
+    else the sub-interest it is closest to in meaning.
+    """
     out: list[str] = []
-    matched = matched_phrases(parsed.phrases, paper)
+    matched = matched_phrases(parsed.phrases + parsed.examples, paper)
     if matched:
         out.append("matches: " + ", ".join(matched))
-    elif terms:
-        out.append("matches: " + ", ".join(terms[:3]))
+    elif words:
+        out.append("matches: " + ", ".join(words[:3]))
     elif closest_interest:
-        out.append(f"close to your interest: {closest_interest}")
+        out.append(f"close to your interest: {_short_interest(closest_interest)}")
     if liked is not None and liked_sim >= LIKED_MIN and liked.id != paper.id:
         out.append(f"because you liked {_short(liked.title)}")
     followed = [a for a in paper.authors if normalize_author(a) in parsed.authors]

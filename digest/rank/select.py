@@ -15,6 +15,12 @@ REDUNDANT = 0.85
 MMR_PENALTY = 1.0
 DUPLICATE = 0.92  # cosine above which two papers are the same work (versions, re-posts)
 SHORTLIST = 30  # MMR for k <= 10 never reaches far: 3x k is plenty
+# A reader with several sub-interests: each paper already picked for a sub-interest lowers the
+# next one for it by this much (cosine), so a served side is not crowded out by a denser one
+# (a diminishing return per sub-interest, as in xQuAD, Santos et al. 2010). Set before
+# measuring: relevant papers for one profile spread over ~0.3 of cosine, so after three picks
+# on one side a paper of the other side within 0.06 of them goes first.
+SPREAD = 0.02
 
 
 def pick_top(
@@ -22,11 +28,14 @@ def pick_top(
     eligible: np.ndarray,
     vectors: np.ndarray | None,
     k: int,
+    *,
+    groups: np.ndarray | None = None,
 ) -> list[int]:
     """Indices of up to ``k`` eligible papers, best first, by maximal marginal relevance.
 
     ``score`` is what we rank by (relevance + priors); ``eligible`` already encodes the floor
-    and the exclusions; ``vectors`` (unit rows) measure redundancy, or None to skip MMR.
+    and the exclusions; ``vectors`` (unit rows) measure redundancy, or None to skip MMR;
+    ``groups`` (int per paper, e.g. the sub-interest it serves) spreads picks across groups.
     """
     candidates = np.flatnonzero(eligible)
     if k <= 0 or len(candidates) == 0:
@@ -35,19 +44,24 @@ def pick_top(
         top = np.argpartition(-score[candidates], SHORTLIST - 1)[:SHORTLIST]
         candidates = candidates[top]
     candidates = candidates[np.argsort(-score[candidates], kind="stable")]
-    if vectors is None:
+    if vectors is None and groups is None:
         return [int(i) for i in candidates[:k]]
-    vecs = vectors[candidates]
-    sims = vecs @ vecs.T
+    sims = vectors[candidates] @ vectors[candidates].T if vectors is not None else None
+    group = groups[candidates] if groups is not None else np.zeros(len(candidates), np.int64)
+    served = np.zeros(int(group.max()) + 1, dtype=np.float32)
     chosen: list[int] = []
     redundancy = np.full(len(candidates), -1.0, dtype=np.float32)
     alive = np.ones(len(candidates), dtype=bool)
     while len(chosen) < k and alive.any():
         mmr = score[candidates] - MMR_PENALTY * np.maximum(redundancy - REDUNDANT, 0)
+        if groups is not None:
+            mmr = mmr - SPREAD * served[group]
         mmr[~alive] = -np.inf
         best = int(np.argmax(mmr))
         chosen.append(best)
         alive[best] = False
-        redundancy = np.maximum(redundancy, sims[best])
-        alive &= sims[best] < DUPLICATE
+        served[group[best]] += 1
+        if sims is not None:
+            redundancy = np.maximum(redundancy, sims[best])
+            alive &= sims[best] < DUPLICATE
     return [int(candidates[i]) for i in chosen]

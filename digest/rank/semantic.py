@@ -15,37 +15,21 @@ import numpy as np
 
 from digest.models import Paper
 from digest.rank.encoder import Embedder, load_encoder
-from digest.rank.ensemble import ConcatEmbedder
 from digest.rank.lexical import paper_text
 
 _LOAD_ERRORS = (ImportError, OSError, ValueError, KeyError, zipfile.BadZipFile)
 
 
 @lru_cache(maxsize=1)
-def extra_encoder() -> Embedder | None:
-    """all-mpnet-base-v2 when the ``semantic`` extra is installed, else None."""
-    from digest.rank.mpnet import load_mpnet
-
-    try:
-        return load_mpnet()
-    except _LOAD_ERRORS:
-        return None  # a broken extra falls back to the shipped MiniLM
-
-
-@lru_cache(maxsize=1)
 def default_embedder() -> Embedder | None:
-    """The packaged int8 MiniLM, fused with MPNet when the ``semantic`` extra is installed.
+    """The packaged int8 MiniLM (loaded once per process).
 
     None when no model loads: ranking then degrades to lexical relevance, never a crash.
     """
     try:
-        base = load_encoder()
+        return load_encoder()
     except _LOAD_ERRORS:
-        base = None
-    extra = extra_encoder()
-    if base is not None and extra is not None:
-        return ConcatEmbedder((base, extra))
-    return base or extra
+        return None
 
 
 def embed_papers(
@@ -63,7 +47,7 @@ def embed_papers(
 
 
 def to_blob(vector: np.ndarray) -> bytes:
-    """A stored embedding: little-endian float32 bytes (1,536 for MiniLM, 4,608 fused)."""
+    """A stored embedding: little-endian float32 bytes (1,536 bytes for MiniLM)."""
     return np.asarray(vector, dtype="<f4").reshape(-1).tobytes()
 
 
@@ -102,19 +86,6 @@ def paper_matrix(
         mat[missing] = fresh
     norms = np.linalg.norm(mat, axis=1, keepdims=True)
     return cast(np.ndarray, mat / np.maximum(norms, 1e-12))  # Any in numpy's stubs
-
-
-def interest_scores(profile_vecs: np.ndarray, papers: np.ndarray) -> np.ndarray:
-    """Blend of the whole-profile match and the best single-interest match.
-
-    Row 0 of ``profile_vecs`` is the whole interests text, the others one phrase each: a reader
-    of two topics should not need a paper that sits between them (the mean vector would).
-    """
-    sims = profile_vecs @ papers.T
-    whole: np.ndarray = sims[0]  # a row of a dtype[Any] matrix is Any in numpy's stubs
-    if len(profile_vecs) == 1:
-        return whole
-    return cast(np.ndarray, 0.5 * whole + 0.5 * sims[1:].max(axis=0))
 
 
 def nearest(vectors: np.ndarray, papers: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

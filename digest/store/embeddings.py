@@ -1,7 +1,7 @@
 """Paper embeddings kept with each paper, so a paper is encoded once, never per subscriber.
 
-Each blob is stored with the name of the encoder that made it; a different encoder (the
-``semantic`` extra, a new model) simply re-encodes instead of mixing vector spaces.
+Each blob is stored with the name of the encoder that made it; a different encoder (a new
+model) simply re-encodes instead of mixing vector spaces.
 """
 
 from __future__ import annotations

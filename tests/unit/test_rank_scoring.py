@@ -7,10 +7,9 @@ from datetime import UTC, datetime, timedelta
 import numpy as np
 
 from digest.models import Paper
-from digest.rank.learned import learned_scores, logistic, rocchio
+from digest.rank.learned import logistic, rocchio
 from digest.rank.lexical import LexicalIndex
 from digest.rank.priors import popularity, prior_scores, recency
-from digest.rank.semantic import interest_scores
 
 DOCS = [
     "kv cache compression for long context inference",
@@ -40,6 +39,18 @@ def test_tfidf_cosine_is_bounded_and_zero_without_overlap() -> None:
     assert scores[0] == 0.0
 
 
+def test_coverage_rewards_specific_shared_words_not_generic_ones() -> None:
+    docs = [f"language models {w}" for w in ("mamba state space", "testing", "galaxy", "proteins")]
+    index = LexicalIndex(docs)
+    cov = index.coverage(["Mamba language models"])[0]
+    # Every paper shares "language models"; only one shares "Mamba", the telling word.
+    assert cov[0] > 0.6
+    assert max(cov[1:]) < 0.2  # BM25 IDF: 0.105 for a word in all 4 papers, 1.2 in one
+    # A word no paper uses stays in the profile's mass: nothing covers the whole phrase.
+    assert index.coverage(["Mamba chatbots"])[0][0] < 0.6
+    assert not index.coverage(["the of and"]).any()
+
+
 def test_shared_terms_lists_rarest_matches_first() -> None:
     index = LexicalIndex(DOCS)
     terms = index.shared_terms("compression of the cache", 0)
@@ -61,23 +72,20 @@ def _unit(*rows: list[float]) -> np.ndarray:
 PAPERS = _unit([1, 0, 0], [0.9, 0.1, 0], [0, 1, 0], [0, 0, 1])
 
 
-def test_interest_scores_favour_the_best_single_interest() -> None:
-    # Whole-profile vector sits between topics 0 and 1; the phrases are the topics.
-    profile = _unit([1, 1, 0], [1, 0, 0], [0, 1, 0])
-    s = interest_scores(profile, PAPERS)
-    whole = profile[0] @ PAPERS.T
-    assert s[0] > whole[0] and s[2] > whole[2]
-    assert s[3] == 0.0
+def test_rocchio_moves_only_the_sub_interest_a_liked_paper_served() -> None:
+    interests = _unit([1, 0.2, 0], [0, 0.2, 1])  # two sides: near topic 0 and near topic 2
+    liked = rocchio(interests, PAPERS[[1]], np.zeros((0, 3), np.float32))  # a topic-0 paper
+    assert float(liked[0] @ PAPERS[1]) > float(interests[0] @ PAPERS[1])
+    assert np.allclose(liked[1], interests[1])  # the other side is untouched
 
 
-def test_rocchio_moves_towards_liked_and_away_from_disliked() -> None:
-    interest = np.zeros(4, dtype=np.float32)
-    liked = rocchio(interest, PAPERS[[2]], np.zeros((0, 3), np.float32), PAPERS)
-    assert int(np.argmax(liked)) == 2
-    disliked = rocchio(interest, np.zeros((0, 3), np.float32), PAPERS[[0]], PAPERS)
-    assert disliked[0] < disliked[2]
-    untouched = rocchio(interest, np.zeros((0, 3)), np.zeros((0, 3)), PAPERS)
-    assert np.array_equal(untouched, interest)
+def test_rocchio_dislike_pushes_away_without_erasing_the_sub_interest() -> None:
+    interests = _unit([1, 0.3, 0])
+    pushed = rocchio(interests, np.zeros((0, 3), np.float32), PAPERS[[0]])
+    assert float(pushed[0] @ PAPERS[0]) < float(interests[0] @ PAPERS[0])
+    assert float(pushed[0] @ interests[0]) > 0.9  # still the same interest
+    untouched = rocchio(interests, np.zeros((0, 3)), np.zeros((0, 3)))
+    assert np.allclose(untouched, interests)
 
 
 def test_logistic_needs_enough_labels_then_separates() -> None:
@@ -87,8 +95,6 @@ def test_logistic_needs_enough_labels_then_separates() -> None:
     assert not logistic(pos[:2], neg, PAPERS).any()
     p = logistic(pos, neg, PAPERS)
     assert p[0] > 0 > p[3]
-    both = learned_scores(np.zeros(4, np.float32), pos, neg, PAPERS)
-    assert both[0] > both[3]
 
 
 def _paper(pid: str, upvotes: int | None = None, published: datetime | None = None) -> Paper:

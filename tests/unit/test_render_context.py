@@ -45,7 +45,7 @@ def test_paper_view_cleans_feed_fields_and_keeps_only_http_links() -> None:
     assert view.title == "A Title <b>bold</b>"  # clean text; escaping is the template's job
     assert view.url is None and view.links == (("PDF", "https://arxiv.org/pdf/2401.00001"),)
     assert view.authors == "A, B, C et al."
-    assert view.excerpt == "One. Two. Three."
+    assert view.excerpt == "One. Two."
     assert view.reasons == ("r1", "r2")
     assert view.signal == "\u2605 12 GitHub stars"
     assert view.more_url is not None and view.more_url.endswith("/more")

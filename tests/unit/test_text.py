@@ -61,9 +61,9 @@ def test_short_authors() -> None:
     assert short_authors(("", " ", "X\r\nY")) == "X Y"
 
 
-def test_excerpt_takes_two_or_three_sentences() -> None:
+def test_excerpt_without_a_contribution_sentence_takes_the_first_two() -> None:
     abstract = "First sentence here. Second one follows. Third is short. Fourth never shows."
-    assert excerpt(abstract) == "First sentence here. Second one follows. Third is short."
+    assert excerpt(abstract) == "First sentence here. Second one follows."
 
 
 def test_excerpt_prefers_the_source_summary() -> None:
