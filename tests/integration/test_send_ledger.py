@@ -10,7 +10,7 @@ from pathlib import Path
 from sqlalchemy import Engine
 
 from digest.models import Outcome
-from digest.store import claims
+from digest.store import claims, leases
 from tests.send_world import populate, runtime, states
 from tests.smtp_sink import SmtpSink
 
@@ -65,10 +65,10 @@ def test_renewed_leases_are_not_reclaimed_and_released_rows_come_back(engine: En
     t0 = datetime.now(UTC)
     held = claims.claim_batch(engine, owner="w", now=t0, limit=2, lease=LEASE)
     t1 = t0 + timedelta(seconds=20)
-    assert claims.renew_leases(engine, [h.id for h in held], owner="w", now=t1, lease=LEASE) == 2
+    assert leases.renew_leases(engine, [h.id for h in held], owner="w", now=t1, lease=LEASE) == 2
     assert claims.claim_batch(engine, owner="x", now=t0 + LEASE + timedelta(seconds=5),
                               limit=5, lease=LEASE) == []
-    assert claims.release(engine, [held[0].id], owner="w", now=t1) == 1
+    assert leases.release(engine, [held[0].id], owner="w", now=t1) == 1
     back = claims.claim_batch(engine, owner="x", now=t1, limit=5, lease=LEASE)
     assert [b.id for b in back] == [held[0].id] and back[0].attempts == 1
 

@@ -13,7 +13,7 @@ import pytest
 from aiosmtpd.smtp import AuthResult, LoginPassword
 from sqlalchemy import Engine
 
-from digest.errors import SendAborted
+from digest.errors import SendAborted, SendMisconfigured
 from tests.send_world import populate, runtime
 from tests.smtp_sink import ScriptedHandler, SmtpSink
 
@@ -73,7 +73,8 @@ def test_wrong_password_stops_the_run_naming_the_settings(
                  username="digest", password="wrong", validate_certs=False,
                  abort_after_consecutive_failures=2, pool_size=1)
     try:
-        with pytest.raises(SendAborted, match="DIGEST_SMTP__USERNAME/PASSWORD"):
+        with pytest.raises(SendMisconfigured,
+                           match=r"535 .*DIGEST_SMTP__USERNAME and DIGEST_SMTP__PASSWORD"):
             rt.delivery.deliver()
     finally:
         rt.close()
