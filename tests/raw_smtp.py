@@ -1,10 +1,12 @@
 """A raw SMTP server for tests that must control every byte a real MTA sends: multi-line
-banners and rejections, code-only replies, silence, a late answer to the end of DATA.
+banners and rejections, code-only replies, silence, a late answer to the end of DATA (and
+it keeps a message it fully read even when the client left before the answer, as MTAs do).
 
 aiosmtpd formats replies itself; this one writes exactly the bytes it is given. Replies are
 looked up per stage (``greeting``, ``ehlo``, ``mail``, ``rcpt``, ``data``) and may be a list
 (one per use, the last repeating). ``data_delay`` holds the final reply to DATA that many
-seconds. Everything received is kept: ``commands`` and ``messages`` (envelope and bytes).
+seconds; ``slow[recipient]`` overrides it per attempt. Everything received is kept:
+``commands`` and ``messages`` (envelope and bytes).
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ class Received:
 class RawMta:
     replies: dict[str, bytes | list[bytes]] = field(default_factory=dict)
     data_delay: float = 0.0
+    slow: dict[str, list[float]] = field(default_factory=dict)  # per recipient, per attempt
     commands: list[str] = field(default_factory=list)
     messages: list[Received] = field(default_factory=list)
 
@@ -81,14 +84,16 @@ class RawMta:
                     body = bytearray()
                     while (chunk := await reader.readline()) not in (b".\r\n", b""):
                         body += chunk
-                    if self.data_delay:
-                        await asyncio.sleep(self.data_delay)
                     answer = self.reply("data", b"250 2.0.0 OK queued\r\n")
-                    gone = writer.is_closing() or reader.at_eof()
-                    if answer.startswith(b"250"):
-                        with self._lock:
-                            self.messages.append(Received(sender, recipient, bytes(body),
-                                                          answered=not gone))
+                    kept = Received(sender, recipient, bytes(body), answered=False)
+                    with self._lock:
+                        queue = self.slow.get(recipient)
+                        delay = queue.pop(0) if queue else self.data_delay
+                        if answer.startswith(b"250"):  # kept once fully read, like an MTA
+                            self.messages.append(kept)
+                    if delay:
+                        await asyncio.sleep(delay)
+                    kept.answered = not (writer.is_closing() or reader.at_eof())
                     writer.write(answer)
                 elif upper == "RSET":
                     writer.write(b"250 2.0.0 Flushed\r\n")
@@ -101,8 +106,8 @@ class RawMta:
                 else:
                     writer.write(b"502 5.5.1 Unrecognized command\r\n")
                 await writer.drain()
-        except (ConnectionError, asyncio.IncompleteReadError):
-            pass
+        except (ConnectionError, asyncio.IncompleteReadError, asyncio.CancelledError):
+            pass  # the client left, or the server is shutting down
         finally:
             writer.close()
 
@@ -123,14 +128,27 @@ class RawMta:
         return self
 
     def __exit__(self, *exc: object) -> None:
-        def stop() -> None:
+        async def shutdown() -> None:
             if self._server is not None:
                 self._server.close()
-            self._loop.stop()
+            tasks = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
 
-        self._loop.call_soon_threadsafe(stop)
+        asyncio.run_coroutine_threadsafe(shutdown(), self._loop).result(10)
+        self._loop.call_soon_threadsafe(self._loop.stop)
         self._thread.join(10)
+        self._loop.close()
 
     def recipients(self) -> list[str]:
         with self._lock:
             return [m.recipient for m in self.messages]
+
+    def counts(self) -> dict[str, int]:
+        """Messages fully received per recipient, answered or not."""
+        with self._lock:
+            out: dict[str, int] = {}
+            for m in self.messages:
+                out[m.recipient] = out.get(m.recipient, 0) + 1
+            return out
