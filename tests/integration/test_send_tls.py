@@ -105,3 +105,18 @@ def test_implicit_tls(sqlite_engine: Engine, tmp_path: Path, server_tls: ssl.SSL
         finally:
             rt.close()
         assert sink.handler.counts() == {"implicit@example.org": 1}
+
+
+def test_an_untrusted_certificate_is_named(sqlite_engine: Engine, tmp_path: Path,
+                                           server_tls: ssl.SSLContext) -> None:
+    populate(sqlite_engine, ["cert@example.org", "cert2@example.org"])
+    with SmtpSink(ScriptedHandler(), ssl_context=server_tls) as sink:
+        rt = runtime(str(sqlite_engine.url), sink.port, tmp_path, security="tls",
+                     validate_certs=True, pool_size=1)  # a self-signed certificate
+        try:
+            with pytest.raises(SendMisconfigured, match=r"certificate .*not trusted.*"
+                                                        r"DIGEST_SMTP__VALIDATE_CERTS=false"):
+                rt.delivery.deliver()
+        finally:
+            rt.close()
+        assert sink.handler.counts() == {}
