@@ -62,10 +62,26 @@ def _due(now: datetime) -> Any:
     )
 
 
-# Rows never tried or given back untouched first (in planning order), then retries by the
-# time they fell due: a few rows that keep failing never starve the rest of a list.
-_CLAIM_ORDER = (deliveries.c.next_attempt_at.is_not(None), deliveries.c.next_attempt_at,
-                deliveries.c.id)
+def _due_ids(conn: Connection, now: datetime, limit: int | None,
+             subscriber_ids: Sequence[int] | None, *, lock: bool) -> list[int]:
+    """Up to ``limit`` due rows: those never tried or given back untouched first, in
+    planning order, then retries by the time they fell due, so a few rows that keep failing
+    never starve the rest of a list. Two queries, each able to walk an index in order
+    (one sorted query over an expression would sort every due row on every claim)."""
+    ids: list[int] = []
+    tiers = ((deliveries.c.next_attempt_at.is_(None), (deliveries.c.id,)),
+             (deliveries.c.next_attempt_at.is_not(None),
+              (deliveries.c.next_attempt_at, deliveries.c.id)))
+    for tier, order in tiers:
+        want = None if limit is None else limit - len(ids)
+        if want is not None and want <= 0:
+            break
+        query = _only(select(deliveries.c.id).where(_due(now), tier), subscriber_ids)
+        query = query.order_by(*order).limit(want)
+        if lock and conn.dialect.name == "postgresql":
+            query = query.with_for_update(skip_locked=True)
+        ids += [row.id for row in conn.execute(query)]
+    return ids
 
 
 def _only(query: Any, subscriber_ids: Sequence[int] | None) -> Any:
@@ -75,12 +91,13 @@ def _only(query: Any, subscriber_ids: Sequence[int] | None) -> Any:
 
 
 def _claims(conn: Any, ids: Sequence[int]) -> list[Claim]:
-    rows = conn.execute(
+    """The claims for ``ids``, in that order (the order they are sent in)."""
+    place = {delivery_id: n for n, delivery_id in enumerate(ids)}
+    rows = sorted(conn.execute(
         select(deliveries, editions.c.key)
         .join(editions, editions.c.id == deliveries.c.edition_id)
         .where(deliveries.c.id.in_(list(ids)))
-        .order_by(deliveries.c.id)
-    ).all()
+    ).all(), key=lambda r: place[r.id])
     return [
         Claim(id=r.id, edition_id=r.edition_id, edition_key=r.key, subscriber_id=r.subscriber_id,
               picks=tuple(r.picks or ()), quiet=bool(r.quiet), attempts=r.attempts,
@@ -94,12 +111,8 @@ def claim_batch(bind: Bind, *, owner: str, now: datetime, limit: int,
                 subscriber_ids: Sequence[int] | None = None) -> list[Claim]:
     """Lease up to ``limit`` due deliveries: open ones whose time has come, and rows whose
     lease expired (a crashed worker). Each claim counts as an attempt."""
-    query = _only(select(deliveries.c.id).where(_due(now)), subscriber_ids)
-    query = query.order_by(*_CLAIM_ORDER).limit(limit)
     with _write(bind) as conn:
-        if conn.dialect.name == "postgresql":
-            query = query.with_for_update(skip_locked=True)
-        ids = [row.id for row in conn.execute(query)]
+        ids = _due_ids(conn, now, limit, subscriber_ids, lock=True)
         if not ids:
             return []
         conn.execute(
@@ -114,10 +127,8 @@ def claim_batch(bind: Bind, *, owner: str, now: datetime, limit: int,
 def peek_due(engine: Engine, *, now: datetime, limit: int | None = None,
              subscriber_ids: Sequence[int] | None = None) -> list[Claim]:
     """The rows a send would claim now, without claiming them (for ``--dry-run``)."""
-    query = _only(select(deliveries.c.id).where(_due(now)), subscriber_ids)
-    query = query.order_by(*_CLAIM_ORDER).limit(limit)
     with reading(engine) as conn:
-        ids = [row.id for row in conn.execute(query)]
+        ids = _due_ids(conn, now, limit, subscriber_ids, lock=False)
         return _claims(conn, ids) if ids else []
 
 

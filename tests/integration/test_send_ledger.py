@@ -133,3 +133,20 @@ def test_gives_up_after_max_attempts(engine: Engine, db_url: str, smtp_sink: Smt
     assert smtp_sink.handler.attempts["busy@example.org"] == 3
     assert (report.sent, report.retried, report.failed, report.bounced) == (1, 2, 1, 0)
     assert sorted(states(engine).values()) == ["failed", "sent"]
+
+
+def test_fresh_rows_are_claimed_before_retries_so_failing_rows_starve_nobody(
+        engine: Engine) -> None:
+    populate(engine, [f"o{i}@example.org" for i in range(4)])
+    t0 = datetime.now(UTC)
+    first, second = claims.claim_batch(engine, owner="w", now=t0, limit=2, lease=LEASE)
+    claims.record_outcomes(engine, [
+        Outcome(first.id, "retry", error="550 5.7.26", next_attempt_at=t0, refund=True),
+        Outcome(second.id, "retry", error="451", next_attempt_at=t0 - timedelta(seconds=5)),
+    ], owner="w", now=t0)
+    later = t0 + timedelta(seconds=1)
+    fresh = claims.claim_batch(engine, owner="x", now=later, limit=2, lease=LEASE)
+    assert [c.id for c in fresh] == [first.id + 2, first.id + 3]  # never tried: first
+    retries = claims.claim_batch(engine, owner="x", now=later, limit=5, lease=LEASE)
+    assert [c.id for c in retries] == [second.id, first.id]  # then by when they fell due
+    assert [c.attempts for c in retries] == [2, 1]  # the refused-as-sender one was refunded

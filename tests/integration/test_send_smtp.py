@@ -196,6 +196,10 @@ def test_smtputf8_recipients_need_a_server_that_supports_it() -> None:
         with pytest.raises(DeliveryError) as refused:
             asyncio.run(send(legacy.port))
         assert refused.value.permanent and refused.value.code is None
+        # The reason is stated: which address, what it needs, and that the relay lacks it.
+        for words in ("josé@example.org", "non-ASCII local part", "SMTPUTF8", "RFC 6531",
+                      "does not offer it"):
+            assert words in str(refused.value)
     with SmtpSink() as modern:  # aiosmtpd's Controller offers SMTPUTF8 by default
         asyncio.run(send(modern.port))
         assert modern.handler.counts() == {"josé@example.org": 1}
