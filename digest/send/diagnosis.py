@@ -121,4 +121,9 @@ def connection_error(exc: BaseException, s: SmtpSettings) -> DeliveryError:
         kind = "other"
         text = f"cannot open an SMTP session with {where}: {type(exc).__name__}: {exc}"
     code = refused_reply.code if refused_reply is not None and refused_reply.code > 0 else None
+    if code is not None and 400 <= code < 500:
+        # "421 too busy" at the greeting, "454 4.7.0 too many login attempts": the server
+        # says try later (RFC 5321 §4.2.1), which is no configuration mistake.
+        return DeliveryError(f"{text} (temporary: retrying later)", fault="transient",
+                             kind=kind, code=code)
     return DeliveryError(text, fault="connection", kind=kind, code=code)

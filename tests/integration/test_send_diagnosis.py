@@ -76,3 +76,21 @@ def test_a_host_name_that_does_not_resolve(sqlite_engine: Engine, tmp_path: Path
     line = _stopped(sqlite_engine, tmp_path, 25, host="smtp.nonexistent.invalid")
     assert "cannot resolve the SMTP host 'smtp.nonexistent.invalid'" in line
     assert "DIGEST_SMTP__HOST" in line
+
+
+def test_a_busy_greeting_is_a_hiccup_not_a_configuration_error(sqlite_engine: Engine,
+                                                              tmp_path: Path) -> None:
+    # Gmail documents "421 4.7.0 Try again later, closing connection" at the greeting.
+    busy = b"421 4.7.0 Try again later, closing connection. (EHLO) - gsmtp\r\n"
+    populate(sqlite_engine, ["r0@example.net", "r1@example.net"])
+    with RawMta(replies={"greeting": busy}) as mta:
+        rt = runtime(str(sqlite_engine.url), mta.port, tmp_path, pool_size=1,
+                     retry_window_seconds=0)
+        try:
+            report = rt.delivery.deliver()  # no SendMisconfigured: it retries later
+        finally:
+            rt.close()
+    assert report.sent == 0 and report.waiting == 2
+    assert "421" in report.errors[0] and "temporary: retrying later" in report.errors[0]
+    with sqlite_engine.connect() as conn:
+        assert {s for (s,) in conn.execute(select(deliveries.c.state))} == {"retry"}
