@@ -199,12 +199,15 @@ class _Run:
                                           note=self.fates.stop or self.deferred)
                 self.held.discard(claim.id)
             elif outcome != "held":
-                await self.record([outcome])
-                self.done += 1
+                settled = [outcome]
+                await self.record(settled)
+                if outcome.state == "sent" and self.fates.held:
+                    held = self.fates.settle_held()  # proof the server takes our mail
+                    await self.record(held)
+                    settled += held
+                self.done += len(settled)
                 if self.on_progress:
                     self.on_progress(self.done)
-                if outcome.state == "sent" and self.fates.held:
-                    await self.record(self.fates.settle_held())
         except StoreError as exc:
             self.lose_store(exc)  # the row stays ours until finish() gives it back
         finally:
