@@ -159,7 +159,7 @@ def _builder(by_subscriber: dict[int, tuple[str, bytes]]) -> Any:
 async def _ledger_run(engine: Any, build: Any, port: int, pool: int, limit: int) -> tuple[float, Any]:
     from digest.config import SmtpSettings
     from digest.send.delivery_loop import deliver_due
-    from digest.send.transport import SmtpTransport
+    from digest.send.smtp import SmtpTransport
     from digest.store.ledger_link import StoreLedger
 
     smtp = SmtpSettings(host="127.0.0.1", port=port, pool_size=pool, max_per_connection=100000)

@@ -18,7 +18,7 @@ from email.utils import format_datetime
 from functools import lru_cache
 from typing import Any
 
-from digest.addresses import normalize_address
+from digest.addresses import normalize_address, wire_address
 from digest.errors import AddressError, RenderError
 from digest.render.types import RenderedEmail
 from digest.text import display_line, http_url
@@ -135,8 +135,9 @@ def _valid_utf8_address(addr: str) -> bool:
 def encode_address(name: str, display: str, addr: str) -> _Prefolded:
     """``Display Name <addr>`` with the name quoted or RFC 2047-encoded as it needs.
 
-    An internationalized address (``josé@example.org``) is written as raw UTF-8: RFC 6532,
-    so the message needs :data:`POLICY_UTF8` and a server that offers SMTPUTF8.
+    ``addr`` is the wire form (IDNA domain, see addresses.wire_address). An address with a
+    non-ASCII local part (``josé@example.org``) is written as raw UTF-8: RFC 6532, so the
+    message needs :data:`POLICY_UTF8` and a server that offers SMTPUTF8.
     """
     if addr.isascii():
         if not _ADDRESS.fullmatch(addr) or len(addr) > 254:
@@ -256,6 +257,9 @@ def compose_message(
     if not re.fullmatch(r"[^<>]*<[A-Za-z0-9.-]+>", list_text):
         raise RenderError(f"compose: malformed List-Id {list_id[:80]!r}")
 
+    # Domains travel as IDNA A-labels, so only a non-ASCII local part makes the message
+    # need RFC 6532 UTF-8 headers (and the relay SMTPUTF8).
+    to_addr, from_addr = wire_address(to_addr), wire_address(from_addr)
     msg = DigestMessage(POLICY if to_addr.isascii() and from_addr.isascii() else POLICY_UTF8)
     msg["From"] = encode_address("From", from_name, from_addr)
     msg["To"] = encode_address("To", to_name, to_addr)

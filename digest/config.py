@@ -31,16 +31,23 @@ class SmtpSettings(BaseModel):
     username: str | None = None
     password: SecretStr | None = None
     security: Literal["none", "starttls", "tls"] = "none"
-    timeout: float = Field(default=30.0, gt=0)
+    connect_timeout: float = Field(default=30.0, gt=0)  # s to connect, greet, start TLS
+    timeout: float = Field(default=30.0, gt=0)  # s per command (EHLO, MAIL, RCPT, DATA, ...)
+    # s for the reply to the end of DATA: RFC 5321 §4.5.3.2.6 suggests 10 minutes
+    data_timeout: float = Field(default=600.0, gt=0)
+    # s before the one more attempt at a message whose outcome is unknown (0: never)
+    unknown_retry_seconds: float = Field(default=3600.0, ge=0)
     pool_size: int = Field(default=4, ge=1, le=64)
     max_per_connection: int = Field(default=100, ge=1)
     rate_per_second: float = Field(default=0.0, ge=0)  # 0 = unlimited
     hourly_cap: int = Field(default=0, ge=0)  # 0 = unlimited
     max_attempts: int = Field(default=5, ge=1)
     abort_after_consecutive_failures: int = Field(default=20, ge=1)
+    # stop a run after this many refusals in a row that blame us (SPF/DKIM/DMARC, policy)
+    abort_after_sender_rejections: int = Field(default=3, ge=1)
     validate_certs: bool = True  # off only for a relay with a self-signed certificate
     local_hostname: str | None = None  # name sent in EHLO; default: this machine's FQDN
-    hard_bounce_threshold: int = Field(default=1, ge=1)  # 5xx replies before suppression
+    hard_bounce_threshold: int = Field(default=1, ge=1)  # hard bounces before suppression
     retry_base_seconds: float = Field(default=60.0, gt=0)  # first backoff; doubles per attempt
     retry_max_seconds: float = Field(default=6 * 3600.0, gt=0)  # backoff ceiling
     retry_window_seconds: float = Field(default=120.0, ge=0)  # a run waits this long for retries

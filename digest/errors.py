@@ -63,16 +63,39 @@ class AddressError(DigestError):
 
 
 class DeliveryError(DigestError):
-    """One message could not be delivered; ``permanent`` tells retry from bounce."""
+    """One message could not be delivered, and whose fault that is.
 
-    def __init__(self, message: str, *, permanent: bool = False, code: int | None = None) -> None:
+    ``fault`` is a party from ``send.replies`` when a server refused the message
+    (``recipient``, ``message``, ``sender``, ``transient``, ``other``), or ``connection``
+    (no SMTP session: ``kind`` names the diagnosis, e.g. ``refused`` or ``tls-mismatch``),
+    ``unknown`` (the reply to the end of DATA never came: the message may have been
+    delivered) or ``local`` (digest cannot put this message on the wire at all).
+    """
+
+    PERMANENT = frozenset({"recipient", "message", "other", "local"})
+
+    def __init__(self, message: str, *, fault: str = "transient", code: int | None = None,
+                 kind: str | None = None) -> None:
         super().__init__(message)
-        self.permanent = permanent
+        self.fault = fault
         self.code = code
+        self.kind = kind
+
+    @property
+    def permanent(self) -> bool:
+        """Whether trying this delivery again cannot help."""
+        return self.fault in self.PERMANENT
 
 
 class SendAborted(DigestError):
-    """Too many consecutive delivery failures: the configuration is broken, not one address."""
+    """The send stopped early: a run of failures, or the ledger was lost. ``report`` (set
+    by the delivery loop) holds what was done before."""
+
+
+class SendMisconfigured(SendAborted):
+    """The send stopped because of the setup, not the messages: every connection failed
+    the same way, the server refuses us as a sender (SPF/DKIM/DMARC, relay policy), or the
+    outbox cannot be written. The message names the setting to change."""
 
 
 class TokenError(DigestError):

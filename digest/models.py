@@ -1,5 +1,5 @@
 """Domain records shared by every stage: Paper, Profile, Subscriber, Pick, Ranking, and the
-delivery ledger's Claim and Outcome.
+delivery ledger's Claim, Outcome and LeaseHolder.
 
 Plain frozen dataclasses: the pure core (rank, render, compose) takes and returns these and
 never touches the store, the clock or the network.
@@ -160,6 +160,7 @@ class Claim:
     picks: tuple[dict[str, Any], ...]  # {"id", "score", "reasons"}, best first
     quiet: bool
     attempts: int
+    unknown: int = 0  # earlier attempts whose outcome stayed unknown (no reply to DATA)
 
 
 @dataclass(frozen=True, slots=True)
@@ -167,10 +168,23 @@ class Outcome:
     """What happened to one claimed delivery, to be written under the lease."""
 
     delivery_id: int
-    state: str  # sent, retry, or a final state
+    state: str  # sent, retry, unknown, or a final state
     error: str | None = None
     message_id: str | None = None
     reply: str | None = None
     transport: str | None = None
     next_attempt_at: datetime | None = None
     bounce_subscriber_id: int | None = None  # a hard bounce to count against this subscriber
+    refund: bool = False  # the attempt does not count (never reached, or refused us)
+    unknown: bool = False  # this attempt's outcome is unknown (counted on the row)
+
+
+@dataclass(frozen=True, slots=True)
+class LeaseHolder:
+    """A sender holding ledger rows now: its owner id (``host:pid:rand:space``), how many
+    rows, and when the last of those leases runs out (the rows come back to every sender
+    then, unless it renews them)."""
+
+    owner: str
+    rows: int
+    until: datetime

@@ -83,7 +83,8 @@ class Runtime:
 
     def transport(self) -> Transport:
         """SMTP when DIGEST_SMTP__HOST is set, else the outbox directory."""
-        from digest.send.transport import OutboxTransport, SmtpTransport
+        from digest.send.smtp import SmtpTransport
+        from digest.send.transport import OutboxTransport
 
         if self.settings.delivers_by_smtp:
             return SmtpTransport(self.settings.smtp)

@@ -7,10 +7,7 @@ A dry run writes what would go out into the outbox and leaves the ledger untouch
 from __future__ import annotations
 
 import asyncio
-import os
-import socket
 import time
-import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -22,9 +19,10 @@ from digest.models import Claim, Pick, Ranking
 from digest.send.delivery_loop import Outgoing, SendReport, deliver_due
 from digest.send.dkim import DkimSigner
 from digest.send.ledger import Ledger
+from digest.send.owners import owner_id
 from digest.send.pacing import RateLimiter
 from digest.send.transport import OutboxTransport, Transport, flatten, needs_smtputf8
-from digest.store import Engine, claims, ledger
+from digest.store import Engine, claims, leases, ledger
 from digest.store.papers import get_papers
 from digest.store.subscribers import get_subscriber
 
@@ -39,8 +37,8 @@ def utcnow() -> datetime:
 
 
 def worker_id() -> str:
-    """This process's name on the leases it holds: ``host:pid:random``."""
-    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+    """This process's name on the leases it holds: ``host:pid:random:space`` (send.owners)."""
+    return owner_id()
 
 
 @dataclass(frozen=True, slots=True)
@@ -153,5 +151,5 @@ class Delivery:
 
     def release_held(self, owner: str, *, now: datetime) -> int:
         """Give back every row ``owner`` still leases (a graceful shutdown); returns how many."""
-        return claims.release(self.engine, claims.leased_by(self.engine, owner), owner=owner,
+        return leases.release(self.engine, leases.leased_by(self.engine, owner), owner=owner,
                               now=now)

@@ -7,6 +7,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from email.message import EmailMessage
 
+from digest.addresses import wire_address
 from digest.compose import compose_message, make_message_id
 from digest.editions import edition_for
 from digest.links import Links
@@ -26,8 +27,9 @@ class DigestMail:
 
     @property
     def domain(self) -> str:
-        """The sender's domain: Message-IDs and the List-Id live under it."""
-        return self.from_address.rsplit("@", 1)[1]
+        """The sender's domain as on the wire (IDNA A-labels): Message-IDs and the List-Id
+        live under it."""
+        return wire_address(self.from_address).rsplit("@", 1)[1]
 
     def compose(self, subscriber: Subscriber, ranking: Ranking, *, edition_key: str,
                 now: datetime) -> tuple[RenderedEmail, EmailMessage]:

@@ -19,7 +19,7 @@ from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
 from typing import Any
 
-from digest.addresses import address_hash
+from digest.addresses import address_hash, wire_address
 from digest.render import RenderedEmail, Renderer
 from digest.render.renderer import NoticeKind
 from digest.send.transport import Transport
@@ -36,9 +36,11 @@ def compose_notice(rendered: RenderedEmail, *, to: str, name: str, from_addr: st
                    attachment: tuple[str, bytes] | None = None) -> EmailMessage:
     """A notice as a message: text (and HTML) body, ``Auto-Submitted: auto-generated``
     (RFC 3834), and ``attachment`` as (filename, JSON bytes) when given."""
-    # An internationalized local part needs SMTPUTF8 (raw UTF-8 headers); others keep the
-    # most compatible encoding.
-    msg = EmailMessage(policy=policy.default if to.isascii() else policy.SMTPUTF8)
+    # Domains go as IDNA A-labels; only a non-ASCII local part needs SMTPUTF8 (raw UTF-8
+    # headers), everything else keeps the most compatible encoding.
+    to, from_addr = wire_address(to), wire_address(from_addr)
+    msg = EmailMessage(policy=policy.default if to.isascii() and from_addr.isascii()
+                       else policy.SMTPUTF8)
     msg["Subject"] = _one_line(rendered.subject)
     msg["From"] = Address(_one_line(from_name), addr_spec=from_addr)
     local, _, domain = to.rpartition("@")

@@ -20,6 +20,7 @@ from digest.app.plan import Planner
 from digest.app.sender import Sender, counts
 from digest.app.status import job_intervals
 from digest.config import ScheduleSettings
+from digest.errors import DigestError, StoreError
 from digest.schedule.threads import in_daemon_thread
 from digest.store import Engine
 from digest.store.history import expire_pending
@@ -79,12 +80,18 @@ class ScheduledJobs:
         except asyncio.CancelledError:  # the scheduler is shutting down; the ledger keeps state
             log.info('{"event": "job_interrupted", "job": "%s"}', job)
             return
+        except DigestError as exc:  # a failure digest names (a stopped send): one line
+            found, error = {}, f"{type(exc).__name__}: {exc}"
         except Exception as exc:  # one failed run is recorded; the schedule goes on
             log.exception("job %s failed", job)
             found, error = {}, f"{type(exc).__name__}: {exc}"
-        await in_daemon_thread(lambda: record_job_run(self.engine, job=job, started_at=started,
-                                                      finished_at=self.clock(), counts=found,
-                                                      error=error))
+        try:
+            await in_daemon_thread(lambda: record_job_run(
+                self.engine, job=job, started_at=started, finished_at=self.clock(),
+                counts=found, error=error))
+        except StoreError as exc:  # the database is down: said once; the next run retries
+            log.warning('{"event": "job_not_recorded", "job": "%s", "error": "%s"}', job,
+                        str(exc).replace('"', "'"))
 
     async def fetch_job(self) -> None:
         """The fetch job, as the scheduler runs it."""

@@ -14,6 +14,7 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from digest.app.deliver import Delivery, worker_id
+from digest.errors import StoreError
 from digest.send.delivery_loop import SendReport
 from digest.store import Engine
 from digest.store.job_runs import record_job_run
@@ -28,13 +29,15 @@ class _Stopping(Exception):
 
 def handled(report: SendReport) -> int:
     """How many deliveries a run dealt with, whatever their outcome."""
-    return report.sent + report.retried + report.failed + report.suppressed + report.skipped
+    return (report.sent + report.retried + report.failed + report.suppressed + report.skipped
+            + report.unknown)
 
 
 def counts(report: SendReport) -> dict[str, int]:
     """A run's outcome counts, as recorded in ``job_runs``."""
     return {"sent": report.sent, "retried": report.retried, "failed": report.failed,
-            "suppressed": report.suppressed, "skipped": report.skipped}
+            "unknown": report.unknown, "suppressed": report.suppressed,
+            "skipped": report.skipped}
 
 
 class Sender:
@@ -56,6 +59,10 @@ class Sender:
             raise _Stopping
 
     async def _deliver(self) -> SendReport:
+        # Whatever an earlier drain of this process still holds (it stopped when the
+        # database failed and could not give everything back) is ours to return now: one
+        # drain at a time, so nothing of ours is in flight. Then this drain sends it.
+        await asyncio.to_thread(self.delivery.release_held, self.owner, now=self.clock())
         try:
             return await self.delivery.deliver_async(clock=self.clock, owner=self.owner,
                                                      on_progress=self._check)
@@ -91,8 +98,13 @@ class Sender:
             except Exception as exc:
                 report, error = SendReport(), f"{type(exc).__name__}: {exc}"
             if handled(report) or error:
-                record_job_run(self.engine, job="send", started_at=started,
-                               finished_at=self.clock(), counts=counts(report), error=error)
+                try:
+                    record_job_run(self.engine, job="send", started_at=started,
+                                   finished_at=self.clock(), counts=counts(report), error=error)
+                except StoreError as exc:  # the database is down: the next drain retries
+                    log.warning('{"event": "send_not_recorded", "error": "%s"}', exc)
+            if error:
+                log.error('{"event": "send_stopped", "error": "%s"}', error.replace('"', "'"))
 
     async def stop(self, timeout: float) -> int:
         """Stop claiming, let the message in flight finish (up to ``timeout`` s), then release

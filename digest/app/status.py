@@ -7,16 +7,19 @@ about every node at once and answers while a send is writing.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from digest.config import ScheduleSettings
+from digest.send.owners import holder_state
 from digest.store import Engine
 from digest.store.db import ping
 from digest.store.feedstate import list_feed_states
 from digest.store.job_runs import last_runs, recent_failures
 from digest.store.leader_lock import leader_present
+from digest.store.leases import lease_holders
 from digest.store.ledger import counts_by_state, recent_delivery_errors
+from digest.store.suppressions import suppression_counts
 
 JOBS = ("fetch", "deliver", "housekeeping")  # the scheduled jobs, in the order they run
 
@@ -44,7 +47,10 @@ class Status:
 
     def collect(self) -> dict[str, Any]:
         """The status as JSON-ready data: leader, feeds, next and last job runs, delivery
-        counts by state, the latest job and delivery errors. Raises StoreError."""
+        counts by state (``outcome unknown``: no reply came to the end of DATA), suppressed
+        addresses by reason, the rows each sender holds now and until when (``holder``:
+        this-process, alive, dead — taken back by the next send on this machine — or
+        elsewhere), the latest job and delivery errors. Raises StoreError."""
         states = counts_by_state(self.engine)
         leader = leader_present(self.engine)
         runs = last_runs(self.engine)
@@ -66,8 +72,14 @@ class Status:
             "deliveries": {"pending": states.get("pending", 0),
                            "sending": states.get("sending", 0),
                            "retrying": states.get("retry", 0), "failed": states.get("failed", 0),
-                           "sent": states.get("sent", 0), "skipped": states.get("skipped", 0),
+                           "sent": states.get("sent", 0),
+                           "outcome unknown": states.get("unknown", 0),
+                           "skipped": states.get("skipped", 0),
                            "suppressed": states.get("suppressed", 0)},
+            "suppressions": suppression_counts(self.engine),
+            "held": [{"owner": h.owner, "rows": h.rows, "until": _iso(h.until),
+                      "holder": holder_state(h.owner)}
+                     for h in lease_holders(self.engine, now=datetime.now(UTC))],
             "job_errors": [{"job": r.job, "at": _iso(r.started_at), "error": r.error}
                            for r in recent_failures(self.engine)],
             "delivery_errors": [{"state": e.state, "subscriber": e.subscriber, "error": e.error,

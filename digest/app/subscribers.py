@@ -1,5 +1,5 @@
 """Use case: the operator's list management (``digest subscribers ...``) — list, add, import,
-remove and sync from profile files."""
+remove, lift a suppression and sync from profile files."""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ from digest.models import Subscriber, SubscriberInput
 from digest.profiles import IMPORT_COLUMNS, ProfileError, validate_profile
 from digest.store import Engine
 from digest.store import subscribers as store
+from digest.store.suppressions import Lifted, lift_suppression
 
 
 @dataclass(slots=True)
@@ -39,11 +40,20 @@ class SubscriberAdmin:
         """Every subscriber, oldest first, whatever their status."""
         return store.list_subscribers(self.engine)
 
-    def add_confirmed(self, data: SubscriberInput, *, now: datetime) -> tuple[int, bool]:
-        """Create (or update) an active subscriber on the operator's word; returns (id,
-        created). Raises SuppressedError for an address that asked to be forgotten."""
-        return store.upsert_subscriber(self.engine, data, now=now, status="active",
-                                       origin="cli")
+    def add_confirmed(self, data: SubscriberInput, *, now: datetime) -> tuple[int, bool, str]:
+        """Create (or update) a subscriber on the operator's word; returns (id, created,
+        status). The status is active unless they unsubscribed or bounced: that stays, and
+        only ``unsuppress`` (or the person) changes it. Raises SuppressedError for an
+        address on the suppression list."""
+        sid, created = store.upsert_subscriber(self.engine, data, now=now, status="active",
+                                               origin="cli")
+        sub = store.get_subscriber(self.engine, subscriber_id=sid)
+        return sid, created, sub.status if sub else "gone"
+
+    def unsuppress(self, email: str) -> Lifted:
+        """Lift the suppression of ``email`` (normalized) and a bounced subscriber's
+        bounced status; says what changed (``Lifted.changed`` False: nothing to lift)."""
+        return lift_suppression(self.engine, email)
 
     async def add_pending(self, data: SubscriberInput, *, now: datetime) -> SubscribeResult:
         """Start the double opt-in for this address (a confirmation email)."""

@@ -16,9 +16,9 @@ from rich.markup import escape
 from rich.progress import Progress
 from rich.table import Table
 
-from digest.cli.common import EXIT_FAILED, console, err_console, runtime, say_error, utcnow
+from digest.cli.common import console, err_console, runtime, utcnow
 from digest.cli.fetch import feed_table
-from digest.cli.send import send_table
+from digest.cli.send import delivery_exit, notes, send_table, stopped
 from digest.errors import SendAborted
 
 if TYPE_CHECKING:
@@ -85,8 +85,7 @@ def run_command(
                 report = rt.delivery.deliver(
                     on_progress=lambda n: progress.update(task, completed=n))
         except SendAborted as exc:
-            say_error("delivery stopped:", exc)
-            raise typer.Exit(EXIT_FAILED) from None
+            raise typer.Exit(stopped(exc, rt.transport_name)) from None
         table = Table(title="subscribers")
         table.add_column("subscriber")
         table.add_column("this run")
@@ -94,12 +93,10 @@ def run_command(
             table.add_row(email, what)
         console.print(table)
         console.print(send_table(report, rt.transport_name))
-        for error in dict.fromkeys(report.errors):  # each distinct reason once
-            say_error("delivery error:", error)
-    # Exit 1 when any delivery did not go out in this run, even if it will be retried:
-    # a dead SMTP server must not look like success.
-    if report.failed or report.retried:
-        raise typer.Exit(EXIT_FAILED)
+        notes(report, nothing_due_hint=False)
+    # The same rule as `digest send` (cli/send.py): a dead SMTP server or a delivery left
+    # waiting for a retry must not look like success.
+    raise typer.Exit(delivery_exit(report))
 
 
 def register(app: typer.Typer) -> None:

@@ -1,7 +1,16 @@
-"""``digest send``: deliver the current edition to every due subscriber who lacks it."""
+"""``digest send``: deliver the current edition to every due subscriber who lacks it, and the
+exit-code rule it shares with ``digest run --once``:
+
+0 every delivery of the run went out, or nothing was due; 1 some delivery failed, waits for
+a retry, has an unknown outcome, or the run stopped (a run of failures, the ledger lost);
+2 the setup: every connection failed the same way, the server refuses us as a sender
+(SPF/DKIM/DMARC, login), or the outbox cannot be written. A run stopped by the hourly cap
+exits 0: the rest waits by design.
+"""
 
 from __future__ import annotations
 
+from datetime import UTC
 from typing import TYPE_CHECKING
 
 import typer
@@ -9,34 +18,78 @@ from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from digest.cli.common import EXIT_FAILED, console, err_console, runtime, say_error, utcnow
-from digest.errors import SendAborted
+from digest.cli.common import (
+    EXIT_FAILED,
+    EXIT_OK,
+    EXIT_USAGE,
+    console,
+    err_console,
+    runtime,
+    say_error,
+    utcnow,
+)
+from digest.errors import SendAborted, SendMisconfigured
 
 if TYPE_CHECKING:
     from digest.app.deliver import SendReport
 
+COLUMNS = ("sent", "retried", "unknown", "suppressed", "skipped", "failed")
+
 
 def send_table(report: SendReport, transport: str) -> Table:
-    """One row of delivery counts (sent, retried, suppressed, skipped, failed)."""
+    """One row of delivery counts (sent, retried, outcome unknown, suppressed, skipped,
+    failed)."""
     table = Table(title=f"delivery ({transport})")
-    for column in ("sent", "retried", "suppressed", "skipped", "failed"):
-        table.add_column(column)
-    table.add_row(str(report.sent), str(report.retried), str(report.suppressed),
-                  str(report.skipped), str(report.failed))
+    for column in COLUMNS:
+        table.add_column("outcome unknown" if column == "unknown" else column)
+    table.add_row(*(str(getattr(report, column)) for column in COLUMNS))
     return table
 
 
-def _notes(report: SendReport) -> None:
+def delivery_exit(report: SendReport) -> int:
+    """The exit code of a run that was not stopped (see the module docstring)."""
+    return EXIT_FAILED if report.failed or report.waiting or report.unknown else EXIT_OK
+
+
+def stopped(exc: SendAborted, transport: str) -> int:
+    """Print what a stopped run did and its one-line reason; returns the exit code."""
+    partial: SendReport | None = getattr(exc, "report", None)
+    if partial is not None:
+        console.print(send_table(partial, transport))
+    say_error("delivery stopped:", exc)
+    return EXIT_USAGE if isinstance(exc, SendMisconfigured) else EXIT_FAILED
+
+
+def notes(report: SendReport, *, nothing_due_hint: bool) -> None:
+    """What else the operator should know: the distinct errors, bounces, rows taken back
+    from a dead sender, rows other senders hold (and until when)."""
     for error in list(dict.fromkeys(report.errors))[:5]:  # the distinct ones, briefly
         err_console.print(f"  [yellow]{escape(error)}[/]", highlight=False)
     if report.bounced:
         console.print(f"{report.bounced} hard bounce(s): those subscribers were counted "
                       "towards suppression (DIGEST_SMTP__HARD_BOUNCE_THRESHOLD)")
+    if report.unknown:
+        console.print(f"{report.unknown} delivery(ies) with an unknown outcome: the server "
+                      "got the whole message but its reply never came; each is sent at most "
+                      "once more (DIGEST_SMTP__UNKNOWN_RETRY_SECONDS)")
+    if report.reclaimed:
+        console.print(f"took back {report.reclaimed} delivery(ies) at once from a sender on "
+                      "this machine that had died")
     if report.lease_lost:
         err_console.print(f"[yellow]{report.lease_lost} outcome(s) not recorded: another "
                           "worker took those rows over (lease expired)[/]")
     if report.deferred:
-        console.print(f"[yellow]stopped early:[/] {report.deferred}")
+        console.print(f"[yellow]stopped early:[/] {escape(report.deferred)}")
+    for holder in report.others:
+        until = holder.until.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+        console.print(f"{holder.rows} delivery(ies) are held by another sender "
+                      f"({holder.owner}) until {until}", highlight=False, markup=False)
+    handled = (report.sent + report.retried + report.failed + report.suppressed
+               + report.skipped + report.unknown)
+    if nothing_due_hint and not handled:
+        console.print("nothing due now: " + ("other senders hold the rest (above)"
+                                             if report.others else
+                                             "everyone has this edition, or waits for a retry"))
 
 
 def send_command(
@@ -47,7 +100,8 @@ def send_command(
 ) -> None:
     """Plan this period's edition for due subscribers and send what is due.
 
-    Exit 1 when a delivery failed permanently in this run or the run was aborted.
+    Exit 0 when everything due went out (or nothing was due), 1 when a delivery failed,
+    waits for a retry or has an unknown outcome, 2 when the setup refuses every message.
     """
     with runtime() as rt:
         rt.planner.plan(now=utcnow(), only=only)
@@ -63,20 +117,13 @@ def send_command(
                     limit=limit, only=only, dry_run=dry_run,
                     on_progress=lambda n: progress.update(task, completed=n))
         except SendAborted as exc:
-            partial: SendReport | None = getattr(exc, "report", None)
-            if partial is not None:
-                console.print(send_table(partial, transport))
-            say_error("delivery stopped:", exc)
-            raise typer.Exit(EXIT_FAILED) from None
+            raise typer.Exit(stopped(exc, transport)) from None
         console.print(send_table(report, transport))
-        if total == 0:
-            console.print("nothing due: everyone has this edition, or waits for a retry")
-        _notes(report)
+        notes(report, nothing_due_hint=True)
         if dry_run:
             console.print(f"dry run: {report.sent} message(s) written to "
                           f"{rt.settings.outbox_dir}/; the ledger is unchanged")
-    if report.failed:
-        raise typer.Exit(EXIT_FAILED)
+    raise typer.Exit(delivery_exit(report))
 
 
 def register(app: typer.Typer) -> None:

@@ -12,6 +12,19 @@ from rich.table import Table
 
 from digest.cli.common import console, runtime
 
+HOLDER_NOTES = {
+    "this-process": "this process",
+    "alive": "a running process on this machine",
+    "dead": "its process is gone: the next send on this machine takes them back at once",
+    "elsewhere": "another machine or container: they come back when the lease ends",
+}
+
+
+def held_lines(held: list[dict[str, Any]]) -> list[str]:
+    """One line per sender holding deliveries now: how many, until when, and what it is."""
+    return [f"held: {h['rows']} deliveries by sender {h['owner']} until {h['until']} "
+            f"({HOLDER_NOTES.get(h['holder'], h['holder'])})" for h in held]
+
 
 def _print(status: dict[str, Any]) -> None:
     leader = {True: "[green]running[/]", False: "[yellow]no scheduler running[/]",
@@ -36,6 +49,11 @@ def _print(status: dict[str, Any]) -> None:
     console.print(jobs if names else "jobs: the scheduler has not run yet (digest run)")
     d = status["deliveries"]
     console.print("deliveries: " + ", ".join(f"{k} {v}" for k, v in d.items()))
+    reasons = status["suppressions"]
+    console.print("suppressed addresses: " + (", ".join(
+        f"{escape(k)} {v}" for k, v in sorted(reasons.items())) or "none"), highlight=False)
+    for line in held_lines(status["held"]):
+        console.print(line, highlight=False, markup=False)
     for e in status["job_errors"]:
         console.print(f"[red]job {e['job']} failed[/] at {e['at']}: {escape(str(e['error']))}",
                       highlight=False)

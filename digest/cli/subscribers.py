@@ -1,5 +1,5 @@
 """``digest subscribers ...``: manage the list from the command line (add, list, import,
-export, remove, sync)."""
+export, remove, unsuppress, sync)."""
 
 from __future__ import annotations
 
@@ -16,7 +16,15 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from digest.cli.common import EXIT_FAILED, EXIT_USAGE, console, err_console, runtime, utcnow
+from digest.cli.common import (
+    EXIT_FAILED,
+    EXIT_USAGE,
+    console,
+    err_console,
+    runtime,
+    say_error,
+    utcnow,
+)
 from digest.errors import AddressError, SuppressedError
 from digest.models import Subscriber
 from digest.profiles import IMPORT_COLUMNS, WEEKDAYS, ProfileError, validate_profile
@@ -55,12 +63,21 @@ def add_command(
     with runtime() as rt:
         if confirmed:
             try:
-                sid, created = rt.subscribers.add_confirmed(data, now=utcnow())
+                sid, created, status = rt.subscribers.add_confirmed(data, now=utcnow())
             except SuppressedError as exc:
-                err_console.print(f"[red]refused:[/] {exc}", highlight=False)
+                say_error("refused:", f"{exc}; if they asked to come back, `digest subscribers "
+                                      f"unsuppress {data.email}` lifts that first")
                 raise typer.Exit(EXIT_FAILED) from None
-            console.print(f"{'added' if created else 'updated'} {data.email} (id {sid}, active)")
-            return
+            done = "added" if created else "updated"
+            if status == "active":
+                console.print(f"{done} {escape(data.email)} (id {sid}, active)", highlight=False)
+                return
+            why = {"bounced": f"its address hard-bounced; `digest subscribers unsuppress "
+                              f"{data.email}` lifts that",
+                   "unsubscribed": "they unsubscribed; only they can subscribe again"}
+            say_error(f"{done} but not active:",
+                      f"{data.email} (id {sid}) stays {status}: {why.get(status, status)}")
+            raise typer.Exit(EXIT_FAILED)
         result = asyncio.run(rt.subscribers.add_pending(data, now=utcnow()))
     if result.reason == "suppressed":
         err_console.print(f"[red]refused:[/] {data.email} asked to be removed and cannot be "
@@ -174,6 +191,38 @@ def remove_command(
             raise typer.Exit(EXIT_FAILED)
     console.print(f"removed {address}" + ("" if allow_return else " (address hash kept: it "
                                           "cannot be added again)"))
+
+
+@subscribers_app.command("unsuppress")
+def unsuppress_command(email: str) -> None:
+    """Lift the suppression of EMAIL (a hard bounce, a removal) and make a bounced
+    subscriber active again. Says what it changed; exit 1 when there was nothing to lift."""
+    from digest.addresses import normalize_address
+
+    try:
+        address = normalize_address(email)
+    except AddressError as exc:
+        say_error("invalid:", exc)
+        raise typer.Exit(EXIT_USAGE) from None
+    with runtime() as rt:
+        lifted = rt.subscribers.unsuppress(address)
+    if not lifted.changed:
+        say_error("nothing to lift:", f"{address} is not suppressed and has no bounces")
+        raise typer.Exit(EXIT_FAILED)
+    parts = []
+    if lifted.reason is not None:
+        since = lifted.since.strftime("%Y-%m-%d %H:%M UTC") if lifted.since else "?"
+        parts.append(f"lifted the suppression of {lifted.address} (reason: {lifted.reason}, "
+                     f"since {since})")
+    if lifted.subscriber_id is None:
+        parts.append("no subscriber has this address: it may be added again")
+    elif lifted.status_before == "bounced":
+        parts.append(f"subscriber id {lifted.subscriber_id} is active again (was bounced; "
+                     f"hard-bounce count reset from {lifted.bounces_before})")
+    else:
+        parts.append(f"subscriber id {lifted.subscriber_id} stays {lifted.status_before}; "
+                     f"hard-bounce count reset from {lifted.bounces_before}")
+    console.print("; ".join(parts), highlight=False, markup=False)
 
 
 def register(app: typer.Typer) -> None:

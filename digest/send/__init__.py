@@ -4,6 +4,7 @@ Nothing lost, nothing doubled: a row is marked sent only after the server's 250,
 crash can re-send at most the messages that were in flight (one per pooled connection).
 """
 
-from digest.send.transport import OutboxTransport, SendReceipt, SmtpTransport, Transport
+from digest.send.smtp import SmtpTransport
+from digest.send.transport import OutboxTransport, SendReceipt, Transport
 
 __all__ = ["OutboxTransport", "SendReceipt", "SmtpTransport", "Transport"]

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Protocol
 
-from digest.models import Claim, Outcome
+from digest.models import Claim, LeaseHolder, Outcome
 
 
 class Ledger(Protocol):
@@ -34,8 +34,18 @@ class Ledger(Protocol):
         """Extend ``owner``'s leases on these rows; returns how many it still held."""
         ...
 
-    async def release(self, delivery_ids: Sequence[int], *, owner: str, now: datetime) -> int:
-        """Give leased rows back untouched (due again at once); returns how many."""
+    async def release(self, delivery_ids: Sequence[int], *, owner: str, now: datetime,
+                      note: str | None = None) -> int:
+        """Give leased rows back untouched (due again at once, the attempt not counted;
+        ``note`` says why); returns how many."""
+        ...
+
+    async def holders(self, *, now: datetime) -> list[LeaseHolder]:
+        """Every sender holding unexpired leases now (ourselves included)."""
+        ...
+
+    async def expire(self, owner: str, *, now: datetime) -> int:
+        """End ``owner``'s leases now (a dead sender's): its rows are due at once."""
         ...
 
     async def refusal(self, subscriber_id: int, address: str) -> str | None:

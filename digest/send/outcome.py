@@ -6,7 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from email.message import EmailMessage
 
-from digest.models import Claim
+from digest.models import Claim, LeaseHolder
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,14 +31,22 @@ Builder = Callable[[Claim], Outgoing]
 
 @dataclass(slots=True)
 class SendReport:
+    """What one send run did. ``waiting`` and ``unknown`` count the rows it left that are
+    not done: waiting for a retry, or with an unknown outcome (the CLI's exit code rule)."""
+
     sent: int = 0
     retried: int = 0  # attempts that failed softly and were rescheduled
-    failed: int = 0  # permanent failures in this run (5xx, or out of attempts)
+    failed: int = 0  # final failures in this run (refused for good, or out of attempts)
     suppressed: int = 0  # not sent: unsubscribed, bounced or suppressed since planning
     skipped: int = 0
-    bounced: int = 0  # 5xx rejections counted as hard bounces
+    bounced: int = 0  # refusals that blamed the mailbox, counted as hard bounces
+    unknown: int = 0  # rows left with an unknown outcome (no reply to the end of DATA)
+    waiting: int = 0  # rows left waiting for a retry (including given back by a stop)
     lease_lost: int = 0  # outcomes not recorded because another worker took the row over
+    reclaimed: int = 0  # rows taken back at once from a dead sender on this machine
     errors: list[str] = field(default_factory=list)
     aborted: str | None = None
+    misconfigured: bool = False  # the abort is the setup's fault (exit 2), not the messages'
     deferred: str | None = None  # stopped early on purpose (hourly cap)
     recipients: list[str] = field(default_factory=list)
+    others: list[LeaseHolder] = field(default_factory=list)  # other senders' rows, at the end

@@ -1,4 +1,5 @@
-"""Pacing: a smooth messages-per-second limit and a rolling hourly cap.
+"""Pacing: a smooth messages-per-second limit, a rolling hourly cap, and how long a run
+waits for retries about to fall due.
 
 The per-second limit spaces sends evenly (no bursts that trip provider throttles); the
 hourly cap is a sliding window seeded from the ledger, so it also holds across runs.
@@ -10,6 +11,7 @@ import asyncio
 import time
 from collections import deque
 from collections.abc import Callable, Iterable
+from datetime import datetime
 
 HOUR = 3600.0
 
@@ -55,3 +57,25 @@ class RateLimiter:
             return None
         self._cap_reached(self._monotonic())
         return max(0, self.hourly_cap - len(self._window))
+
+
+class RetryWait:
+    """A run's patience for retries: ``await until(wake, now=...)`` sleeps until ``wake``
+    and returns True if that is within the window (``window`` seconds), else returns False.
+    The window is also bounded in real time from the first wait, so a clock that stands
+    still (a test's, or a skewed one) can never keep a run waiting for ever."""
+
+    def __init__(self, window: float) -> None:
+        self.window = window
+        self._deadline: float | None = None  # monotonic end of waiting
+
+    async def until(self, wake: datetime | None, *, now: datetime) -> bool:
+        if wake is None:
+            return False
+        delay = (wake - now).total_seconds()
+        if self._deadline is None:
+            self._deadline = time.monotonic() + self.window
+        if delay > self.window or time.monotonic() + delay > self._deadline:
+            return False
+        await asyncio.sleep(max(0.0, delay) + 0.01)
+        return True

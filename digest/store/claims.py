@@ -1,9 +1,9 @@
-"""The delivery ledger, send side: lease due rows, renew and release leases, record outcomes.
+"""The delivery ledger, send side: lease due rows, record outcomes, ask whether mail may go.
 
 Claims are atomic: PostgreSQL uses ``FOR UPDATE SKIP LOCKED``; SQLite serializes writers
 with ``BEGIN IMMEDIATE`` (see store.db), so two senders never hold the same row. These
 functions take a ``Bind``: the send loop passes the Connection it holds for the whole run
-(store.ledger_link), everyone else the Engine.
+(store.ledger_link), everyone else the Engine. Keeping and giving back leases: store.leases.
 """
 
 from __future__ import annotations
@@ -14,7 +14,6 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Connection, Engine, and_, bindparam, func, or_, select, text, update
-from sqlalchemy.sql.elements import ColumnElement
 
 from digest.addresses import address_hash
 from digest.models import Claim, Outcome
@@ -56,9 +55,33 @@ def _due(now: datetime) -> Any:
             deliveries.c.state.in_(OPEN_STATES),
             or_(deliveries.c.next_attempt_at.is_(None), deliveries.c.next_attempt_at <= now),
         ),
+        # Outcome unknown, with its one more attempt scheduled (a final one has none).
+        and_(deliveries.c.state == "unknown", deliveries.c.next_attempt_at <= now),
         # A lease that ran out belongs to a worker that crashed (live ones renew theirs).
         and_(deliveries.c.state == "sending", deliveries.c.lease_expires_at < now),
     )
+
+
+def _due_ids(conn: Connection, now: datetime, limit: int | None,
+             subscriber_ids: Sequence[int] | None, *, lock: bool) -> list[int]:
+    """Up to ``limit`` due rows: those never tried or given back untouched first, in
+    planning order, then retries by the time they fell due, so a few rows that keep failing
+    never starve the rest of a list. Two queries, each able to walk an index in order
+    (one sorted query over an expression would sort every due row on every claim)."""
+    ids: list[int] = []
+    tiers = ((deliveries.c.next_attempt_at.is_(None), (deliveries.c.id,)),
+             (deliveries.c.next_attempt_at.is_not(None),
+              (deliveries.c.next_attempt_at, deliveries.c.id)))
+    for tier, order in tiers:
+        want = None if limit is None else limit - len(ids)
+        if want is not None and want <= 0:
+            break
+        query = _only(select(deliveries.c.id).where(_due(now), tier), subscriber_ids)
+        query = query.order_by(*order).limit(want)
+        if lock and conn.dialect.name == "postgresql":
+            query = query.with_for_update(skip_locked=True)
+        ids += [row.id for row in conn.execute(query)]
+    return ids
 
 
 def _only(query: Any, subscriber_ids: Sequence[int] | None) -> Any:
@@ -68,15 +91,17 @@ def _only(query: Any, subscriber_ids: Sequence[int] | None) -> Any:
 
 
 def _claims(conn: Any, ids: Sequence[int]) -> list[Claim]:
-    rows = conn.execute(
+    """The claims for ``ids``, in that order (the order they are sent in)."""
+    place = {delivery_id: n for n, delivery_id in enumerate(ids)}
+    rows = sorted(conn.execute(
         select(deliveries, editions.c.key)
         .join(editions, editions.c.id == deliveries.c.edition_id)
         .where(deliveries.c.id.in_(list(ids)))
-        .order_by(deliveries.c.id)
-    ).all()
+    ).all(), key=lambda r: place[r.id])
     return [
         Claim(id=r.id, edition_id=r.edition_id, edition_key=r.key, subscriber_id=r.subscriber_id,
-              picks=tuple(r.picks or ()), quiet=bool(r.quiet), attempts=r.attempts)
+              picks=tuple(r.picks or ()), quiet=bool(r.quiet), attempts=r.attempts,
+              unknown=r.outcome_unknown)
         for r in rows
     ]
 
@@ -86,12 +111,8 @@ def claim_batch(bind: Bind, *, owner: str, now: datetime, limit: int,
                 subscriber_ids: Sequence[int] | None = None) -> list[Claim]:
     """Lease up to ``limit`` due deliveries: open ones whose time has come, and rows whose
     lease expired (a crashed worker). Each claim counts as an attempt."""
-    query = _only(select(deliveries.c.id).where(_due(now)), subscriber_ids)
-    query = query.order_by(deliveries.c.id).limit(limit)
     with _write(bind) as conn:
-        if conn.dialect.name == "postgresql":
-            query = query.with_for_update(skip_locked=True)
-        ids = [row.id for row in conn.execute(query)]
+        ids = _due_ids(conn, now, limit, subscriber_ids, lock=True)
         if not ids:
             return []
         conn.execute(
@@ -106,10 +127,8 @@ def claim_batch(bind: Bind, *, owner: str, now: datetime, limit: int,
 def peek_due(engine: Engine, *, now: datetime, limit: int | None = None,
              subscriber_ids: Sequence[int] | None = None) -> list[Claim]:
     """The rows a send would claim now, without claiming them (for ``--dry-run``)."""
-    query = _only(select(deliveries.c.id).where(_due(now)), subscriber_ids)
-    query = query.order_by(deliveries.c.id).limit(limit)
     with reading(engine) as conn:
-        ids = [row.id for row in conn.execute(query)]
+        ids = _due_ids(conn, now, limit, subscriber_ids, lock=False)
         return _claims(conn, ids) if ids else []
 
 
@@ -121,9 +140,10 @@ def count_due(engine: Engine, *, now: datetime,
 
 
 def next_retry_at(bind: Bind, *, subscriber_ids: Sequence[int] | None = None) -> datetime | None:
-    """When the earliest waiting retry becomes due (None when nothing waits)."""
+    """When the earliest waiting retry (or unknown outcome's one more attempt) becomes due
+    (None when nothing waits)."""
     query = _only(select(func.min(deliveries.c.next_attempt_at))
-                  .where(deliveries.c.state == "retry"), subscriber_ids)
+                  .where(deliveries.c.state.in_(("retry", "unknown"))), subscriber_ids)
     with _read(bind) as conn:
         return conn.execute(query).scalar()
 
@@ -149,26 +169,6 @@ def refusal(bind: Bind, subscriber_id: int, address: str) -> str | None:
     return "address is suppressed" if row.barred else None
 
 
-def _leased_by(delivery_ids: Sequence[int], owner: str) -> ColumnElement[bool]:
-    """Rows among ``delivery_ids`` that ``owner`` still holds (a reclaimed row is not ours)."""
-    return and_(deliveries.c.id.in_(list(delivery_ids)), deliveries.c.lease_owner == owner,
-                deliveries.c.state == "sending")
-
-
-def renew_leases(bind: Bind, delivery_ids: Sequence[int], *, owner: str, now: datetime,
-                 lease: timedelta = DEFAULT_LEASE) -> int:
-    """Extend our leases so a slow send is never mistaken for a crashed one."""
-    if not delivery_ids:
-        return 0
-    with _write(bind) as conn:
-        result = conn.execute(
-            update(deliveries)
-            .where(_leased_by(delivery_ids, owner))
-            .values(lease_expires_at=now + lease)
-        )
-        return int(result.rowcount)
-
-
 _SENT = (
     update(deliveries)
     .where(deliveries.c.id == bindparam("b_id"), deliveries.c.lease_owner == bindparam("b_owner"),
@@ -182,8 +182,11 @@ _OTHER = (
     .where(deliveries.c.id == bindparam("b_id"), deliveries.c.lease_owner == bindparam("b_owner"),
            deliveries.c.state == "sending")
     .values(state=bindparam("b_state"), updated_at=bindparam("b_now"), lease_expires_at=None,
-            last_error=bindparam("b_error"), next_attempt_at=bindparam("b_next"))
+            last_error=bindparam("b_error"), next_attempt_at=bindparam("b_next"),
+            attempts=deliveries.c.attempts - bindparam("b_refund"),
+            outcome_unknown=deliveries.c.outcome_unknown + bindparam("b_unknown"))
 )
+_RETRYABLE = ("retry", "unknown")
 
 
 def record_outcomes(bind: Bind, outcomes: Sequence[Outcome], *, owner: str, now: datetime,
@@ -191,7 +194,9 @@ def record_outcomes(bind: Bind, outcomes: Sequence[Outcome], *, owner: str, now:
     """Write many outcomes in one transaction (the group commit that keeps the ledger cheap).
 
     Only rows we still lease are touched; returns how many were. Hard bounces count against
-    the subscriber in the same transaction, suppressing at ``bounce_threshold``.
+    the subscriber in the same transaction, suppressing at ``bounce_threshold``. An outcome
+    with ``refund`` gives its attempt back (it never reached a server, or the server
+    refused us rather than the message); ``unknown`` counts an unknown outcome on the row.
     """
     if not outcomes:
         return 0
@@ -202,11 +207,12 @@ def record_outcomes(bind: Bind, outcomes: Sequence[Outcome], *, owner: str, now:
     for o in outcomes:
         if o.state == "sent":
             continue
-        if o.state != "retry" and o.state not in FINAL_STATES:
+        if o.state not in _RETRYABLE and o.state not in FINAL_STATES:
             raise ValueError(f"not an outcome state: {o.state}")
         other.append({"b_id": o.delivery_id, "b_owner": owner, "b_now": now, "b_state": o.state,
                       "b_error": o.error[:1000] if o.error else None,
-                      "b_next": o.next_attempt_at if o.state == "retry" else None})
+                      "b_next": o.next_attempt_at if o.state in _RETRYABLE else None,
+                      "b_refund": int(o.refund), "b_unknown": int(o.unknown)})
     applied = 0
     with _write(bind) as conn:
         for statement, params in ((_SENT, sent), (_OTHER, other)):
@@ -237,25 +243,3 @@ def count_hard_bounce(conn: Any, subscriber_id: int, *, now: datetime, threshold
         conn.execute(suppressions.insert().values(address_hash=digest_, reason="hard bounce",
                                                   created_at=now))
     return True
-
-
-def release(bind: Bind, delivery_ids: Sequence[int], *, owner: str, now: datetime) -> int:
-    """Give leased rows back untouched (graceful shutdown): they become due again at once."""
-    if not delivery_ids:
-        return 0
-    with _write(bind) as conn:
-        result = conn.execute(
-            update(deliveries)
-            .where(_leased_by(delivery_ids, owner))
-            .values(state="retry", lease_owner=None, lease_expires_at=None,
-                    attempts=deliveries.c.attempts - 1, next_attempt_at=None, updated_at=now)
-        )
-        return int(result.rowcount)
-
-
-def leased_by(engine: Engine, owner: str) -> list[int]:
-    """Delivery rows this worker still holds (to release them on shutdown)."""
-    query = select(deliveries.c.id).where(deliveries.c.lease_owner == owner,
-                                          deliveries.c.state == "sending")
-    with reading(engine) as conn:
-        return [int(i) for (i,) in conn.execute(query)]

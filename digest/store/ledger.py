@@ -1,8 +1,10 @@
 """The delivery ledger, planning side: editions, one row per (edition, subscriber), and what
 the rows say about what each subscriber was promised.
 
-States: pending -> sending (leased) -> sent | retry | failed | suppressed | skipped. The
-send side (claims under a lease, outcomes) lives in ``store.claims``.
+States: pending -> sending (leased) -> sent | retry | unknown | failed | suppressed |
+skipped. ``unknown``: the reply to the end of DATA never came, so the message may have been
+delivered; with ``next_attempt_at`` set it is sent once more then, without it never again.
+The send side (claims under a lease, outcomes) lives in ``store.claims`` and ``store.leases``.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from digest.store.guard import reading, writing
 from digest.store.schema import deliveries, editions, subscribers
 
 OPEN_STATES = ("pending", "retry")
-FINAL_STATES = ("sent", "failed", "suppressed", "skipped")
+FINAL_STATES = ("sent", "failed", "suppressed", "skipped", "unknown")
 DEFAULT_LEASE = timedelta(minutes=10)
 
 
@@ -88,7 +90,7 @@ def sent_paper_ids(engine: Engine, subscriber_id: int) -> set[str]:
     """Papers already promised to this subscriber (sent or still on its way)."""
     query = select(deliveries.c.picks).where(
         deliveries.c.subscriber_id == subscriber_id,
-        deliveries.c.state.in_(("sent", "sending", "pending", "retry")),
+        deliveries.c.state.in_(("sent", "sending", "pending", "retry", "unknown")),
     )
     with reading(engine) as conn:
         return {pick["id"] for (picks,) in conn.execute(query) for pick in (picks or ())}
@@ -105,7 +107,8 @@ def counts_by_state(engine: Engine, *, edition_id: int | None = None) -> dict[st
 
 @dataclass(frozen=True, slots=True)
 class FailedDelivery:
-    """A delivery that is retrying or failed, with the reason the server or digest gave."""
+    """A delivery that is retrying, failed or has an unknown outcome, with the reason the
+    server or digest gave."""
 
     state: str
     subscriber: str  # the address
@@ -114,11 +117,12 @@ class FailedDelivery:
 
 
 def recent_delivery_errors(engine: Engine, *, limit: int = 5) -> list[FailedDelivery]:
-    """The newest ``limit`` retrying or failed deliveries that carry an error, newest first."""
+    """The newest ``limit`` retrying, failed or unknown deliveries that carry an error,
+    newest first."""
     query = (select(deliveries.c.state, deliveries.c.last_error, deliveries.c.updated_at,
                     subscribers.c.email)
              .join(subscribers, subscribers.c.id == deliveries.c.subscriber_id)
-             .where(deliveries.c.state.in_(("retry", "failed")),
+             .where(deliveries.c.state.in_(("retry", "failed", "unknown")),
                     deliveries.c.last_error.is_not(None))
              .order_by(deliveries.c.updated_at.desc()).limit(limit))
     with reading(engine) as conn:

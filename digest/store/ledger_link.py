@@ -20,8 +20,8 @@ from typing import Any, TypeVar
 from sqlalchemy import Connection, Engine
 from sqlalchemy.exc import SQLAlchemyError
 
-from digest.models import Claim, Outcome
-from digest.store import claims
+from digest.models import Claim, LeaseHolder, Outcome
+from digest.store import claims, leases
 from digest.store.guard import READ_ONLY, shown_url, translate
 
 T = TypeVar("T")
@@ -112,11 +112,19 @@ class StoreLedger:
 
     async def renew(self, delivery_ids: Sequence[int], *, owner: str, now: datetime,
                     lease: timedelta) -> int:
-        return await self.link.call(claims.renew_leases, delivery_ids, owner=owner, now=now,
+        return await self.link.call(leases.renew_leases, delivery_ids, owner=owner, now=now,
                                     lease=lease)
 
-    async def release(self, delivery_ids: Sequence[int], *, owner: str, now: datetime) -> int:
-        return await self.link.call(claims.release, delivery_ids, owner=owner, now=now)
+    async def release(self, delivery_ids: Sequence[int], *, owner: str, now: datetime,
+                      note: str | None = None) -> int:
+        return await self.link.call(leases.release, delivery_ids, owner=owner, now=now,
+                                    note=note)
+
+    async def holders(self, *, now: datetime) -> list[LeaseHolder]:
+        return await self.link.read(leases.lease_holders, now=now)
+
+    async def expire(self, owner: str, *, now: datetime) -> int:
+        return await self.link.call(leases.expire_leases, owner, now=now)
 
     async def refusal(self, subscriber_id: int, address: str) -> str | None:
         return await self.link.read(claims.refusal, subscriber_id, address)

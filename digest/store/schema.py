@@ -151,7 +151,8 @@ editions = Table(
 )
 
 # The ledger: exactly one row per (edition, subscriber). State machine:
-# pending -> sending (leased) -> sent | retry (-> sending ...) | failed | suppressed | skipped
+# pending -> sending (leased) -> sent | retry (-> sending ...) | unknown | failed |
+# suppressed | skipped; an "unknown" row with next_attempt_at set is tried once more then.
 deliveries = Table(
     "deliveries",
     metadata,
@@ -163,6 +164,9 @@ deliveries = Table(
     Column("quiet", Integer, nullable=False, default=0),
     Column("message_id", String(300)),
     Column("attempts", Integer, nullable=False, default=0),
+    # attempts whose outcome stayed unknown: the reply to the end of DATA never came
+    # (migration 0009_delivery_truth); such a message is sent at most once more
+    Column("outcome_unknown", Integer, nullable=False, default=0, server_default="0"),
     Column("next_attempt_at", UTCDateTime()),
     Column("lease_owner", String(100)),
     Column("lease_expires_at", UTCDateTime()),

@@ -8,7 +8,7 @@ from typing import Any
 
 from sqlalchemy import Engine, Row, delete, select, update
 
-from digest.addresses import address_hash
+from digest.addresses import address_hash, spellings
 from digest.errors import StoreConflict, SuppressedError
 from digest.models import Profile, Subscriber, SubscriberInput
 from digest.store.guard import reading, writing
@@ -59,8 +59,11 @@ def upsert_subscriber(engine: Engine, data: SubscriberInput, *, now: datetime, s
     A suppressed address with no row (a deleted subscriber) raises SuppressedError: no
     file, import or form may bring it back."""
     with writing(engine) as conn:
+        # One mailbox is one subscriber, whichever IDNA form of its domain arrives.
         row = conn.execute(
-            select(subscribers.c.id, subscribers.c.status).where(subscribers.c.email == data.email)
+            select(subscribers.c.id, subscribers.c.status)
+            .where(subscribers.c.email.in_(spellings(data.email)))
+            .order_by(subscribers.c.id)
         ).first()
         if row is None:
             hashed = conn.execute(select(suppressions.c.address_hash).where(
@@ -77,6 +80,7 @@ def upsert_subscriber(engine: Engine, data: SubscriberInput, *, now: datetime, s
             assert key is not None  # a single-row insert always reports its primary key
             return int(key[0]), True
         values = data.values()
+        values.pop("email")  # the address keeps the form it was first stored in
         if row.status == "pending" and status == "active":
             values.update(status="active", confirmed_at=now)
         conn.execute(update(subscribers).where(subscribers.c.id == row.id).values(**values))
@@ -114,9 +118,9 @@ def list_subscribers(engine: Engine, *, status: str | None = None) -> list[Subsc
 
 def get_subscriber(engine: Engine, *, email: str | None = None,
                    subscriber_id: int | None = None) -> Subscriber | None:
-    query = select(subscribers)
+    query = select(subscribers).order_by(subscribers.c.id)
     if email is not None:
-        query = query.where(subscribers.c.email == email)
+        query = query.where(subscribers.c.email.in_(spellings(email)))
     elif subscriber_id is not None:
         query = query.where(subscribers.c.id == subscriber_id)
     else:

@@ -172,3 +172,61 @@ def test_serve_refuses_to_start_without_a_secret_in_production(tmp_path: Path) -
     assert done.returncode == 2
     assert done.stderr.strip().count("\n") == 0 and "DIGEST_SECRET_KEY" in done.stderr
     assert not (tmp_path / ".digest_secret").exists()
+
+
+def _bounce(email: str) -> int:
+    """Mark a subscriber bounced the way the send loop does: a counted hard bounce."""
+    from datetime import UTC, datetime
+
+    from digest.store import claims
+
+    rt = runtime()
+    try:
+        sub = get_subscriber(rt.engine, email=email)
+        assert sub is not None
+        with rt.engine.begin() as conn:
+            assert claims.count_hard_bounce(conn, sub.id, now=datetime.now(UTC), threshold=1)
+        return sub.id
+    finally:
+        rt.close()
+
+
+def test_unsuppress_lifts_a_bounce_and_says_what_it_did(env: Path) -> None:
+    assert run("subscribers", "add", "lea@example.org", "--interests", "x", "--confirmed")[0] == 0
+    _bounce("lea@example.org")
+    assert listed() == {"lea@example.org": "bounced"}
+    # Adding again does not pretend: the subscriber stays bounced and the way out is named.
+    code, out, err = run("subscribers", "add", "lea@example.org", "--interests", "x",
+                         "--confirmed")
+    assert "bounced" in out + err and "unsuppress" in out + err
+    assert "active)" not in out
+    assert listed() == {"lea@example.org": "bounced"}
+
+    code, out, _ = run("subscribers", "unsuppress", "Lea@EXAMPLE.org")
+    assert code == 0, out
+    assert "hard bounce" in out and "active" in out and "lea@example.org" in out
+    assert listed() == {"lea@example.org": "active"}
+    rt = runtime()
+    try:
+        assert not is_suppressed(rt.engine, address_hash("lea@example.org"))
+    finally:
+        rt.close()
+
+    code, out, err = run("subscribers", "unsuppress", "lea@example.org")
+    assert code == 1 and "not suppressed" in out + err  # nothing left to lift: said so
+
+
+def test_unsuppress_lets_a_removed_address_be_added_again(env: Path) -> None:
+    assert run("subscribers", "add", "gone@example.org", "--interests", "x", "--confirmed")[0] == 0
+    assert run("subscribers", "remove", "gone@example.org")[0] == 0
+    code, _, err = run("subscribers", "add", "gone@example.org", "--interests", "x", "--confirmed")
+    assert code == 1 and "unsuppress" in err
+    code, out, _ = run("subscribers", "unsuppress", "gone@example.org")
+    assert code == 0 and "removed" in out and "no subscriber" in out
+    assert run("subscribers", "add", "gone@example.org", "--interests", "x", "--confirmed")[0] == 0
+    assert listed() == {"gone@example.org": "active"}
+
+
+def test_unsuppress_refuses_a_bad_address(env: Path) -> None:
+    code, _, err = run("subscribers", "unsuppress", "not an address")
+    assert code == 2 and err.strip().count("\n") == 0

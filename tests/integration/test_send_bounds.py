@@ -50,3 +50,62 @@ def test_retry_wait_ends_even_with_a_frozen_clock(tmp_path: Path, sqlite_engine:
             assert ledger.counts_by_state(rt.engine) == {"sent": 1, "retry": 1}
         finally:
             rt.close()
+
+
+def test_a_failed_ledger_commit_ends_the_run_and_gives_every_row_back(
+        sqlite_engine: Engine, tmp_path: Path) -> None:
+    """The disk fills under the ledger mid-send (the store says StoreFull on the 5th group
+    commit): no more DATA goes out unrecorded, the run stops at once with one line, and
+    every row it still held is given back for the next run."""
+    import asyncio
+    from typing import Any
+
+    from digest.errors import StoreFull
+    from digest.send.delivery_loop import deliver_due
+    from digest.store.ledger_link import StoreLedger
+    from tests.send_world import runtime, states
+
+    class FillingDisk(StoreLedger):
+        records = 0
+        renewals = 0
+
+        async def record(self, outcomes: Any, **kw: Any) -> int:
+            self.records += 1
+            if self.records >= 5:
+                raise StoreFull("the disk holding the database is full (database or disk is full)")
+            return await super().record(outcomes, **kw)
+
+        async def renew(self, ids: Any, **kw: Any) -> int:
+            self.renewals += 1
+            return await super().renew(ids, **kw)
+
+    populate(sqlite_engine, [f"f{i}@example.org" for i in range(30)])
+    with SmtpSink() as sink:
+        rt = runtime(str(sqlite_engine.url), sink.port, tmp_path, pool_size=2, claim_batch=5,
+                     lease_seconds=1.5)
+        ledger = FillingDisk(rt.engine)
+
+        async def go() -> None:
+            transport = rt.transport()
+            try:
+                await deliver_due(ledger, transport, rt.delivery.build, owner="w",
+                                  smtp=rt.settings.smtp)
+            finally:
+                await transport.close()
+
+        try:
+            with pytest.raises(SendAborted, match=r"ledger database failed.*disk .*full") as stop:
+                asyncio.run(go())
+            renewals_at_stop = ledger.renewals
+            asyncio.run(asyncio.sleep(1.2))  # the run is over: nothing renews its leases now
+            assert ledger.renewals == renewals_at_stop
+        finally:
+            rt.close()
+        sent = sum(sink.handler.counts().values())
+    assert "\n" not in str(stop.value)
+    final = states(sqlite_engine)
+    assert "sending" not in final.values()  # every held row given back
+    # At most one unrecorded message per connection: the rows marked sent, plus the two
+    # in flight when the commit failed (given back, so a rerun may send them again).
+    assert list(final.values()).count("sent") <= sent <= list(final.values()).count("sent") + 2
+    assert sent < 30

@@ -10,7 +10,7 @@ from pathlib import Path
 from sqlalchemy import Engine
 
 from digest.models import Outcome
-from digest.store import claims
+from digest.store import claims, leases
 from tests.send_world import populate, runtime, states
 from tests.smtp_sink import SmtpSink
 
@@ -65,10 +65,10 @@ def test_renewed_leases_are_not_reclaimed_and_released_rows_come_back(engine: En
     t0 = datetime.now(UTC)
     held = claims.claim_batch(engine, owner="w", now=t0, limit=2, lease=LEASE)
     t1 = t0 + timedelta(seconds=20)
-    assert claims.renew_leases(engine, [h.id for h in held], owner="w", now=t1, lease=LEASE) == 2
+    assert leases.renew_leases(engine, [h.id for h in held], owner="w", now=t1, lease=LEASE) == 2
     assert claims.claim_batch(engine, owner="x", now=t0 + LEASE + timedelta(seconds=5),
                               limit=5, lease=LEASE) == []
-    assert claims.release(engine, [held[0].id], owner="w", now=t1) == 1
+    assert leases.release(engine, [held[0].id], owner="w", now=t1) == 1
     back = claims.claim_batch(engine, owner="x", now=t1, limit=5, lease=LEASE)
     assert [b.id for b in back] == [held[0].id] and back[0].attempts == 1
 
@@ -133,3 +133,20 @@ def test_gives_up_after_max_attempts(engine: Engine, db_url: str, smtp_sink: Smt
     assert smtp_sink.handler.attempts["busy@example.org"] == 3
     assert (report.sent, report.retried, report.failed, report.bounced) == (1, 2, 1, 0)
     assert sorted(states(engine).values()) == ["failed", "sent"]
+
+
+def test_fresh_rows_are_claimed_before_retries_so_failing_rows_starve_nobody(
+        engine: Engine) -> None:
+    populate(engine, [f"o{i}@example.org" for i in range(4)])
+    t0 = datetime.now(UTC)
+    first, second = claims.claim_batch(engine, owner="w", now=t0, limit=2, lease=LEASE)
+    claims.record_outcomes(engine, [
+        Outcome(first.id, "retry", error="550 5.7.26", next_attempt_at=t0, refund=True),
+        Outcome(second.id, "retry", error="451", next_attempt_at=t0 - timedelta(seconds=5)),
+    ], owner="w", now=t0)
+    later = t0 + timedelta(seconds=1)
+    fresh = claims.claim_batch(engine, owner="x", now=later, limit=2, lease=LEASE)
+    assert [c.id for c in fresh] == [first.id + 2, first.id + 3]  # never tried: first
+    retries = claims.claim_batch(engine, owner="x", now=later, limit=5, lease=LEASE)
+    assert [c.id for c in retries] == [second.id, first.id]  # then by when they fell due
+    assert [c.attempts for c in retries] == [2, 1]  # the refused-as-sender one was refunded

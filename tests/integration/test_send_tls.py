@@ -13,7 +13,7 @@ import pytest
 from aiosmtpd.smtp import AuthResult, LoginPassword
 from sqlalchemy import Engine
 
-from digest.errors import SendAborted
+from digest.errors import SendAborted, SendMisconfigured
 from tests.send_world import populate, runtime
 from tests.smtp_sink import ScriptedHandler, SmtpSink
 
@@ -73,7 +73,8 @@ def test_wrong_password_stops_the_run_naming_the_settings(
                  username="digest", password="wrong", validate_certs=False,
                  abort_after_consecutive_failures=2, pool_size=1)
     try:
-        with pytest.raises(SendAborted, match="DIGEST_SMTP__USERNAME/PASSWORD"):
+        with pytest.raises(SendMisconfigured,
+                           match=r"535 .*DIGEST_SMTP__USERNAME and DIGEST_SMTP__PASSWORD"):
             rt.delivery.deliver()
     finally:
         rt.close()
@@ -104,3 +105,18 @@ def test_implicit_tls(sqlite_engine: Engine, tmp_path: Path, server_tls: ssl.SSL
         finally:
             rt.close()
         assert sink.handler.counts() == {"implicit@example.org": 1}
+
+
+def test_an_untrusted_certificate_is_named(sqlite_engine: Engine, tmp_path: Path,
+                                           server_tls: ssl.SSLContext) -> None:
+    populate(sqlite_engine, ["cert@example.org", "cert2@example.org"])
+    with SmtpSink(ScriptedHandler(), ssl_context=server_tls) as sink:
+        rt = runtime(str(sqlite_engine.url), sink.port, tmp_path, security="tls",
+                     validate_certs=True, pool_size=1)  # a self-signed certificate
+        try:
+            with pytest.raises(SendMisconfigured, match=r"certificate .*not trusted.*"
+                                                        r"DIGEST_SMTP__VALIDATE_CERTS=false"):
+                rt.delivery.deliver()
+        finally:
+            rt.close()
+        assert sink.handler.counts() == {}

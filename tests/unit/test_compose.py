@@ -160,6 +160,26 @@ def test_an_internationalized_address_goes_out_as_raw_utf8() -> None:
     assert flatten(compose(), utf8=False).isascii()  # plain readers still get 7-bit headers
 
 
+def test_a_non_ascii_domain_goes_out_as_punycode_and_needs_no_smtputf8() -> None:
+    # Field case 04: only a non-ASCII local part needs SMTPUTF8; the domain is written in
+    # IDNA A-labels (RFC 5890), xn--bcher-kva being the A-label of "bücher" (RFC 3492's
+    # own worked form of the IDNA test domain).
+    from digest.send.transport import flatten, needs_smtputf8
+
+    msg = compose(to_addr="lea@bücher.example", to_name="Lea",
+                  from_addr="digest@bücher.example")
+    assert not needs_smtputf8("digest@bücher.example", "lea@bücher.example")
+    wire = flatten(msg, utf8=False)
+    assert wire.isascii()
+    assert b"To: Lea <lea@xn--bcher-kva.example>\r\n" in wire
+    assert b"From: Paper Digest <digest@xn--bcher-kva.example>\r\n" in wire
+    typed = compose(to_addr="lea@xn--bcher-kva.example")  # typed as punycode: kept as typed
+    assert b"<lea@xn--bcher-kva.example>" in flatten(typed, utf8=False)
+    both = compose(to_addr="josé@bücher.example", to_name="")
+    assert needs_smtputf8("digest@example.org", "josé@bücher.example")
+    assert "To: josé@xn--bcher-kva.example\r\n".encode() in flatten(both, utf8=True)
+
+
 def test_make_message_id_refuses_a_bad_domain() -> None:
     with pytest.raises(AddressError):
         make_message_id("k", 1, "example.org>\r\nX: y")
