@@ -165,7 +165,7 @@ deliveries = Table(
     Column("message_id", String(300)),
     Column("attempts", Integer, nullable=False, default=0),
     # attempts whose outcome stayed unknown: the reply to the end of DATA never came
-    # (migration 0009_delivery_truth); such a message is sent at most once more
+    # (migration 0010_delivery_truth); such a message is sent at most once more
     Column("outcome_unknown", Integer, nullable=False, default=0, server_default="0"),
     Column("next_attempt_at", UTCDateTime()),
     Column("lease_owner", String(100)),

@@ -1,8 +1,8 @@
 """Deliveries count the attempts whose outcome stayed unknown (the reply to the end of DATA
 never came), so such a message is sent at most once more.
 
-Revision ID: 0009_delivery_truth
-Revises: 0008_jobs_in_memory
+Revision ID: 0010_delivery_truth
+Revises: 0009_paper_version
 """
 
 from __future__ import annotations
@@ -10,8 +10,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0009_delivery_truth"
-down_revision = "0008_jobs_in_memory"
+revision = "0010_delivery_truth"
+down_revision = "0009_paper_version"
 branch_labels = None
 depends_on = None
 
