@@ -14,9 +14,10 @@ from typing import TYPE_CHECKING
 
 import typer
 from rich.console import Console
-from rich.markup import escape
+from rich.text import Text
 
 from digest.errors import ConfigError, DigestError, StoreError
+from digest.text import display_line
 
 if TYPE_CHECKING:
     from digest.runtime import Runtime
@@ -27,10 +28,20 @@ err_console = Console(stderr=True, soft_wrap=True)
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_TEMPFAIL = 0, 1, 2, 75
 
 
+def literal(value: object, *, style: str = "", limit: int | None = None) -> Text:
+    """Outside text (a feed's title or error, a server's reply, a subscriber's input, a
+    database value) as a Rich ``Text`` that is shown exactly as written: never read as
+    markup (``[/]``, ``[link=…]``), with control characters (ANSI escapes, newlines) turned
+    into spaces by ``display_line`` so it cannot drive the terminal. None becomes "".
+    ``limit`` caps the length (characters) with an ellipsis."""
+    return Text(display_line(value, limit=limit), style=style)
+
+
 def say_error(label: str, text: object) -> None:
     """One line on stderr: ``label`` in red, then ``text`` printed literally (outside text
     such as a server reply or a feed title must never be read as Rich markup)."""
-    err_console.print(f"[bold red]{escape(label)}[/] {escape(str(text))}", highlight=False)
+    err_console.print(Text(label, style="bold red") + Text(" ") + literal(text),
+                      highlight=False)
 
 
 def store_exit(exc: StoreError) -> int:

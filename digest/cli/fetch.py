@@ -11,7 +11,7 @@ import typer
 from rich.progress import BarColumn, Progress, TaskID, TextColumn
 from rich.table import Table
 
-from digest.cli.common import EXIT_FAILED, console, runtime, utcnow
+from digest.cli.common import EXIT_FAILED, console, literal, runtime, utcnow
 
 if TYPE_CHECKING:
     from digest.app.fetch import FeedResult, FeedSpec
@@ -33,10 +33,11 @@ def feed_table(results: Sequence[FeedResult]) -> Table:
     for r in results:
         status = {"ok": "[green]ok", "not_modified": "not modified"}.get(r.status, "[red]failed")
         said = "; ".join(x for x in (r.error or r.warning, *r.notes) if x)
-        table.add_row(r.spec.name, r.kind or "-", status, str(r.kept), str(r.new),
-                      str(r.updated), str(r.unchanged),
+        # Names, kinds and problems come from feeds and servers: data, never markup.
+        table.add_row(literal(r.spec.name), literal(r.kind or "-"), status, str(r.kept),
+                      str(r.new), str(r.updated), str(r.unchanged),
                       f"{r.revisions} skipped" if r.revisions else "0",
-                      str(r.repaired), said)
+                      str(r.repaired), literal(said))
     return table
 
 
@@ -65,11 +66,11 @@ def expand_feed_args(args: Sequence[str]) -> list[str]:
 
 def _run_with_progress(rt: Runtime, urls: list[str] | None) -> list[FeedResult]:
     specs = rt.fetcher.specs(urls)
-    with Progress(TextColumn("{task.description}", style="bold"), BarColumn(),
+    with Progress(TextColumn("{task.description}", style="bold", markup=False), BarColumn(),
                   TextColumn("{task.fields[stage]}"), console=console,
                   transient=False) as progress:
         tasks: dict[str, TaskID] = {
-            spec.url: progress.add_task(spec.name[:40], total=_DONE, stage="queued")
+            spec.url: progress.add_task(literal(spec.name, limit=40).plain, total=_DONE, stage="queued")
             for spec in specs
         }
 

@@ -13,7 +13,15 @@ from pathlib import Path
 
 import typer
 
-from digest.cli.common import EXIT_TEMPFAIL, console, err_console, runtime, say_error, utcnow
+from digest.cli.common import (
+    EXIT_TEMPFAIL,
+    console,
+    err_console,
+    literal,
+    runtime,
+    say_error,
+    utcnow,
+)
 from digest.errors import StoreError, TokenError
 
 
@@ -33,7 +41,7 @@ def register(app: typer.Typer) -> None:
             try:
                 sub = asyncio.run(handle_mail(rt.subscriptions, raw, now=utcnow()))
             except TokenError as exc:
-                err_console.print(f"ignored: {exc}", highlight=False, markup=False)
+                err_console.print(literal(f"ignored: {exc}"), highlight=False)
                 return
             except StoreError as exc:
                 # Whatever broke, the MTA should keep the message and retry it later.

@@ -10,7 +10,15 @@ from typing import TYPE_CHECKING
 
 import typer
 
-from digest.cli.common import EXIT_FAILED, EXIT_USAGE, console, err_console, runtime, utcnow
+from digest.cli.common import (
+    EXIT_FAILED,
+    EXIT_USAGE,
+    console,
+    err_console,
+    literal,
+    runtime,
+    utcnow,
+)
 
 if TYPE_CHECKING:
     from digest.app.preview import PreviewItem
@@ -57,12 +65,12 @@ def preview_command(
     for sub, rendered, message in items:
         paths = write_preview(out, rendered, message, preview_stem(sub))
         first = first or paths[0]
-        console.print(f"{sub.email}: {rendered.subject}", highlight=False)
-        console.print("  " + ", ".join(str(p) for p in paths), highlight=False)
+        console.print(literal(f"{sub.email}: {rendered.subject}"), highlight=False)
+        console.print("  ", literal(", ".join(str(p) for p in paths)), sep="", highlight=False)
         report = spam_score(message.as_bytes())
         if report is not None:
-            console.print(f"  spamassassin score {report.score} ({', '.join(report.tests)})",
-                          highlight=False)
+            console.print("  ", literal(f"spamassassin score {report.score} "
+                                        f"({', '.join(report.tests)})"), sep="", highlight=False)
     if open_ and first is not None:
         webbrowser.open(first.resolve().as_uri())
 

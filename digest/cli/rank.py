@@ -15,6 +15,7 @@ from typing import Annotated
 import typer
 
 from digest.models import Pick, Profile, Ranking
+from digest.text import display_line
 
 
 def pick_to_json(pick: Pick) -> dict[str, object]:
@@ -35,9 +36,11 @@ def pick_to_json(pick: Pick) -> dict[str, object]:
 
 def _print_text(ranking: Ranking) -> None:
     for n, pick in enumerate(ranking.picks, 1):
-        typer.echo(f"{n:2d}. [{pick.score:.3f}] {pick.paper.title}  ({pick.paper.id})")
+        # Titles and reasons quote the feed: one line each, no control characters.
+        title, ident = display_line(pick.paper.title), display_line(pick.paper.id)
+        typer.echo(f"{n:2d}. [{pick.score:.3f}] {title}  ({ident})")
         for reason in pick.reasons:
-            typer.echo(f"      - {reason}")
+            typer.echo(f"      - {display_line(reason)}")
     if ranking.quiet:
         typer.echo(
             f"Quiet week: {len(ranking.picks)} of {ranking.considered} papers cleared the bar."
@@ -99,7 +102,7 @@ def _rank(paths: list[Path], interests: str | None, email: str | None, now: date
     if paths:
         files = read_feed_files(paths)
         for path, problem in files.problems:
-            typer.echo(f"{path}: {problem}", err=True)
+            typer.echo(display_line(f"{path}: {problem}"), err=True)
         if not files.papers and files.problems:
             raise typer.Exit(1)
     with runtime() as rt:

@@ -12,11 +12,11 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 import typer
-from rich.markup import escape
 from rich.progress import Progress
 from rich.table import Table
+from rich.text import Text
 
-from digest.cli.common import console, err_console, runtime, utcnow
+from digest.cli.common import console, err_console, literal, runtime, utcnow
 from digest.cli.fetch import feed_table
 from digest.cli.send import delivery_exit, notes, send_table, stopped
 from digest.errors import SendAborted
@@ -29,10 +29,12 @@ def _sync_profiles(rt: Runtime, now: datetime) -> None:
     settings = rt.settings
     if settings.subscribers_dir.is_dir():
         synced = rt.subscribers.sync(settings.subscribers_dir, now=now)
-        console.print(f"subscribers: {len(synced.created)} new, {len(synced.updated)} "
-                      f"updated from {settings.subscribers_dir}/")
+        console.print(literal(f"subscribers: {len(synced.created)} new, "
+                              f"{len(synced.updated)} updated from {settings.subscribers_dir}/"),
+                      highlight=False)
         for path, error in synced.errors:
-            err_console.print(f"[red]{escape(str(path))}[/]: {escape(error)}", highlight=False)
+            err_console.print(Text.assemble(literal(f"{path}:", style="red"), " ", literal(error)),
+                              highlight=False)
 
 
 def _serve(host: str | None, port: int | None) -> None:
@@ -78,7 +80,7 @@ def run_command(
         planned = rt.planner.plan(now=now)
         where = (f"SMTP {settings.smtp.host}:{settings.smtp.port}" if settings.delivers_by_smtp
                  else f"outbox {settings.outbox_dir.resolve()}/ (DIGEST_SMTP__HOST is not set)")
-        console.print(f"delivering to {where}")
+        console.print(literal(f"delivering to {where}"), highlight=False)
         try:
             with Progress(console=console, transient=True) as progress:
                 task = progress.add_task("sending", total=planned.planned or None)
@@ -90,7 +92,7 @@ def run_command(
         table.add_column("subscriber")
         table.add_column("this run")
         for email, what in planned.per_subscriber.items():
-            table.add_row(email, what)
+            table.add_row(literal(email), literal(what))
         console.print(table)
         console.print(send_table(report, rt.transport_name))
         notes(report, nothing_due_hint=False)

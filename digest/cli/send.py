@@ -14,7 +14,6 @@ from datetime import UTC
 from typing import TYPE_CHECKING
 
 import typer
-from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
@@ -24,6 +23,7 @@ from digest.cli.common import (
     EXIT_USAGE,
     console,
     err_console,
+    literal,
     runtime,
     say_error,
     utcnow,
@@ -64,7 +64,7 @@ def notes(report: SendReport, *, nothing_due_hint: bool) -> None:
     """What else the operator should know: the distinct errors, bounces, rows taken back
     from a dead sender, rows other senders hold (and until when)."""
     for error in list(dict.fromkeys(report.errors))[:5]:  # the distinct ones, briefly
-        err_console.print(f"  [yellow]{escape(error)}[/]", highlight=False)
+        err_console.print("  ", literal(error, style="yellow"), sep="", highlight=False)
     if report.bounced:
         console.print(f"{report.bounced} hard bounce(s): those subscribers were counted "
                       "towards suppression (DIGEST_SMTP__HARD_BOUNCE_THRESHOLD)")
@@ -79,11 +79,12 @@ def notes(report: SendReport, *, nothing_due_hint: bool) -> None:
         err_console.print(f"[yellow]{report.lease_lost} outcome(s) not recorded: another "
                           "worker took those rows over (lease expired)[/]")
     if report.deferred:
-        console.print(f"[yellow]stopped early:[/] {escape(report.deferred)}")
+        console.print(literal("stopped early:", style="yellow"), literal(report.deferred),
+                      highlight=False)
     for holder in report.others:
         until = holder.until.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
-        console.print(f"{holder.rows} delivery(ies) are held by another sender "
-                      f"({holder.owner}) until {until}", highlight=False, markup=False)
+        console.print(literal(f"{holder.rows} delivery(ies) are held by another sender "
+                              f"({holder.owner}) until {until}"), highlight=False)
     handled = (report.sent + report.retried + report.failed + report.suppressed
                + report.skipped + report.unknown)
     if nothing_due_hint and not handled:
@@ -121,8 +122,9 @@ def send_command(
         console.print(send_table(report, transport))
         notes(report, nothing_due_hint=True)
         if dry_run:
-            console.print(f"dry run: {report.sent} message(s) written to "
-                          f"{rt.settings.outbox_dir}/; the ledger is unchanged")
+            console.print(literal(f"dry run: {report.sent} message(s) written to "
+                                  f"{rt.settings.outbox_dir}/; the ledger is unchanged"),
+                          highlight=False)
     raise typer.Exit(delivery_exit(report))
 
 

@@ -7,10 +7,10 @@ import json
 from typing import Any
 
 import typer
-from rich.markup import escape
 from rich.table import Table
+from rich.text import Text
 
-from digest.cli.common import console, runtime
+from digest.cli.common import console, literal, runtime
 
 HOLDER_NOTES = {
     "this-process": "this process",
@@ -34,8 +34,9 @@ def _print(status: dict[str, Any]) -> None:
     for column in ("feed", "last fetch", "status", "entries", "error"):
         feeds.add_column(column)
     for f in status["feeds"]:
-        feeds.add_row(f["name"], f["last_fetched_at"] or "never", f["status"] or "",
-                      str(f["entries"] if f["entries"] is not None else ""), f["error"] or "")
+        feeds.add_row(literal(f["name"]), f["last_fetched_at"] or "never",
+                      literal(f["status"]),
+                      str(f["entries"] if f["entries"] is not None else ""), literal(f["error"]))
     console.print(feeds if status["feeds"] else "feeds: never fetched")
     jobs = Table(title="jobs")
     for column in ("job", "next run", "last run", "ok", "counts"):
@@ -44,22 +45,24 @@ def _print(status: dict[str, Any]) -> None:
     for name in names:
         last = status["last_runs"].get(name, {})
         counts = ", ".join(f"{k} {v}" for k, v in last.get("counts", {}).items())
-        jobs.add_row(name, status["next_runs"].get(name) or "-", last.get("at") or "never",
-                     {True: "yes", False: "[red]no"}.get(last.get("ok"), ""), counts)
+        jobs.add_row(literal(name), status["next_runs"].get(name) or "-",
+                     last.get("at") or "never",
+                     {True: "yes", False: "[red]no"}.get(last.get("ok"), ""), literal(counts))
     console.print(jobs if names else "jobs: the scheduler has not run yet (digest run)")
     d = status["deliveries"]
     console.print("deliveries: " + ", ".join(f"{k} {v}" for k, v in d.items()))
     reasons = status["suppressions"]
-    console.print("suppressed addresses: " + (", ".join(
-        f"{escape(k)} {v}" for k, v in sorted(reasons.items())) or "none"), highlight=False)
+    console.print(literal("suppressed addresses: " + (", ".join(
+        f"{k} {v}" for k, v in sorted(reasons.items())) or "none")), highlight=False)
     for line in held_lines(status["held"]):
-        console.print(line, highlight=False, markup=False)
+        console.print(literal(line), highlight=False)
     for e in status["job_errors"]:
-        console.print(f"[red]job {e['job']} failed[/] at {e['at']}: {escape(str(e['error']))}",
-                      highlight=False)
+        console.print(Text.assemble(literal(f"job {e['job']} failed", style="red"), " ",
+                                    literal(f"at {e['at']}: {e['error']}")), highlight=False)
     for e in status["delivery_errors"]:
-        console.print(f"[red]{e['state']}[/] {escape(e['subscriber'])} at {e['at']}: "
-                      f"{escape(str(e['error']))}", highlight=False)
+        console.print(Text.assemble(literal(e["state"], style="red"), " ",
+                                    literal(f"{e['subscriber']} at {e['at']}: {e['error']}")),
+                      highlight=False)
 
 
 def status_command(as_json: bool = typer.Option(False, "--json", help="Machine-readable.")) -> None:

@@ -13,14 +13,15 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.markup import escape
 from rich.table import Table
+from rich.text import Text
 
 from digest.cli.common import (
     EXIT_FAILED,
     EXIT_USAGE,
     console,
     err_console,
+    literal,
     runtime,
     say_error,
     utcnow,
@@ -42,7 +43,8 @@ def sync_command(
     console.print(f"{len(report.created)} created, {len(report.updated)} updated, "
                   f"{len(report.errors)} invalid")
     for path, error in report.errors:
-        err_console.print(f"[red]{escape(str(path))}[/]: {escape(error)}", highlight=False)
+        err_console.print(Text.assemble(literal(f"{path}:", style="red"), " ", literal(error)),
+                          highlight=False)
     if report.errors:
         raise typer.Exit(EXIT_FAILED)
 
@@ -58,7 +60,7 @@ def add_command(
     try:
         data = validate_profile({"email": email, "interests": interests, "frequency": frequency})
     except ProfileError as exc:
-        err_console.print(f"[red]invalid:[/] {exc}", highlight=False)
+        say_error("invalid:", exc)
         raise typer.Exit(EXIT_USAGE) from None
     with runtime() as rt:
         if confirmed:
@@ -70,7 +72,7 @@ def add_command(
                 raise typer.Exit(EXIT_FAILED) from None
             done = "added" if created else "updated"
             if status == "active":
-                console.print(f"{done} {escape(data.email)} (id {sid}, active)", highlight=False)
+                console.print(literal(f"{done} {data.email} (id {sid}, active)"), highlight=False)
                 return
             why = {"bounced": f"its address hard-bounced; `digest subscribers unsuppress "
                               f"{data.email}` lifts that",
@@ -80,14 +82,15 @@ def add_command(
             raise typer.Exit(EXIT_FAILED)
         result = asyncio.run(rt.subscribers.add_pending(data, now=utcnow()))
     if result.reason == "suppressed":
-        err_console.print(f"[red]refused:[/] {data.email} asked to be removed and cannot be "
-                          "added again", highlight=False)
+        say_error("refused:", f"{data.email} asked to be removed and cannot be added again")
         raise typer.Exit(EXIT_FAILED)
     if result.reason in ("active", "bounced"):
-        console.print(f"{data.email} is already {result.reason}; nothing sent")
+        console.print(literal(f"{data.email} is already {result.reason}; nothing sent"),
+                      highlight=False)
         return
-    console.print(f"{data.email} is pending (id {result.subscriber_id}); "
-                  f"confirmation email {'sent' if result.confirmation_sent else 'NOT sent'}")
+    console.print(literal(f"{data.email} is pending (id {result.subscriber_id}); confirmation "
+                          f"email {'sent' if result.confirmation_sent else 'NOT sent'}"),
+                  highlight=False)
 
 
 def _record(s: Subscriber) -> dict[str, object]:
@@ -111,7 +114,8 @@ def list_command(as_json: bool = typer.Option(False, "--json", help="Machine-rea
     for column in ("id", "email", "status", "frequency", "interests"):
         table.add_column(column)
     for s in subs:
-        table.add_row(str(s.id), s.email, s.status, s.frequency, s.profile.interests[:60])
+        table.add_row(str(s.id), literal(s.email), literal(s.status), literal(s.frequency),
+                      literal(s.profile.interests, limit=60))
     console.print(table)
 
 
@@ -123,13 +127,14 @@ def import_command(
     try:
         text = file.read_text(encoding="utf-8-sig")
     except (OSError, UnicodeDecodeError) as exc:
-        err_console.print(f"[red]cannot read {file}:[/] {exc}", highlight=False)
+        say_error(f"cannot read {file}:", exc)
         raise typer.Exit(EXIT_USAGE) from None
     reader = csv.DictReader(io.StringIO(text, newline=""))
     header = [h.strip().lower() for h in reader.fieldnames or []]
     if "email" not in header or "interests" not in header:
-        err_console.print(f"{file}: the header must start with email,interests "
-                          f"(optional: frequency,timezone); got {','.join(header) or 'nothing'}")
+        err_console.print(literal(f"{file}: the header must start with email,interests "
+                                  f"(optional: frequency,timezone); got "
+                                  f"{','.join(header) or 'nothing'}"), highlight=False)
         raise typer.Exit(EXIT_USAGE)
     reader.fieldnames = header
 
@@ -143,11 +148,12 @@ def import_command(
     with runtime() as rt:
         report = rt.subscribers.import_rows(rows(), now=utcnow())
     ignored = [h for h in header if h not in IMPORT_COLUMNS]
-    console.print(f"{len(report.created)} created, {len(report.updated)} updated, "
-                  f"{len(report.bad)} bad rows" + (f" (ignored columns: {', '.join(ignored)})"
-                                                   if ignored else ""))
+    console.print(literal(f"{len(report.created)} created, {len(report.updated)} updated, "
+                          f"{len(report.bad)} bad rows" + (
+                              f" (ignored columns: {', '.join(ignored)})" if ignored else "")),
+                  highlight=False)
     for line, reason in report.bad:
-        err_console.print(f"{file}:{line}: {reason}", highlight=False, markup=False)
+        err_console.print(literal(f"{file}:{line}: {reason}"), highlight=False)
     if report.bad:
         raise typer.Exit(EXIT_FAILED)
 
@@ -183,14 +189,15 @@ def remove_command(
     try:
         address = normalize_address(email)
     except AddressError as exc:
-        err_console.print(f"[red]invalid:[/] {exc}", highlight=False)
+        say_error("invalid:", exc)
         raise typer.Exit(EXIT_USAGE) from None
     with runtime() as rt:
         if not rt.subscribers.remove(address, now=utcnow(), keep_hash=not allow_return):
-            err_console.print(f"no subscriber {address}", highlight=False, markup=False)
+            err_console.print(literal(f"no subscriber {address}"), highlight=False)
             raise typer.Exit(EXIT_FAILED)
-    console.print(f"removed {address}" + ("" if allow_return else " (address hash kept: it "
-                                          "cannot be added again)"))
+    console.print(literal(f"removed {address}" + ("" if allow_return else " (address hash "
+                                                  "kept: it cannot be added again)")),
+                  highlight=False)
 
 
 @subscribers_app.command("unsuppress")
@@ -222,7 +229,7 @@ def unsuppress_command(email: str) -> None:
     else:
         parts.append(f"subscriber id {lifted.subscriber_id} stays {lifted.status_before}; "
                      f"hard-bounce count reset from {lifted.bounces_before}")
-    console.print("; ".join(parts), highlight=False, markup=False)
+    console.print(literal("; ".join(parts)), highlight=False)
 
 
 def register(app: typer.Typer) -> None:
