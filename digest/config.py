@@ -68,6 +68,7 @@ class WebSettings(BaseModel):
     confirm_resend: int = Field(default=3600, ge=1)  # at most one confirmation per address per this
     confirm_max_age: int = Field(default=172800, ge=60)  # seconds a confirmation link works
     delete_max_age: int = Field(default=86400, ge=60)  # seconds a deletion link works
+    undo_max_age: int = Field(default=604800, ge=60)  # seconds the unsubscribe page's undo works
     trust_proxy: bool = False  # take the client IP from X-Forwarded-For (behind a proxy only)
 
 

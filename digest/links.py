@@ -1,7 +1,9 @@
 """The one link builder: every signed URL digest puts in an email or a page.
 
 A link is ``<base_url>/<purpose>/<token>``; the token (``digest.tokens``) names one
-subscriber and one purpose, so a link for one action is worthless for any other.
+subscriber (by integer id and random public id) and one purpose, so a link for one action
+is worthless for any other, and a link for a deleted subscriber is worthless for whoever
+gets their integer id next.
 """
 
 from __future__ import annotations
@@ -23,32 +25,32 @@ class Links:
     secret: str
     from_address: str
 
-    def url(self, purpose: str, subscriber_id: int, **extra: Any) -> str:
+    def url(self, purpose: str, subscriber_id: int, public_id: str, **extra: Any) -> str:
         """``<base>/<purpose>/<token>``; ``extra`` goes into the signed payload."""
-        token = make_token(self.secret, purpose, subscriber_id, **extra)
+        token = make_token(self.secret, purpose, subscriber_id, public_id=public_id, **extra)
         return f"{self.base_url.rstrip('/')}/{purpose}/{token}"
 
-    def manage(self, subscriber_id: int) -> dict[str, str]:
+    def manage(self, subscriber_id: int, public_id: str) -> dict[str, str]:
         """The never-expiring links a subscriber keeps (the same ones every digest carries):
         ``preferences_url`` and ``unsubscribe_url``."""
-        return {"preferences_url": self.url("preferences", subscriber_id),
-                "unsubscribe_url": self.url("unsubscribe", subscriber_id)}
+        return {"preferences_url": self.url("preferences", subscriber_id, public_id),
+                "unsubscribe_url": self.url("unsubscribe", subscriber_id, public_id)}
 
-    def for_digest(self, subscriber_id: int) -> DigestLinks:
+    def for_digest(self, subscriber_id: int, public_id: str) -> DigestLinks:
         """Every link one digest carries, including per-paper feedback and the RFC 8058
         ``List-Unsubscribe`` mailto (subject ``unsubscribe <token>``)."""
-        unsub = make_token(self.secret, "unsubscribe", subscriber_id)
+        unsub = make_token(self.secret, "unsubscribe", subscriber_id, public_id=public_id)
         base = self.base_url.rstrip("/")
 
         def feedback_url(paper_id: str, signal: str) -> str:
             # A lone surrogate cannot be signed (the payload is UTF-8 JSON); such an id
             # matches no stored paper anyway, so its link just records nothing useful.
             safe_id = paper_id.encode("utf-8", "replace").decode("utf-8")
-            return self.url("feedback", subscriber_id, paper=safe_id, signal=signal)
+            return self.url("feedback", subscriber_id, public_id, paper=safe_id, signal=signal)
 
         return DigestLinks(
             unsubscribe_url=f"{base}/unsubscribe/{unsub}",
-            preferences_url=self.url("preferences", subscriber_id),
+            preferences_url=self.url("preferences", subscriber_id, public_id),
             feedback_url=feedback_url,
             list_unsubscribe_mailto=(f"mailto:{self.from_address}"
                                      f"?subject={quote('unsubscribe ' + unsub)}"),

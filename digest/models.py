@@ -79,6 +79,7 @@ class Subscriber:
     timezone: str = "UTC"
     papers_per_email: int = 10
     quiet_week: Literal["send", "skip"] = "send"  # what to do when few papers clear the floor
+    public_id: str = ""  # random, never reused: what every link names (store.schema)
 
 
 @dataclass(frozen=True, slots=True)

@@ -2,11 +2,14 @@
 
 A token names one subscriber and one purpose; itsdangerous signs it with the secret key
 (HMAC, constant-time comparison) and a salt per purpose, so a token for one purpose is
-worthless for any other.
+worthless for any other. The subscriber is named by their random public id ("u", never
+reused) as well as the integer id ("s", which SQLite can hand to the next sign-up); tokens
+issued before public ids existed carry "s" only (see ``Subscriptions.read_link``).
 """
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from itsdangerous import BadSignature, SignatureExpired, TimestampSigner, URLSafeTimedSerializer
@@ -14,7 +17,9 @@ from itsdangerous import BadSignature, SignatureExpired, TimestampSigner, URLSaf
 from digest.errors import TokenError
 
 # "form" signs the subscribe form (CSRF), with subscriber id 0.
-PURPOSES = ("confirm", "unsubscribe", "preferences", "feedback", "export", "delete", "form")
+# "resubscribe" is the undo offered on the unsubscribe page.
+PURPOSES = ("confirm", "unsubscribe", "preferences", "feedback", "export", "delete", "form",
+            "resubscribe")
 
 
 class ExpiredToken(TokenError):
@@ -42,24 +47,38 @@ def _serializer(secret: str, purpose: str, issued_at: int | None = None) -> URLS
                                   signer_kwargs={"issued_at": issued_at})
 
 
-def make_token(secret: str, purpose: str, subscriber_id: int, *, issued_at: int | None = None,
-               **extra: Any) -> str:
-    """Sign ``{"s": subscriber_id, "p": purpose, **extra}``; ``issued_at`` (epoch seconds)
-    defaults to now and only matters for tokens read with ``max_age``."""
-    payload = {"s": subscriber_id, "p": purpose, **extra}
+def make_token(secret: str, purpose: str, subscriber_id: int, *, public_id: str | None = None,
+               issued_at: int | None = None, **extra: Any) -> str:
+    """Sign ``{"s": subscriber_id, "u": public_id, "p": purpose, **extra}`` ("u" left out
+    when empty: the form token names nobody); ``issued_at`` (epoch seconds) defaults to now
+    and matters for tokens read with ``max_age`` and for legacy tokens."""
+    payload: dict[str, Any] = {"s": subscriber_id, "p": purpose, **extra}
+    if public_id:
+        payload["u"] = public_id
     return _serializer(secret, purpose, issued_at).dumps(payload)
 
 
-def read_token(secret: str, purpose: str, token: str, *, max_age: int | None = None) -> dict[str, Any]:
-    """The token's payload; raises TokenError if forged, expired or for another purpose."""
+def read_token_issued(secret: str, purpose: str, token: str, *,
+                      max_age: int | None = None) -> tuple[dict[str, Any], datetime]:
+    """The token's payload and when it was signed (aware UTC, whole seconds); raises
+    TokenError if forged, malformed or for another purpose, ExpiredToken past ``max_age``
+    seconds."""
     if not isinstance(token, str) or len(token) > MAX_TOKEN_LENGTH:
         raise TokenError("this link is not valid")
     try:
-        data = _serializer(secret, purpose).loads(token, max_age=max_age)
+        data, issued = _serializer(secret, purpose).loads(token, max_age=max_age,
+                                                          return_timestamp=True)
     except SignatureExpired as exc:
         raise ExpiredToken("this link has expired") from exc
     except BadSignature as exc:
         raise TokenError("this link is not valid") from exc
     if not isinstance(data, dict) or data.get("p") != purpose or not isinstance(data.get("s"), int):
         raise TokenError("this link is not valid")
-    return data
+    if "u" in data and not isinstance(data["u"], str):
+        raise TokenError("this link is not valid")
+    return data, issued
+
+
+def read_token(secret: str, purpose: str, token: str, *, max_age: int | None = None) -> dict[str, Any]:
+    """The token's payload; raises TokenError if forged, expired or for another purpose."""
+    return read_token_issued(secret, purpose, token, max_age=max_age)[0]

@@ -22,7 +22,7 @@ from digest.profiles import validate_profile
 from digest.store import Engine, rate_limits
 from digest.store import subscribers as store
 from digest.store.papers import get_papers
-from digest.tokens import read_token
+from digest.tokens import read_token_issued
 
 FEEDBACK_SIGNALS = {"more": 1, "less": -1}
 PREFERENCE_FIELDS = ("interests", "seed_papers", "frequency", "weekday", "hour", "timezone",
@@ -31,6 +31,14 @@ PREFERENCE_FIELDS = ("interests", "seed_papers", "frequency", "weekday", "hour",
 
 class LinkUsed(TokenError):
     """A good signature on a link whose action is done or superseded (replay)."""
+
+
+class LinkGone(LinkUsed):
+    """A good signature on a link whose subscriber no longer exists (whatever row has their
+    integer id now): it acts on nobody."""
+
+    def __init__(self, text: str = "this subscription no longer exists") -> None:
+        super().__init__(text)
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,6 +80,9 @@ class Subscriptions:
             except SuppressedError:
                 return SubscribeResult(None, False, "suppressed")
             reason = "new"
+            existing = store.get_subscriber(engine, subscriber_id=sid)
+            if existing is None:  # deleted between the two statements: nobody to mail
+                return SubscribeResult(None, False, "suppressed")
         elif existing.status in ("active", "bounced"):
             return SubscribeResult(existing.id, False, existing.status)
         else:
@@ -82,19 +93,32 @@ class Subscriptions:
                                                   "frequency": data.frequency,
                                                   "timezone": data.timezone})
         store.update_subscriber(engine, sid, {"last_confirmation_sent_at": now})
-        url = self.links.url("confirm", sid, n=now.isoformat())
+        url = self.links.url("confirm", sid, existing.public_id, n=now.isoformat())
         sent = await self.notifier.send("confirm", to=data.email, name=data.name, action_url=url)
         return SubscribeResult(sid, sent, reason)
 
     def read_link(self, purpose: str, token: str) -> tuple[dict[str, Any], Subscriber]:
         """Verify a link's token and load its subscriber. Raises TokenError (forged, expired,
-        other purpose) or LinkUsed (the subscriber is gone)."""
+        other purpose) or LinkGone (the subscriber is gone, whoever has their number now).
+
+        A link names its subscriber by public id (random, never reused). A link issued
+        before public ids existed (migration 0011_trust) names the integer id only: it is
+        honoured only when the row with that id was created no later than the link was
+        signed, so an old link never reaches a later sign-up that got a reused id."""
         max_age = {"confirm": self.web.confirm_max_age,
-                   "delete": self.web.delete_max_age}.get(purpose)
-        payload = read_token(self.secret, purpose, token, max_age=max_age)
-        sub = store.get_subscriber(self.engine, subscriber_id=payload["s"])
+                   "delete": self.web.delete_max_age,
+                   "resubscribe": self.web.undo_max_age}.get(purpose)
+        payload, issued = read_token_issued(self.secret, purpose, token, max_age=max_age)
+        if "u" in payload:
+            sub = store.get_subscriber(self.engine, public_id=payload["u"])
+        else:
+            created = store.created_at(self.engine, payload["s"])
+            # Signatures carry whole seconds: compare at that precision.
+            if created is None or issued < created.replace(microsecond=0):
+                raise LinkGone()
+            sub = store.get_subscriber(self.engine, subscriber_id=payload["s"])
         if sub is None:
-            raise LinkUsed("this link belongs to a subscription that no longer exists")
+            raise LinkGone()
         return payload, sub
 
     async def confirm(self, token: str, *, now: datetime) -> Subscriber:
@@ -111,7 +135,7 @@ class Subscriptions:
             if sub.status == "active":
                 raise LinkUsed("this subscription is already confirmed")
             raise LinkUsed("this confirmation link has been replaced or withdrawn")
-        links = self.links.manage(sub.id)
+        links = self.links.manage(sub.id, sub.public_id)
         await self.notifier.send("welcome", to=sub.email, name=sub.name,
                                  action_url=links["preferences_url"], extra=links)
         return sub
@@ -131,10 +155,10 @@ class Subscriptions:
         clean = validate_profile(data)
         values = {k: v for k, v in clean.values().items() if k in PREFERENCE_FIELDS}
         if not store.update_subscriber(self.engine, sub.id, values):
-            raise LinkUsed("this subscription no longer exists")
+            raise LinkGone()
         updated = store.get_subscriber(self.engine, subscriber_id=sub.id)
         if updated is None:
-            raise LinkUsed("this subscription no longer exists")
+            raise LinkGone()
         return updated
 
     def feedback_request(self, token: str) -> tuple[Subscriber, str, str]:
@@ -160,15 +184,17 @@ class Subscriptions:
         """Email the subscriber everything the store holds about them, as JSON."""
         data = store.export_subscriber(self.engine, sub.id)
         if data is None:
-            raise LinkUsed("this subscription no longer exists")
+            raise LinkGone()
+        manage = self.links.manage(sub.id, sub.public_id)
         return await self.notifier.send("export", to=sub.email, name=sub.name,
-                                        action_url=self.links.manage(sub.id)["preferences_url"],
+                                        action_url=manage["preferences_url"],
                                         export=data)
 
     async def request_deletion(self, sub: Subscriber) -> bool:
         """Email a deletion link: only the inbox owner may delete."""
         return await self.notifier.send("delete", to=sub.email, name=sub.name,
-                                        action_url=self.links.url("delete", sub.id))
+                                        action_url=self.links.url("delete", sub.id,
+                                                                  sub.public_id))
 
     def delete(self, token: str, *, now: datetime) -> str:
         """Erase the subscriber named by a deletion link; returns the erased address."""

@@ -6,6 +6,7 @@ UTC, integer surrogate keys where rows are many, natural keys where they are not
 
 from __future__ import annotations
 
+import secrets
 from datetime import UTC, datetime
 from typing import Any
 
@@ -50,6 +51,11 @@ class UTCDateTime(TypeDecorator[datetime]):
         if when.tzinfo is None:
             return when.replace(tzinfo=UTC)
         return when.astimezone(UTC)
+
+def new_public_id() -> str:
+    """A fresh subscriber public id: 16 random bytes, URL-safe base64 (22 characters)."""
+    return secrets.token_urlsafe(16)
+
 
 metadata = MetaData()
 
@@ -125,7 +131,12 @@ subscribers = Table(
     Column("unsubscribed_at", UTCDateTime()),
     Column("last_confirmation_sent_at", UTCDateTime()),
     Column("hard_bounces", Integer, nullable=False, default=0),
+    # Every link names the subscriber by this random id, never reused (an integer id can be,
+    # on SQLite): a link whose subscriber is gone cannot act on whoever gets the number next.
+    # Always set on insert; rows older than migration 0011_trust were backfilled there.
+    Column("public_id", String(43), default=new_public_id),
     Index("ix_subscribers_status", "status"),
+    Index("ux_subscribers_public_id", "public_id", unique=True),
 )
 
 feedback = Table(
@@ -199,6 +210,22 @@ rate_limits = Table(
     Column("key", String(100), primary_key=True),  # "ip:<addr>" or "addr:<sha256>"
     Column("window_start", UTCDateTime(), nullable=False),
     Column("count", Integer, nullable=False),
+)
+
+# Work a visitor asked for whose outcome depends on the address's state (a sign-up, "send
+# me my link"): queued by the web request, done by a worker off the request path so the
+# answer cannot tell known from unknown addresses (migration 0011_trust).
+visitor_requests = Table(
+    "visitor_requests",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("kind", String(20), nullable=False),  # "subscribe" or "link"
+    Column("payload", JSON, nullable=False),  # the validated form (address included)
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("next_attempt_at", UTCDateTime(), nullable=False),
+    Column("last_error", Text),
+    Index("ix_visitor_requests_due", "next_attempt_at"),
 )
 
 # One row per job run (fetch, deliver, housekeeping) for `digest status` and debugging.

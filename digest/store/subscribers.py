@@ -40,6 +40,7 @@ def row_to_subscriber(row: Row[Any] | Any, *, liked: Sequence[str] = (),
         timezone=m["timezone"],
         papers_per_email=m["papers_per_email"],
         quiet_week=m["quiet_week"],
+        public_id=m.get("public_id") or "",
     )
 
 
@@ -117,20 +118,34 @@ def list_subscribers(engine: Engine, *, status: str | None = None) -> list[Subsc
 
 
 def get_subscriber(engine: Engine, *, email: str | None = None,
-                   subscriber_id: int | None = None) -> Subscriber | None:
+                   subscriber_id: int | None = None,
+                   public_id: str | None = None) -> Subscriber | None:
+    """The subscriber with this address (any spelling of its domain), integer id or public
+    id; None when there is none. Raises ValueError when given none of the three."""
     query = select(subscribers).order_by(subscribers.c.id)
     if email is not None:
         query = query.where(subscribers.c.email.in_(spellings(email)))
     elif subscriber_id is not None:
         query = query.where(subscribers.c.id == subscriber_id)
+    elif public_id is not None:
+        query = query.where(subscribers.c.public_id == public_id)
     else:
-        raise ValueError("give email or subscriber_id")
+        raise ValueError("give email, subscriber_id or public_id")
     with reading(engine) as conn:
         row = conn.execute(query).first()
         if row is None:
             return None
         fb = _feedback_for(conn, [row.id])
     return row_to_subscriber(row, liked=fb[row.id][0], disliked=fb[row.id][1])
+
+
+def created_at(engine: Engine, subscriber_id: int) -> datetime | None:
+    """When the row that now has ``subscriber_id`` was created (None: no such row)."""
+    with reading(engine) as conn:
+        when: datetime | None = conn.execute(
+            select(subscribers.c.created_at).where(subscribers.c.id == subscriber_id)
+        ).scalar_one_or_none()
+        return when
 
 
 def set_status(engine: Engine, subscriber_id: int, status: str, *, now: datetime) -> None:

@@ -11,7 +11,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from digest.app.subscriptions import LinkUsed
+from digest.app.subscriptions import LinkGone, LinkUsed
 from digest.errors import DeliveryError, StoreError, TokenError
 from digest.profiles import ProfileError
 from digest.runtime import Runtime
@@ -97,6 +97,10 @@ def create_app(rt: Runtime) -> FastAPI:
     @app.exception_handler(ExpiredToken)
     async def expired(request: Request, exc: ExpiredToken) -> Response:
         return message(request, "Link expired", f"{exc}. Please ask for a new one.", status=410)
+
+    @app.exception_handler(LinkGone)
+    async def gone(request: Request, exc: LinkGone) -> Response:
+        return message(request, "Subscription not found", f"{exc}.", status=410)
 
     @app.exception_handler(LinkUsed)
     async def used(request: Request, exc: LinkUsed) -> Response:

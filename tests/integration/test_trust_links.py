@@ -1,0 +1,151 @@
+"""Links never outlive or cross their subscriber (issue 14), on SQLite and PostgreSQL.
+
+The attack from the issue: the newest subscriber deletes their data, someone else signs up
+(on SQLite, without AUTOINCREMENT, they get the same integer id), and every link the first
+one was ever mailed is tried. Each must answer 410 "this subscription no longer exists"
+and change nothing: no row, no outbox mail.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import Engine, MetaData, select
+
+from digest.app.inbound import handle_mail
+from digest.app.subscriptions import LinkGone
+from digest.models import Subscriber
+from digest.profiles import validate_profile
+from digest.runtime import Runtime
+from digest.store.subscribers import delete_subscriber, get_subscriber, upsert_subscriber
+from digest.tokens import make_token
+from digest.web import create_app
+from tests.web_support import SECRET, make_runtime
+
+GONE = "this subscription no longer exists"
+NOW = datetime.now(UTC) - timedelta(hours=1)
+
+
+@pytest.fixture
+def rt(db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Runtime]:
+    runtime = make_runtime(tmp_path, monkeypatch, DIGEST_DATABASE_URL=db_url)
+    yield runtime
+    runtime.close()
+
+
+@pytest.fixture
+def web(rt: Runtime) -> TestClient:
+    return TestClient(create_app(rt), base_url="http://127.0.0.1:8000")
+
+
+def join(rt: Runtime, email: str, *, status: str = "active",
+         now: datetime = NOW) -> Subscriber:
+    data = validate_profile({"email": email, "interests": "graph neural networks"})
+    sid, _ = upsert_subscriber(rt.engine, data, now=now, status=status, origin="cli")
+    sub = get_subscriber(rt.engine, subscriber_id=sid)
+    assert sub is not None and sub.public_id
+    return sub
+
+
+def snapshot(rt: Runtime) -> tuple[str, list[str]]:
+    """Every row of every table, and the outbox: what a refused link must leave alone."""
+    meta = MetaData()
+    meta.reflect(rt.engine)
+    with rt.engine.connect() as conn:
+        rows = repr([conn.execute(select(t)).all() for t in meta.sorted_tables
+                     if t.name != "rate_limits"])
+    out = rt.settings.outbox_dir
+    return rows, sorted(p.name for p in out.glob("*.eml")) if out.is_dir() else []
+
+
+def _replace_newest(rt: Runtime, old: Subscriber, engine: Engine) -> Subscriber:
+    """The issue's sequence: the newest subscriber deletes their data, a stranger signs up."""
+    assert delete_subscriber(engine, old.id, now=NOW) == old.email
+    stranger = join(rt, "stranger@example.net", status="pending",
+                    now=datetime.now(UTC))
+    if engine.dialect.name == "sqlite":
+        assert stranger.id == old.id  # the reuse this guards against really happens here
+    return stranger
+
+
+# (purpose, method, path template, extra payload): every page a mailed link opens.
+KINDS = [
+    ("confirm", "GET", "/confirm/{t}", {"n": NOW.isoformat()}),
+    ("confirm", "POST", "/confirm/{t}", {"n": NOW.isoformat()}),
+    ("preferences", "GET", "/preferences/{t}", {}),
+    ("preferences", "POST", "/preferences/{t}", {}),
+    ("unsubscribe", "GET", "/unsubscribe/{t}", {}),
+    ("unsubscribe", "POST", "/unsubscribe/{t}", {}),
+    ("feedback", "GET", "/feedback/{t}", {"paper": "2401.00001", "signal": "more"}),
+    ("feedback", "POST", "/feedback/{t}", {"paper": "2401.00001", "signal": "less"}),
+    ("preferences", "POST", "/preferences/{t}/export", {}),
+    ("preferences", "POST", "/preferences/{t}/delete", {}),
+    ("delete", "GET", "/delete/{t}", {}),
+    ("delete", "POST", "/delete/{t}", {}),
+]
+
+
+@pytest.mark.parametrize(("purpose", "method", "path", "extra"), KINDS,
+                         ids=[f"{m} {p}" for _, m, p, _ in KINDS])
+def test_a_deleted_subscribers_link_is_gone_for_whoever_has_their_id(
+        rt: Runtime, web: TestClient, purpose: str, method: str, path: str,
+        extra: dict[str, str]) -> None:
+    join(rt, "first@example.org")
+    old = join(rt, "newest@example.org")
+    links = rt.subscriptions.links
+    url = links.url(purpose, old.id, old.public_id, **extra)
+    token = url.rsplit("/", 1)[1]
+    stranger = _replace_newest(rt, old, rt.engine)
+    before = snapshot(rt)
+
+    form = {"interests": "taken over", "frequency": "daily"} if method == "POST" else None
+    answer = web.request(method, path.format(t=token), data=form)
+
+    assert answer.status_code == 410, answer.text
+    assert GONE in answer.text
+    assert snapshot(rt) == before
+    now = get_subscriber(rt.engine, subscriber_id=stranger.id)
+    assert now is not None and now.status == "pending" and now.email == stranger.email
+
+
+def test_inbound_unsubscribe_for_a_deleted_subscriber_acts_on_nobody(rt: Runtime) -> None:
+    old = join(rt, "newest@example.org")
+    mailto = rt.subscriptions.links.for_digest(old.id, old.public_id).list_unsubscribe_mailto
+    stranger = _replace_newest(rt, old, rt.engine)
+    active = join(rt, stranger.email, status="active")  # confirmed: the one to protect
+    before = snapshot(rt)
+    from urllib.parse import unquote
+
+    subject = unquote(mailto.split("subject=", 1)[1])
+    raw = (f"From: someone@example.com\r\nTo: digest@localhost\r\nSubject: {subject}\r\n\r\n"
+           ).encode()
+    with pytest.raises(LinkGone):
+        asyncio.run(handle_mail(rt.subscriptions, raw, now=datetime.now(UTC)))
+    assert snapshot(rt) == before
+    after = get_subscriber(rt.engine, subscriber_id=active.id)
+    assert after is not None and after.status == "active"
+
+
+def test_a_legacy_link_works_for_its_own_subscriber_only(rt: Runtime,
+                                                         web: TestClient) -> None:
+    # Links mailed before migration 0011_trust carry the integer id alone.
+    old = join(rt, "newest@example.org")
+    legacy = make_token(SECRET, "preferences", old.id)
+    assert web.get(f"/preferences/{legacy}").status_code == 200  # issued after they joined
+
+    issued = int(time.time()) - 5
+    stale = make_token(SECRET, "preferences", old.id, issued_at=issued)
+    time.sleep(1)  # the stranger's row is created after both links were signed
+    stranger = _replace_newest(rt, old, rt.engine)
+    before = snapshot(rt)
+    for token in (legacy, stale):
+        answer = web.post(f"/preferences/{token}", data={"interests": "taken over"})
+        assert answer.status_code == 410 and GONE in answer.text
+    assert snapshot(rt) == before
+    assert get_subscriber(rt.engine, subscriber_id=stranger.id) is not None
