@@ -4,28 +4,19 @@ remove, lift a suppression and sync from profile files."""
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from digest.app.consent import ImportReport, export_rows, import_rows
 from digest.app.subscriber_files import SyncReport, sync_profile_dir
 from digest.app.subscriptions import SubscribeResult, Subscriptions
-from digest.errors import SuppressedError
 from digest.models import Subscriber, SubscriberInput
-from digest.profiles import IMPORT_COLUMNS, ProfileError, validate_profile
 from digest.store import Engine
 from digest.store import subscribers as store
+from digest.store.consent import case_variants
 from digest.store.suppressions import Lifted, lift_suppression
-
-
-@dataclass(slots=True)
-class ImportReport:
-    """Addresses created and updated by an import, and each bad row with its reason."""
-
-    created: list[str] = field(default_factory=list)
-    updated: list[str] = field(default_factory=list)
-    bad: list[tuple[int, str]] = field(default_factory=list)  # (line number, reason)
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,34 +64,15 @@ class SubscriberAdmin:
         return sync_profile_dir(self.engine, directory, now=now)
 
     def import_rows(self, rows: Iterable[tuple[int, Mapping[Any, Any]]], *,
-                    now: datetime) -> ImportReport:
-        """Import ``(line, mapping)`` pairs (CSV rows: ``IMPORT_COLUMNS``) as active
-        subscribers. Good rows are kept whatever happens to the bad ones; a deleted
-        address is a bad row. A row with a ``None`` key (more fields than the header)
-        is bad; its ``error`` value, if any, says why."""
-        report = ImportReport()
-        seen: dict[str, int] = {}
-        for line, row in rows:
-            if None in row:
-                report.bad.append((line, row.get("error") or "more fields than the header has"))
-                continue
-            defaults = ("", "", "weekly", "UTC")
-            try:
-                data = validate_profile({k: (row.get(k) or "").strip() or default
-                                         for k, default in zip(IMPORT_COLUMNS, defaults,
-                                                               strict=True)})
-            except ProfileError as exc:
-                report.bad.append((line, str(exc)))
-                continue
-            if data.email in seen:
-                report.bad.append((line, f"email: {data.email} already on line {seen[data.email]}"))
-                continue
-            try:
-                _, created = store.upsert_subscriber(self.engine, data, now=now, status="active",
-                                                     origin="import")
-            except SuppressedError as exc:
-                report.bad.append((line, f"email: {exc}"))
-                continue
-            seen[data.email] = line
-            (report.created if created else report.updated).append(data.email)
-        return report
+                    now: datetime, activate: bool = False) -> ImportReport:
+        """Import CSV rows with consent intact (see ``digest.app.consent``): statuses and
+        suppressions kept; ``activate`` makes pending and unsubscribed rows active."""
+        return import_rows(self.engine, rows, now=now, activate=activate)
+
+    def export_rows(self) -> list[list[str]]:
+        """The list as CSV rows (``EXPORT_COLUMNS``), statuses and suppressions included."""
+        return export_rows(self.engine)
+
+    def case_variants(self, email: str) -> list[str]:
+        """Stored addresses that differ from ``email`` only in the local part's case."""
+        return case_variants(self.engine, email)

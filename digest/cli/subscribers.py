@@ -16,6 +16,7 @@ import typer
 from rich.table import Table
 from rich.text import Text
 
+from digest.app.consent import EXPORT_COLUMNS
 from digest.cli.common import (
     EXIT_FAILED,
     EXIT_USAGE,
@@ -28,7 +29,7 @@ from digest.cli.common import (
 )
 from digest.errors import AddressError, SuppressedError
 from digest.models import Subscriber
-from digest.profiles import IMPORT_COLUMNS, WEEKDAYS, ProfileError, validate_profile
+from digest.profiles import WEEKDAYS, ProfileError, validate_profile
 
 subscribers_app = typer.Typer(help="Manage subscribers.", no_args_is_help=True)
 
@@ -63,6 +64,10 @@ def add_command(
         say_error("invalid:", exc)
         raise typer.Exit(EXIT_USAGE) from None
     with runtime() as rt:
+        for other in rt.subscribers.case_variants(data.email):
+            err_console.print(literal(f"warning: {data.email} differs only in case from the "
+                                      f"subscriber {other}: one person twice?"),
+                              highlight=False)
         if confirmed:
             try:
                 sid, created, status = rt.subscribers.add_confirmed(data, now=utcnow())
@@ -121,9 +126,15 @@ def list_command(as_json: bool = typer.Option(False, "--json", help="Machine-rea
 
 @subscribers_app.command("import")
 def import_command(
-    file: Annotated[Path, typer.Argument(help="CSV: email,interests[,frequency,timezone]")],
+    file: Annotated[Path, typer.Argument(help="CSV: email,interests[,frequency,timezone,"
+                                              "status,...] as `export` writes it")],
+    activate: bool = typer.Option(False, "--activate",
+                                  help="Make pending and unsubscribed rows active (you have "
+                                       "their consent). Bounces and suppressions stay."),
 ) -> None:
-    """Import subscribers from a CSV file as active; reports each bad row and keeps the rest."""
+    """Import subscribers from a CSV file, saying per row what it did; keeps each row's
+    status (no status column: active) and restores suppressions. Bad rows are reported,
+    the rest kept."""
     try:
         text = file.read_text(encoding="utf-8-sig")
     except (OSError, UnicodeDecodeError) as exc:
@@ -146,8 +157,12 @@ def import_command(
             yield reader.line_num, {None: [], "error": f"unreadable CSV: {exc}"}
 
     with runtime() as rt:
-        report = rt.subscribers.import_rows(rows(), now=utcnow())
-    ignored = [h for h in header if h not in IMPORT_COLUMNS]
+        report = rt.subscribers.import_rows(rows(), now=utcnow(), activate=activate)
+    ignored = [h for h in header if h not in EXPORT_COLUMNS]
+    for line, said in report.done:
+        console.print(literal(f"{file}:{line}: {said}"), highlight=False)
+    for line, warning in report.warnings:
+        err_console.print(literal(f"{file}:{line}: warning: {warning}"), highlight=False)
     console.print(literal(f"{len(report.created)} created, {len(report.updated)} updated, "
                           f"{len(report.bad)} bad rows" + (
                               f" (ignored columns: {', '.join(ignored)})" if ignored else "")),
@@ -162,19 +177,20 @@ def import_command(
 def export_command(
     fmt: str = typer.Option("csv", "--format", help="csv (re-importable) or json (everything)."),
 ) -> None:
-    """Write every subscriber to stdout."""
+    """Write every subscriber to stdout: CSV with status, consent time and suppression
+    (and the suppressions of deleted addresses, as hashes), re-importable as it is."""
     if fmt not in ("csv", "json"):
         err_console.print("--format: csv or json")
         raise typer.Exit(EXIT_USAGE)
     with runtime() as rt:
         subs = rt.subscribers.all()
+        rows = rt.subscribers.export_rows() if fmt == "csv" else []
     if fmt == "json":
         print(json.dumps([_record(s) for s in subs], ensure_ascii=False, indent=2))
         return
     writer = csv.writer(sys.stdout, lineterminator="\n")
-    writer.writerow([*IMPORT_COLUMNS, "status", "name"])
-    for s in subs:
-        writer.writerow([s.email, s.profile.interests, s.frequency, s.timezone, s.status, s.name])
+    writer.writerow(EXPORT_COLUMNS)
+    writer.writerows(rows)
 
 
 @subscribers_app.command("remove")
