@@ -69,7 +69,27 @@ class WebSettings(BaseModel):
     confirm_max_age: int = Field(default=172800, ge=60)  # seconds a confirmation link works
     delete_max_age: int = Field(default=86400, ge=60)  # seconds a deletion link works
     undo_max_age: int = Field(default=604800, ge=60)  # seconds the unsubscribe page's undo works
-    trust_proxy: bool = False  # take the client IP from X-Forwarded-For (behind a proxy only)
+    # Reverse proxies (IPs or CIDR networks, comma-separated) whose X-Forwarded-For is
+    # believed: the client is the right-most address no trusted proxy added. Empty: the
+    # connecting address is the client, X-Forwarded-For is ignored.
+    trusted_proxies: str = ""
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _networks(cls, value: str) -> str:
+        import ipaddress
+
+        entries = [part.strip() for part in value.replace(" ", ",").split(",") if part.strip()]
+        for entry in entries:
+            try:
+                ipaddress.ip_network(entry, strict=False)
+            except ValueError:
+                raise ValueError(f"{entry!r} is not an IP address or CIDR network") from None
+        return ",".join(entries)
+
+    def proxy_list(self) -> list[str]:
+        """The trusted proxies as a list of IP/CIDR strings (empty: trust none)."""
+        return [part for part in self.trusted_proxies.split(",") if part]
 
 
 class ScheduleSettings(BaseModel):

@@ -40,8 +40,10 @@ def make_runtime(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, *, port: int =
 @contextmanager
 def serve(rt: Runtime, port: int) -> Iterator[str]:
     """Run the app under a real uvicorn on 127.0.0.1:port; yields the base URL."""
+    # As digest serves it (service.py, cli/serve.py): uvicorn's own proxy-header handling
+    # off; the app applies DIGEST_WEB__TRUSTED_PROXIES itself.
     config = uvicorn.Config(create_app(rt), host="127.0.0.1", port=port, log_level="warning",
-                            lifespan="off")
+                            lifespan="off", proxy_headers=False)
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()

@@ -18,6 +18,7 @@ from digest.runtime import Runtime
 from digest.tokens import ExpiredToken
 from digest.web import confirm, feedback, preferences, rights, subscribe, unsubscribe
 from digest.web.forms import FormError
+from digest.web.limits import BodyLimit
 from digest.web.pages import message
 
 log = logging.getLogger("digest.web")
@@ -64,6 +65,20 @@ def create_app(rt: Runtime) -> FastAPI:
     for module in (subscribe, confirm, unsubscribe, preferences, feedback, rights):
         app.include_router(module.router)
 
+    def too_large(request: Request) -> Response:
+        response = message(request, "Too large", "That request is larger than any form here.",
+                           status=413)
+        response.headers.update(SECURITY_HEADERS)
+        return response
+
+    # Outermost last: the client address is settled first, then the body is bounded.
+    app.add_middleware(BodyLimit, max_body=MAX_BODY, too_large=too_large)
+    trusted = rt.settings.web.proxy_list()
+    if trusted:
+        from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
+
+        app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=trusted)
+
     @app.get("/healthz", response_class=JSONResponse)
     def healthz() -> JSONResponse:
         """The process answers and the database is reachable (503 otherwise)."""
@@ -75,12 +90,8 @@ def create_app(rt: Runtime) -> FastAPI:
     @app.middleware("http")
     async def guard(request: Request,
                     call_next: Callable[[Request], Awaitable[Response]]) -> Response:
-        length = request.headers.get("content-length", "0")
-        if not length.isdigit() or int(length) > MAX_BODY:
-            response: Response = message(request, "Too large",
-                                         "That request is larger than any form here.",
-                                         status=413)
-        elif request.method == "POST" and not request.url.path.startswith("/unsubscribe/"):
+        response: Response
+        if request.method == "POST" and not request.url.path.startswith("/unsubscribe/"):
             # CSRF: a browser POST from another site carries its Origin; refuse it. One-click
             # unsubscribe is exempt: mail providers post it from their own servers.
             if not _same_origin(request, rt.settings.base_url):

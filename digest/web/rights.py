@@ -18,7 +18,7 @@ def _throttled(request: Request, kind: str, subscriber_id: int) -> HTMLResponse 
     preferences link must not become a way to flood someone's inbox."""
     rt = request.app.state.rt
     web, now = rt.settings.web, datetime.now(UTC)
-    ip = client_ip(request, trust_proxy=web.trust_proxy)
+    ip = client_ip(request)
     throttle = rt.subscriptions.throttle
     wait = throttle(f"ip:{ip}", limit=web.ip_limit, window=web.ip_window, now=now) or \
         throttle(f"{kind}:{subscriber_id}", limit=1, window=web.confirm_resend, now=now)

@@ -44,7 +44,7 @@ async def subscribe_post(request: Request, email: Field = "", interests: Field =
     rt = request.app.state.rt
     subscriptions, web = rt.subscriptions, rt.settings.web
     now = datetime.now(UTC)
-    ip = client_ip(request, trust_proxy=web.trust_proxy)
+    ip = client_ip(request)
     wait = subscriptions.throttle(f"ip:{ip}", limit=web.ip_limit, window=web.ip_window, now=now)
     if wait:
         return too_many(request, wait, "Too many sign-ups from your network. Please try later.")

@@ -268,9 +268,9 @@ def test_flood_for_one_address_from_many_ips(tmp_path: Path,
                                              monkeypatch: pytest.MonkeyPatch) -> None:
     """List bombing: one confirmation per address per window, whoever asks; an active
     address answers exactly like a new one (no enumeration)."""
-    rt = make_runtime(tmp_path, monkeypatch, DIGEST_WEB__TRUST_PROXY="true")
+    # The per-IP limit out of the way: only the per-address one may answer here.
+    rt = make_runtime(tmp_path, monkeypatch, DIGEST_WEB__IP_LIMIT="1000")
     web = TestClient(create_app(rt))
-    ip = iter(f"198.51.100.{i}" for i in range(1, 250))
     member = validate_profile({"email": "member@example.org", "interests": "graphs"})
     upsert_subscriber(rt.engine, member, now=datetime.now(UTC), status="active", origin="cli")
     first_new = subscribe(web, email="victim@example.org").text
@@ -281,7 +281,7 @@ def test_flood_for_one_address_from_many_ips(tmp_path: Path,
     for address in ("victim@example.org", "member@example.org"):
         for _ in range(20):
             token = form_token(web.get("/").text)
-            answer = web.post("/subscribe", headers={"X-Forwarded-For": next(ip)}, data={
+            answer = web.post("/subscribe", data={
                 "email": address, "interests": "b", "form_token": token})
             assert answer.status_code == 429
     assert snapshot(rt) == before
