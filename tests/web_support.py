@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import re
 import threading
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from email.message import EmailMessage
 from pathlib import Path
@@ -58,6 +59,16 @@ def serve(rt: Runtime, port: int) -> Iterator[str]:
         thread.join(10)
 
 
+def eventually(predicate: Callable[[], object], timeout: float = 30.0) -> None:
+    """Wait until ``predicate()`` is true: work a request queued (a sign-up's confirmation
+    mail) is done after the answer, off the request path."""
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise AssertionError("timed out waiting for queued work")
+        time.sleep(0.02)
+
+
 def body_text(message: EmailMessage) -> str:
     part = message.get_body(preferencelist=("plain",))
     assert part is not None, "no text/plain part"
@@ -77,4 +88,4 @@ def form_token(html: str) -> str:
     return match.group(1)
 
 
-__all__ = ["SEED_FEED", "find_link", "form_token", "free_port", "make_runtime", "serve"]
+__all__ = ["SEED_FEED", "eventually", "find_link", "form_token", "free_port", "make_runtime", "serve"]

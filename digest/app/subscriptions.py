@@ -15,11 +15,11 @@ from typing import Any
 from digest.addresses import address_hash
 from digest.app.notices import Notifier
 from digest.config import WebSettings
-from digest.errors import SuppressedError, TokenError
+from digest.errors import DeliveryError, SuppressedError, TokenError
 from digest.links import Links
 from digest.models import Paper, Subscriber, SubscriberInput
 from digest.profiles import validate_profile
-from digest.store import Engine, rate_limits
+from digest.store import Engine, consent, rate_limits
 from digest.store import subscribers as store
 from digest.store.papers import get_papers
 from digest.tokens import read_token_issued
@@ -49,6 +49,7 @@ class SubscribeResult:
     subscriber_id: int | None
     confirmation_sent: bool
     reason: str
+    last_sent: datetime | None = None  # reason "recently_sent": when the last one went out
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,8 +68,11 @@ class Subscriptions:
         """Record a subscription request and mail a confirmation link when one is due.
 
         Active and suppressed addresses are left untouched and get no mail, so the caller
-        can answer every request the same way (no address enumeration). Raises
-        DeliveryError when the confirmation cannot be sent."""
+        can answer every request the same way (no address enumeration). At most one
+        confirmation mail per address per ``web.confirm_resend`` seconds (counting mails
+        sent, not requests; an unsubscribe since the last one starts over): reason
+        "recently_sent", with ``last_sent``. Raises DeliveryError when the confirmation
+        cannot be sent (nothing is recorded as sent then)."""
         engine = self.engine
         if store.is_suppressed(engine, address_hash(data.email)):
             return SubscribeResult(None, False, "suppressed")
@@ -88,13 +92,18 @@ class Subscriptions:
         else:
             sid = existing.id
             reason = "pending" if existing.status == "pending" else "resubscribe"
+            last, left = consent.confirmation_state(engine, sid)
+            fresh = last is not None and (left is None or left < last)
+            if fresh and last is not None and (now - last).total_seconds() < self.web.confirm_resend:
+                return SubscribeResult(sid, False, "recently_sent", last_sent=last)
             # Not yet confirmed (or gone): the latest request's profile is the one to confirm.
             store.update_subscriber(engine, sid, {"interests": data.interests,
                                                   "frequency": data.frequency,
                                                   "timezone": data.timezone})
-        store.update_subscriber(engine, sid, {"last_confirmation_sent_at": now})
         url = self.links.url("confirm", sid, existing.public_id, n=now.isoformat())
         sent = await self.notifier.send("confirm", to=data.email, name=data.name, action_url=url)
+        if sent:
+            store.update_subscriber(engine, sid, {"last_confirmation_sent_at": now})
         return SubscribeResult(sid, sent, reason)
 
     def read_link(self, purpose: str, token: str) -> tuple[dict[str, Any], Subscriber]:
@@ -141,12 +150,54 @@ class Subscriptions:
         return sub
 
     async def unsubscribe(self, token: str, *, now: datetime) -> Subscriber:
-        """Unsubscribe at once; repeating it is harmless and sends no second goodbye."""
+        """Unsubscribe at once; repeating it is harmless and sends no second goodbye.
+        Returns the subscriber as they were before (``status`` is the former one)."""
         _, sub = self.read_link("unsubscribe", token)
         if store.unsubscribe(self.engine, sub.id, now=now):
             await self.notifier.send("goodbye", to=sub.email, name=sub.name,
                                      action_url=self.links.base_url.rstrip("/") + "/")
         return sub
+
+    def undo_url(self, sub: Subscriber, *, now: datetime) -> str | None:
+        """The signed "undo" link for a subscriber who was active before unsubscribing at
+        ``now`` (works ``web.undo_max_age`` seconds, and only for that unsubscribe); None
+        for anyone else (a pending subscriber must confirm, not undo)."""
+        if sub.status != "active":
+            return None
+        return self.links.url("resubscribe", sub.id, sub.public_id, at=now.isoformat())
+
+    def resubscribe(self, token: str, *, now: datetime) -> Subscriber:
+        """Undo an unsubscribe with the unsubscribe page's signed link. Raises TokenError
+        (bad or expired link), LinkGone, or LinkUsed when there is nothing to undo."""
+        payload, sub = self.read_link("resubscribe", token)
+        try:
+            left = datetime.fromisoformat(str(payload.get("at")))
+        except ValueError as exc:
+            raise TokenError("this link is not valid") from exc
+        if sub.status == "active":
+            raise LinkUsed("you are subscribed already")
+        if not consent.undo_unsubscribe(self.engine, sub.id, left=left, now=now):
+            raise LinkUsed("this subscription can no longer be restored from this link")
+        return sub
+
+    async def send_manage_link(self, email: str, *, now: datetime) -> bool:
+        """Mail an active subscriber their manage links ("send me my link"); nothing for
+        any other address, and at most one per ``web.confirm_resend`` seconds per
+        subscriber. Raises DeliveryError when the mail cannot be sent (the count is
+        returned)."""
+        sub = store.get_subscriber(self.engine, email=email)
+        if sub is None or sub.status != "active":
+            return False
+        key = f"manage:{sub.id}"
+        if self.throttle(key, limit=1, window=self.web.confirm_resend, now=now):
+            return False
+        links = self.links.manage(sub.id, sub.public_id)
+        try:
+            return await self.notifier.send("manage", to=sub.email, name=sub.name,
+                                            action_url=links["preferences_url"], extra=links)
+        except DeliveryError:
+            self.unthrottle(key)
+            raise
 
     def update_preferences(self, sub: Subscriber, form: Mapping[str, Any]) -> Subscriber:
         """Validate the preference fields with the profile rules and store them. Raises

@@ -89,6 +89,12 @@ def add_command(
     if result.reason == "suppressed":
         say_error("refused:", f"{data.email} asked to be removed and cannot be added again")
         raise typer.Exit(EXIT_FAILED)
+    if result.reason == "recently_sent" and result.last_sent is not None:
+        console.print(literal(
+            f"{data.email} is pending (id {result.subscriber_id}); a confirmation email was "
+            f"already sent at {result.last_sent:%Y-%m-%d %H:%M} UTC: no second one within "
+            f"DIGEST_WEB__CONFIRM_RESEND seconds"), highlight=False)
+        return
     if result.reason in ("active", "bounced"):
         console.print(literal(f"{data.email} is already {result.reason}; nothing sent"),
                       highlight=False)

@@ -17,7 +17,7 @@ from digest.render.types import Branding, DigestLinks, RenderedEmail
 from digest.resources import templates_dir
 from digest.text import display_line, http_url
 
-NoticeKind = Literal["confirm", "welcome", "goodbye", "export", "delete"]
+NoticeKind = Literal["confirm", "welcome", "goodbye", "export", "delete", "manage"]
 # The one table of notices: subject and inbox preview line, and why the reader gets it.
 NOTICES: dict[str, tuple[str, str, str]] = {
     "confirm": ("Confirm your {p} subscription", "One click and your paper digest starts.",
@@ -30,6 +30,9 @@ NOTICES: dict[str, tuple[str, str, str]] = {
                "You get this because someone asked for {e}'s {p} data from its preferences page."),
     "delete": ("Confirm deleting your {p} data", "One click erases everything we store about you.",
                "You get this because someone asked to delete {e}'s {p} data."),
+    "manage": ("Your {p} links", "Change your preferences or unsubscribe, any time.",
+               "You get this because someone asked for {e}'s {p} links on the \"send me my "
+               "link\" page. If it was not you, ignore it: nothing changes."),
 }
 
 

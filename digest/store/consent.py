@@ -114,3 +114,27 @@ def consent_of(engine: Engine, email: str) -> ConsentRecord | None:
                          row.unsubscribed_at,
                          Suppression(hashed, str(found.reason), found.created_at)
                          if found else None)
+
+
+def confirmation_state(engine: Engine, subscriber_id: int) -> tuple[datetime | None,
+                                                                    datetime | None]:
+    """(when the last confirmation mail went out, when they last unsubscribed) for the
+    per-address resend limit; (None, None) for no such subscriber."""
+    c = subscribers.c
+    with reading(engine) as conn:
+        row = conn.execute(select(c.last_confirmation_sent_at, c.unsubscribed_at)
+                           .where(c.id == subscriber_id)).first()
+    return (row[0], row[1]) if row else (None, None)
+
+
+def undo_unsubscribe(engine: Engine, subscriber_id: int, *, left: datetime,
+                     now: datetime) -> bool:
+    """An unsubscribed subscriber active again (their undo link, for the unsubscribe made at
+    ``left``); False when they are not unsubscribed, left again later, or are gone."""
+    c = subscribers.c
+    with writing(engine) as conn:
+        result = conn.execute(update(subscribers)
+                              .where(c.id == subscriber_id, c.status == "unsubscribed",
+                                     c.unsubscribed_at <= left)
+                              .values(status="active", confirmed_at=now))
+        return result.rowcount > 0

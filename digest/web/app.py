@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from urllib.parse import urlsplit
 
 from fastapi import FastAPI, Request
@@ -12,14 +13,24 @@ from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from digest.app.subscriptions import LinkGone, LinkUsed
+from digest.app.visitor_requests import VisitorQueue
 from digest.errors import DeliveryError, StoreError, TokenError
 from digest.profiles import ProfileError
 from digest.runtime import Runtime
 from digest.tokens import ExpiredToken
-from digest.web import confirm, feedback, preferences, rights, subscribe, unsubscribe
+from digest.web import (
+    confirm,
+    feedback,
+    preferences,
+    rights,
+    subscribe,
+    unsubscribe,
+    ways_back,
+)
 from digest.web.forms import FormError
 from digest.web.limits import BodyLimit
 from digest.web.pages import message
+from digest.web.worker import QueueWorker
 
 log = logging.getLogger("digest.web")
 
@@ -58,11 +69,22 @@ def _same_origin(request: Request, base_url: str) -> bool:
 
 def create_app(rt: Runtime) -> FastAPI:
     """The subscription web app over the runtime's use cases (routes read ``app.state.rt``)."""
+    worker = QueueWorker(VisitorQueue(rt.engine, rt.subscriptions))
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        worker.start()  # queued sign-ups and link requests are done beside the server
+        try:
+            yield
+        finally:
+            worker.stop()
+
     app = FastAPI(title=f"{rt.settings.product_name} subscriptions", docs_url=None,
-                  redoc_url=None)
+                  redoc_url=None, lifespan=lifespan)
     rt.secret  # noqa: B018 - fail now, not on the first link, when the secret is missing
     app.state.rt = rt
-    for module in (subscribe, confirm, unsubscribe, preferences, feedback, rights):
+    app.state.worker = worker
+    for module in (subscribe, confirm, unsubscribe, preferences, feedback, rights, ways_back):
         app.include_router(module.router)
 
     def too_large(request: Request) -> Response:

@@ -1,15 +1,18 @@
-"""GET / and POST /subscribe: the subscribe form, answered the same way for every address."""
+"""GET / and POST /subscribe: the subscribe form, answered the same way for every address.
+
+The request only validates the form and queues it (``digest.app.visitor_requests``): what
+the address's state calls for (a confirmation mail, or nothing) happens after the answer,
+so neither the page nor its timing can tell a known address from a new one."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Form, Request
+from fastapi import APIRouter, BackgroundTasks, Form, Request
 from fastapi.responses import HTMLResponse
 
-from digest.addresses import address_hash
-from digest.errors import AddressError, DeliveryError
+from digest.errors import AddressError
 from digest.profiles import MAX_INTERESTS, ProfileError, validate_profile
 from digest.web.forms import FormError, check_form_token, clean, client_ip, form_token
 from digest.web.pages import message, page
@@ -36,10 +39,22 @@ def subscribe_page(request: Request) -> HTMLResponse:
     return _form(request)
 
 
+def after_answer(request: Request, tasks: BackgroundTasks) -> None:
+    """Have the queued request done: the worker thread is woken, or (no worker running)
+    the work runs once the answer has been sent."""
+    from digest.web.worker import work_now
+
+    worker = request.app.state.worker
+    if worker.running:
+        worker.wake()
+    else:
+        tasks.add_task(work_now, worker.queue)
+
+
 @router.post("/subscribe", response_class=HTMLResponse)
-async def subscribe_post(request: Request, email: Field = "", interests: Field = "",
-                         frequency: Field = "weekly", website: Field = "",
-                         form_token: Field = "") -> HTMLResponse:
+def subscribe_post(request: Request, tasks: BackgroundTasks, email: Field = "",
+                   interests: Field = "", frequency: Field = "weekly", website: Field = "",
+                   form_token: Field = "") -> HTMLResponse:
     """Ask for a subscription; a confirmation email follows (double opt-in)."""
     rt = request.app.state.rt
     subscriptions, web = rt.subscriptions, rt.settings.web
@@ -64,14 +79,9 @@ async def subscribe_post(request: Request, email: Field = "", interests: Field =
         data = validate_profile(fields)
     except (FormError, ProfileError, AddressError) as exc:
         return _form(request, status=400, error=str(exc), values=values)
-    key = f"addr:{address_hash(data.email)}"
-    wait = subscriptions.throttle(key, limit=1, window=web.confirm_resend, now=now)
-    if wait:
-        return too_many(request, wait, "We sent a confirmation to this address a short while "
-                        "ago. Please check your inbox (and spam folder), or try again later.")
-    try:
-        await subscriptions.subscribe(data, now=now, origin="web")
-    except DeliveryError:
-        subscriptions.unthrottle(key)  # nothing was sent: let them retry without waiting
-        raise
-    return page(request, "check_inbox.html", email=data.email)
+    request.app.state.worker.queue.ask_subscribe(
+        {"email": data.email, "interests": data.interests, "frequency": data.frequency},
+        now=now)
+    after_answer(request, tasks)
+    return page(request, "check_inbox.html", email=data.email,
+                resend_minutes=max(1, web.confirm_resend // 60))

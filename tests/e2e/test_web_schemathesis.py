@@ -35,6 +35,7 @@ def test_no_server_errors(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> No
         "preferences": make_token(SECRET, "preferences", sid),
         "feedback": make_token(SECRET, "feedback", sid, paper="2401.00001", signal="more"),
         "delete": make_token(SECRET, "delete", sid),
+        "resubscribe": make_token(SECRET, "resubscribe", sid, at=datetime.now(UTC).isoformat()),
     }
     schema = schemathesis.openapi.from_asgi("/openapi.json", create_app(rt))
     operations = [result.ok() for result in schema.get_all_operations()]
