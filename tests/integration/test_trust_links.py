@@ -149,3 +149,37 @@ def test_a_legacy_link_works_for_its_own_subscriber_only(rt: Runtime,
         assert answer.status_code == 410 and GONE in answer.text
     assert snapshot(rt) == before
     assert get_subscriber(rt.engine, subscriber_id=stranger.id) is not None
+
+
+def test_migration_0011_backfills_a_distinct_public_id_and_keeps_every_row(
+        engine: Engine) -> None:
+    from alembic import command
+    from sqlalchemy import text
+
+    from digest.store.db import _alembic_config, upgrade
+    from digest.store.schema import feedback, subscribers
+
+    with engine.begin() as conn:
+        command.downgrade(_alembic_config(conn), "0010_delivery_truth")
+    old = datetime(2026, 1, 1, tzinfo=UTC)
+    with engine.begin() as conn:  # rows as 0010 had them: no public id
+        for email in ("a@example.org", "b@example.org"):
+            conn.execute(text(
+                "INSERT INTO subscribers (email, name, interests, keywords, categories, "
+                "authors, seed_papers, popularity_weight, status, frequency, weekday, hour, "
+                "timezone, papers_per_email, quiet_week, origin, created_at, hard_bounces) "
+                "VALUES (:e, '', 'x', '[]', '[]', '[]', '[]', 1, 'active', 'weekly', 0, 8, "
+                "'UTC', 10, 'send', 'cli', :t, 0)"), {"e": email, "t": old})
+        first = conn.execute(text("SELECT min(id) FROM subscribers")).scalar_one()
+        conn.execute(feedback.insert().values(subscriber_id=first, paper_id="2401.00001",
+                                              signal=1, created_at=old))
+    upgrade(engine)
+    with engine.connect() as conn:
+        ids = [r[0] for r in conn.execute(select(subscribers.c.public_id))]
+        kept = conn.execute(select(feedback.c.paper_id)).scalars().all()
+    assert len(ids) == 2 and all(ids) and len(set(ids)) == 2
+    assert kept == ["2401.00001"]  # no table copy cascaded the feedback away
+    with engine.begin() as conn:  # and back down, rows intact
+        command.downgrade(_alembic_config(conn), "0010_delivery_truth")
+        assert conn.execute(text("SELECT count(*) FROM subscribers")).scalar_one() == 2
+    upgrade(engine)
