@@ -35,6 +35,7 @@ if TYPE_CHECKING:
     from digest.schedule.leadership import Leadership
     from digest.send.ledger import Ledger
     from digest.send.transport import Transport
+    from digest.send.verp import Verp
     from digest.store import Engine
 
 
@@ -75,6 +76,14 @@ class Runtime:
         from digest.links import Links
 
         return Links(self.settings.base_url, self.secret, self.settings.from_address)
+
+    @cached_property
+    def verp(self) -> Verp | None:
+        """VERP bounce addresses under DIGEST_BOUNCE_ADDRESS, or None when it is unset."""
+        from digest.send.verp import Verp
+
+        base = self.settings.bounce_address
+        return Verp(base, self.secret) if base else None
 
     @property
     def transport_name(self) -> str:
@@ -143,7 +152,7 @@ class Runtime:
         s = self.settings
         dkim = signer_from_settings(s.smtp, from_address=s.from_address)
         return Delivery(self.engine, self.ledger, self.transport, self.mail, s.smtp,
-                        s.outbox_dir, dkim)
+                        s.outbox_dir, dkim, self.verp)
 
     @cached_property
     def previews(self) -> Previews:
@@ -157,7 +166,7 @@ class Runtime:
 
         s = self.settings
         return Notifier(self.engine, self.renderer, self.transport, s.from_address, s.from_name,
-                        s.product_name)
+                        s.product_name, self.verp)
 
     @cached_property
     def subscriptions(self) -> Subscriptions:
