@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from digest.app.deliver import Delivery
     from digest.app.digest_mail import DigestMail
     from digest.app.fetch import Fetcher
+    from digest.app.inbound import Inbound
     from digest.app.notices import Notifier
     from digest.app.plan import Planner
     from digest.app.preview import Previews
@@ -174,6 +175,16 @@ class Runtime:
 
         return Subscriptions(self.engine, self.notifier, self.links, self.secret,
                              self.settings.web)
+
+    @cached_property
+    def inbound(self) -> Inbound:
+        """Mail that comes back: bounces, complaints, auto-replies, mailed requests."""
+        from digest.app.inbound import Inbound
+
+        s = self.settings
+        return Inbound(self.engine, self.subscriptions, self.verp,
+                       bounce_threshold=s.smtp.hard_bounce_threshold,
+                       max_bytes=s.inbound.max_bytes, product_name=s.product_name)
 
     @cached_property
     def subscribers(self) -> SubscriberAdmin:
