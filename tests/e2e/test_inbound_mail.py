@@ -5,6 +5,7 @@ reader's status and what digest mailed (or, mostly, did not mail) in answer."""
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -59,6 +60,23 @@ def test_bounces_complaints_and_auto_replies_through_digest_inbound(
         assert "complaint" in (seen(rt.engine, "spam@example.net").returned or "")
         # Nothing is ever answered: no goodbye to a complainer, no reply to a bounce.
         assert len(smtp_sink.handler.received) == mailed
+
+        # `digest status` shows it: per edition, bounces by who is at fault (3 bad
+        # mailboxes, 1 full one, 1 DMARC refusal of us), the delay and the complaint.
+        status = subprocess.run([sys.executable, "-m", "digest.cli", "status", "--json"],
+                                env=env, cwd=tmp_path, capture_output=True, text=True,
+                                timeout=120, check=True)
+        [edition] = json.loads(status.stdout)["returns"]
+        assert (edition["sent"], edition["bounces"], edition["delays"],
+                edition["complaints"]) == (
+            9, {"recipient": 3, "transient": 1, "sender": 1}, 1, 1)
+        assert json.loads(status.stdout)["inbound"] == {
+            "bounce": 5, "delay": 1, "complaint": 1, "auto-reply": 1}
+        shown = subprocess.run([sys.executable, "-m", "digest.cli", "status"], env=env,
+                               cwd=tmp_path, capture_output=True, text=True, timeout=120,
+                               check=True).stdout
+        assert "(9 sent): bounces 5 (3 recipient, 1 sender, 1 transient), delays 1, " \
+               "complaints 1" in " ".join(shown.split())
     finally:
         rt.close()
 
