@@ -135,6 +135,15 @@ def test_subscribe_help_and_unsubscribe_by_mail(db_url: str, smtp_sink: SmtpSink
         # Asked again at once: rate-limited per address, nothing more is mailed.
         assert inbound(env, tmp_path, raw).returncode == 0
         assert len(smtp_sink.handler.to("newcomer@example.net")) == 1
+        # The confirmation bounced (a made-up address): that pending sign-up is suppressed,
+        # matched by the notice's own bounce address.
+        dsn = fill("postfix_hard_5.1.1.eml", smtp_sink, "newcomer@example.net",
+                   bounce=confirm.sender)
+        result = inbound(env, tmp_path, dsn)
+        assert result.stdout.startswith("bounce:"), result
+        with rt.engine.connect() as conn:
+            assert conn.execute(select(subscribers.c.status).where(
+                subscribers.c.id == row.id)).scalar() == "bounced"
 
         result = inbound(env, tmp_path, (FIXTURES / "returns" / "help.eml").read_bytes())
         assert result.returncode == 0 and result.stdout.startswith("help:"), result
