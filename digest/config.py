@@ -7,6 +7,7 @@ documented in ``.env.example`` (a test enforces it).
 
 from __future__ import annotations
 
+import re
 import secrets
 from datetime import timedelta
 from pathlib import Path
@@ -92,6 +93,25 @@ class WebSettings(BaseModel):
         return [part for part in self.trusted_proxies.split(",") if part]
 
 
+class InboundSettings(BaseModel):
+    """Mail that comes back (``digest inbound``, and the optional listener of ``digest run``):
+    DSNs, complaints, subscribe / help / unsubscribe requests."""
+
+    # host:port for an SMTP listener in ``digest run`` (e.g. 127.0.0.1:2526); unset: none
+    listen: str | None = None
+    max_bytes: int = Field(default=5 * 2**20, ge=10_000)  # larger mails are refused (552)
+
+    @field_validator("listen")
+    @classmethod
+    def _host_port(cls, value: str | None) -> str | None:
+        if value is None or value == "":
+            return None
+        host, colon, port = value.rpartition(":")
+        if not colon or not host or not port.isdigit() or not 0 < int(port) < 65536:
+            raise ValueError("must be host:port, like 127.0.0.1:2526")
+        return value
+
+
 class ScheduleSettings(BaseModel):
     """The service (``digest run``): job intervals, lateness limits, leadership, shutdown.
 
@@ -139,7 +159,11 @@ class Settings(BaseSettings):
     smtp: SmtpSettings = SmtpSettings()
     web: WebSettings = WebSettings()
     schedule: ScheduleSettings = ScheduleSettings()
+    inbound: InboundSettings = InboundSettings()
     from_address: str = "digest@localhost"
+    # VERP envelope sender base: each message goes out from bounces+<signed token>@domain,
+    # so a DSN names its delivery row; unset: the envelope sender is from_address
+    bounce_address: str | None = None
     from_name: str = "digest"
     base_url: str = "http://localhost:8000"
     secret_key: SecretStr | None = None
@@ -199,6 +223,19 @@ class Settings(BaseSettings):
     def _check_from(cls, value: str) -> str:
         if "@" not in value or any(c in value for c in "\r\n\0 <>"):
             raise ValueError("must be a bare address like digest@example.org")
+        return value
+
+    @field_validator("bounce_address")
+    @classmethod
+    def _check_bounce(cls, value: str | None) -> str | None:
+        if not value:
+            return None
+        local, at, domain = value.rpartition("@")
+        if (not at or not re.fullmatch(r"[A-Za-z0-9._-]+", local)
+                or not re.fullmatch(r"[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?", domain)):
+            raise ValueError("must be a plain ASCII address like bounces@bounce.example.org")
+        if len(local) > 26:  # RFC 5321: local part <= 64 octets; "+" and the token take 38
+            raise ValueError("the local part may have at most 26 characters")
         return value
 
     @property

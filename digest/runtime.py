@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from digest.app.deliver import Delivery
     from digest.app.digest_mail import DigestMail
     from digest.app.fetch import Fetcher
+    from digest.app.inbound import Inbound
     from digest.app.notices import Notifier
     from digest.app.plan import Planner
     from digest.app.preview import Previews
@@ -35,6 +36,7 @@ if TYPE_CHECKING:
     from digest.schedule.leadership import Leadership
     from digest.send.ledger import Ledger
     from digest.send.transport import Transport
+    from digest.send.verp import Verp
     from digest.store import Engine
 
 
@@ -75,6 +77,14 @@ class Runtime:
         from digest.links import Links
 
         return Links(self.settings.base_url, self.secret, self.settings.from_address)
+
+    @cached_property
+    def verp(self) -> Verp | None:
+        """VERP bounce addresses under DIGEST_BOUNCE_ADDRESS, or None when it is unset."""
+        from digest.send.verp import Verp
+
+        base = self.settings.bounce_address
+        return Verp(base, self.secret) if base else None
 
     @property
     def transport_name(self) -> str:
@@ -143,7 +153,7 @@ class Runtime:
         s = self.settings
         dkim = signer_from_settings(s.smtp, from_address=s.from_address)
         return Delivery(self.engine, self.ledger, self.transport, self.mail, s.smtp,
-                        s.outbox_dir, dkim)
+                        s.outbox_dir, dkim, self.verp)
 
     @cached_property
     def previews(self) -> Previews:
@@ -157,7 +167,7 @@ class Runtime:
 
         s = self.settings
         return Notifier(self.engine, self.renderer, self.transport, s.from_address, s.from_name,
-                        s.product_name)
+                        s.product_name, self.verp)
 
     @cached_property
     def subscriptions(self) -> Subscriptions:
@@ -165,6 +175,16 @@ class Runtime:
 
         return Subscriptions(self.engine, self.notifier, self.links, self.secret,
                              self.settings.web)
+
+    @cached_property
+    def inbound(self) -> Inbound:
+        """Mail that comes back: bounces, complaints, auto-replies, mailed requests."""
+        from digest.app.inbound import Inbound
+
+        s = self.settings
+        return Inbound(self.engine, self.subscriptions, self.verp,
+                       bounce_threshold=s.smtp.hard_bounce_threshold,
+                       max_bytes=s.inbound.max_bytes, product_name=s.product_name)
 
     @cached_property
     def subscribers(self) -> SubscriberAdmin:

@@ -104,8 +104,38 @@ class Service:
                 self.scheduler.shutdown(wait=False)
             self.scheduler = None
 
+    async def _listen(self) -> asyncio.Server | None:
+        """The inbound SMTP listener when DIGEST_INBOUND__LISTEN is set (else None)."""
+        listen = self.rt.settings.inbound.listen
+        if not listen:
+            return None
+        from digest.send.listener import InboundHandler, start_listener
+
+        inbound = self.rt.inbound
+        handler = InboundHandler(inbound.accepts, inbound.handle_envelope)
+        domain = self.rt.settings.from_address.rpartition("@")[2]
+        server = await start_listener(listen, handler,
+                                      max_bytes=self.rt.settings.inbound.max_bytes,
+                                      hostname=domain)
+        log.info('{"event": "inbound_listening", "on": "%s"}', listen)
+        return server
+
     async def run(self) -> int:
         """Serve until asked to stop; returns the exit code."""
+        try:
+            listener = await self._listen()
+        except OSError as exc:
+            log.error('{"event": "inbound_not_listening", "error": "%s"}',
+                      str(exc).replace('"', "'"))
+            return 1
+        try:
+            return await self._run()
+        finally:
+            if listener is not None:
+                listener.close()
+                await listener.wait_closed()
+
+    async def _run(self) -> int:
         web = asyncio.create_task(self._serve_web(), name="web")
         lead = asyncio.create_task(self._lead(), name="leader")
         send = asyncio.create_task(self.sender.run(self.settings.deliver_interval), name="send")

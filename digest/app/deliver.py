@@ -22,6 +22,7 @@ from digest.send.ledger import Ledger
 from digest.send.owners import owner_id
 from digest.send.pacing import RateLimiter
 from digest.send.transport import OutboxTransport, Transport, flatten, needs_smtputf8
+from digest.send.verp import Verp
 from digest.store import Engine, claims, leases, ledger
 from digest.store.papers import get_papers
 from digest.store.subscribers import get_subscriber
@@ -44,7 +45,8 @@ def worker_id() -> str:
 @dataclass(frozen=True, slots=True)
 class Delivery:
     """Sends due deliveries. Built once by the composition root with its parts: the store,
-    a ledger and a transport per run, the digest builder and the DKIM signer (or None)."""
+    a ledger and a transport per run, the digest builder, the DKIM signer (or None) and the
+    VERP bounce addresses (or None)."""
 
     engine: Engine
     open_ledger: Callable[[], Ledger]
@@ -53,6 +55,7 @@ class Delivery:
     smtp: SmtpSettings
     outbox_dir: Path
     dkim: DkimSigner | None = None
+    verp: Verp | None = None  # DIGEST_BOUNCE_ADDRESS: the envelope sender names the row
 
     def build(self, claim: Claim, clock: Clock = utcnow) -> Outgoing:
         """The message for one claimed row, rendered from its frozen picks; a subscriber who
@@ -67,7 +70,10 @@ class Delivery:
                       for p in claim.picks if p["id"] in papers)
         ranking = Ranking(picks=picks, quiet=claim.quiet, considered=len(picks))
         _, message = self.mail.compose(sub, ranking, edition_key=claim.edition_key, now=clock())
-        sender = self.mail.from_address
+        # The envelope sender (Return-Path) is where a later bounce goes: with VERP it
+        # names this very row, so the bounce can be matched without reading its text.
+        sender = (self.verp.address("delivery", claim.id) if self.verp
+                  else self.mail.from_address)
         data = flatten(message, utf8=needs_smtputf8(sender, sub.email))
         if self.dkim is not None:
             data = self.dkim(data)

@@ -23,8 +23,9 @@ from digest.addresses import address_hash, wire_address
 from digest.render import RenderedEmail, Renderer
 from digest.render.renderer import NoticeKind
 from digest.send.transport import Transport
+from digest.send.verp import Verp
 from digest.store import Engine
-from digest.store.subscribers import is_suppressed
+from digest.store.subscribers import get_subscriber, is_suppressed
 
 
 def _one_line(value: str) -> str:
@@ -68,6 +69,7 @@ class Notifier:
     from_address: str
     from_name: str
     product_name: str
+    verp: Verp | None = None  # DIGEST_BOUNCE_ADDRESS: the envelope sender names the notice
 
     def build(self, kind: NoticeKind, *, to: str, name: str, action_url: str,
               extra: Mapping[str, str] | None = None, now: datetime | None = None,
@@ -94,9 +96,23 @@ class Notifier:
             return False
         message = self.build(kind, to=to, name=name, action_url=action_url, extra=extra,
                              export=export)
+        await self.transmit(message, sender=self.envelope_sender(to), to=to)
+        return True
+
+    def envelope_sender(self, to: str) -> str:
+        """Where a bounce of a notice to ``to`` should go: a VERP address naming the
+        subscriber it was for, else the From address."""
+        if self.verp is None:
+            return self.from_address
+        sub = get_subscriber(self.engine, email=to)
+        return self.verp.address("notice", sub.id) if sub else self.from_address
+
+    async def transmit(self, message: EmailMessage, *, sender: str, to: str) -> None:
+        """Send one composed message from envelope ``sender`` (``""``: the null sender
+        ``<>``, for replies that must never be answered, RFC 3834 §4) through a fresh
+        transport; raises DeliveryError."""
         transport = self.open_transport()
         try:
-            await transport.send(message, sender=self.from_address, recipient=to)
+            await transport.send(message, sender=sender, recipient=to)
         finally:
             await transport.close()
-        return True

@@ -19,9 +19,11 @@ from digest.store.job_runs import last_runs, recent_failures
 from digest.store.leader_lock import leader_present
 from digest.store.leases import lease_holders
 from digest.store.ledger import counts_by_state, recent_delivery_errors
+from digest.store.returns import inbound_counts, returns_by_edition
 from digest.store.suppressions import suppression_counts
 
 JOBS = ("fetch", "deliver", "housekeeping")  # the scheduled jobs, in the order they run
+INBOUND_DAYS = 30  # inbound requests are counted over this many days
 
 
 def _iso(value: datetime | None) -> str | None:
@@ -50,7 +52,9 @@ class Status:
         counts by state (``outcome unknown``: no reply came to the end of DATA), suppressed
         addresses by reason, the rows each sender holds now and until when (``holder``:
         this-process, alive, dead — taken back by the next send on this machine — or
-        elsewhere), the latest job and delivery errors. Raises StoreError."""
+        elsewhere), the latest job and delivery errors, what came back for the last
+        editions (bounces by fault, delays, complaints) and the inbound mail of the last
+        ``INBOUND_DAYS`` days by kind. Raises StoreError."""
         states = counts_by_state(self.engine)
         leader = leader_present(self.engine)
         runs = last_runs(self.engine)
@@ -84,4 +88,9 @@ class Status:
                            for r in recent_failures(self.engine)],
             "delivery_errors": [{"state": e.state, "subscriber": e.subscriber, "error": e.error,
                                  "at": _iso(e.at)} for e in recent_delivery_errors(self.engine)],
+            "returns": [{"edition": r.edition, "sent": r.sent, "bounces": r.bounces,
+                         "delays": r.delays, "complaints": r.complaints}
+                        for r in returns_by_edition(self.engine)],
+            "inbound": inbound_counts(self.engine,
+                                      since=datetime.now(UTC) - timedelta(days=INBOUND_DAYS)),
         }

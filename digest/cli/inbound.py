@@ -1,8 +1,10 @@
-"""``digest inbound``: act on an unsubscribe request mailed to the List-Unsubscribe mailto.
+"""``digest inbound``: act on one mail that came back — a bounce, a complaint, an
+auto-reply — or that a person sent: ``subscribe``, ``help``, ``unsubscribe <token>``.
 
 Meant for an MTA pipe alias. Exit status follows the MTA convention: 0 when the message was
 handled or deliberately ignored (a nonzero status would bounce it back to a possibly forged
-sender), 75 (EX_TEMPFAIL) when the database is unavailable, so the MTA retries later.
+sender), 75 (EX_TEMPFAIL) when the database is unavailable or a reply could not be sent,
+so the MTA retries later.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from digest.cli.common import (
     say_error,
     utcnow,
 )
-from digest.errors import StoreError, TokenError
+from digest.errors import DeliveryError, StoreError
 
 
 def register(app: typer.Typer) -> None:
@@ -32,19 +34,27 @@ def register(app: typer.Typer) -> None:
     def inbound(
         message: Path | None = typer.Argument(
             None, help="the mail to read (default: standard input, as an MTA pipe delivers it)"),
+        recipient: list[str] = typer.Option(
+            [], "--recipient", envvar="ORIGINAL_RECIPIENT",
+            help="the envelope recipient (Postfix's pipe sets $ORIGINAL_RECIPIENT)"),
+        sender: str | None = typer.Option(
+            None, "--sender", envvar="SENDER",
+            help="the envelope sender (Postfix and Exim pipes set $SENDER; empty: <>)"),
     ) -> None:
-        """Unsubscribe the reader named by a mailed 'unsubscribe <token>' request."""
-        from digest.app.inbound import MAX_BYTES, handle_mail
-
-        raw = message.read_bytes() if message else sys.stdin.buffer.read(MAX_BYTES + 1)
+        """Handle a mail that came back (bounce, complaint, auto-reply) or a mailed request."""
         with runtime() as rt:
+            limit = rt.settings.inbound.max_bytes
+            raw = (message.read_bytes() if message
+                   else sys.stdin.buffer.read(limit + 1))
             try:
-                sub = asyncio.run(handle_mail(rt.subscriptions, raw, now=utcnow()))
-            except TokenError as exc:
-                err_console.print(literal(f"ignored: {exc}"), highlight=False)
-                return
-            except StoreError as exc:
+                done = asyncio.run(rt.inbound.handle(raw, now=utcnow(),
+                                                     envelope_to=recipient,
+                                                     envelope_from=sender))
+            except (StoreError, DeliveryError) as exc:
                 # Whatever broke, the MTA should keep the message and retry it later.
-                say_error("database error:", f"{exc} (try again later)")
+                say_error("cannot handle it now:", f"{exc} (try again later)")
                 raise typer.Exit(EXIT_TEMPFAIL) from None
-        console.print(f"unsubscribed subscriber #{sub.id}", highlight=False)
+        if done.kind == "ignored":
+            err_console.print(literal(f"ignored: {done.detail}"), highlight=False)
+        else:
+            console.print(literal(f"{done.kind}: {done.detail}"), highlight=False)

@@ -26,6 +26,21 @@ def held_lines(held: list[dict[str, Any]]) -> list[str]:
             f"({HOLDER_NOTES.get(h['holder'], h['holder'])})" for h in held]
 
 
+def returns_lines(status: dict[str, Any]) -> list[str]:
+    """What came back: one line per recent edition (bounces by who is at fault, delays,
+    complaints), then the inbound mail of the last days by kind."""
+    lines = []
+    for r in status.get("returns", []):
+        bounces = ", ".join(f"{n} {fault}" for fault, n in sorted(r["bounces"].items()))
+        lines.append(f"came back for {r['edition']} ({r['sent']} sent): bounces "
+                     f"{sum(r['bounces'].values())}{f' ({bounces})' if bounces else ''}, "
+                     f"delays {r['delays']}, complaints {r['complaints']}")
+    inbound = status.get("inbound", {})
+    lines.append("inbound mail, last 30 days: " + (", ".join(
+        f"{kind} {n}" for kind, n in sorted(inbound.items())) or "none"))
+    return lines
+
+
 def _print(status: dict[str, Any]) -> None:
     leader = {True: "[green]running[/]", False: "[yellow]no scheduler running[/]",
               None: "unknown"}[status["leader"]]
@@ -54,6 +69,8 @@ def _print(status: dict[str, Any]) -> None:
     reasons = status["suppressions"]
     console.print(literal("suppressed addresses: " + (", ".join(
         f"{k} {v}" for k, v in sorted(reasons.items())) or "none")), highlight=False)
+    for line in returns_lines(status):
+        console.print(literal(line), highlight=False)
     for line in held_lines(status["held"]):
         console.print(literal(line), highlight=False)
     for e in status["job_errors"]:

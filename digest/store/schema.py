@@ -185,6 +185,10 @@ deliveries = Table(
     Column("transport", String(10)),  # smtp or outbox
     Column("smtp_reply", Text),
     Column("last_error", Text),
+    # what came back later (migration 0012_mail_back): a DSN or complaint matched to this
+    # row by its VERP envelope sender, e.g. "failed 5.1.1 (recipient): 550 5.1.1 ..."
+    Column("returned", Text),
+    Column("returned_at", UTCDateTime()),
     Column("created_at", UTCDateTime(), nullable=False),
     Column("updated_at", UTCDateTime(), nullable=False),
     UniqueConstraint("edition_id", "subscriber_id", name="uq_deliveries_edition_subscriber"),
@@ -240,4 +244,21 @@ job_runs = Table(
     Column("counts", JSON, nullable=False, default=dict),
     Column("error", Text),
     Index("ix_job_runs_job_started", "job", "started_at"),
+)
+
+# Mail that came back (migration 0012_mail_back): one row per inbound message handled —
+# bounce, delay, complaint, auto-reply, subscribe, help, unsubscribe, ignored — with the
+# delivery or subscriber it was matched to (erased with them).
+inbound_events = Table(
+    "inbound_events",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("kind", String(20), nullable=False),
+    Column("delivery_id", Id, ForeignKey("deliveries.id", ondelete="CASCADE")),
+    Column("subscriber_id", Id, ForeignKey("subscribers.id", ondelete="CASCADE")),
+    Column("fault", String(16)),  # recipient, message, sender, transient, other
+    Column("status", String(16)),  # the enhanced status code, e.g. 5.1.1
+    Column("detail", Text),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Index("ix_inbound_events_created", "created_at"),
 )
