@@ -14,7 +14,9 @@ from itsdangerous import BadSignature, SignatureExpired, TimestampSigner, URLSaf
 from digest.errors import TokenError
 
 # "form" signs the subscribe form (CSRF), with subscriber id 0.
-PURPOSES = ("confirm", "unsubscribe", "preferences", "feedback", "export", "delete", "form")
+# "view" opens one edition in a browser; "feed" is a reader's private Atom feed.
+PURPOSES = ("confirm", "unsubscribe", "preferences", "feedback", "export", "delete", "form",
+            "view", "feed")
 
 
 class ExpiredToken(TokenError):

@@ -36,7 +36,7 @@ class DigestMail:
         """The rendered bodies and the composed message of edition ``edition_key`` for this
         subscriber, dated ``now``. Raises RenderError (template) or AddressError (recipient).
         """
-        links = self.links.for_digest(subscriber.id)
+        links = self.links.for_digest(subscriber.id, edition_key)
         info = edition_for(subscriber, now)
         if info.key != edition_key:  # rendering a row planned in an earlier period
             info = replace(info, key=edition_key)
