@@ -214,3 +214,14 @@ job_runs = Table(
     Column("error", Text),
     Index("ix_job_runs_job_started", "job", "started_at"),
 )
+
+# A reader's private Atom feed key (migration 0015_reader): feed links carry it signed, and a
+# new key (revoking the old links) replaces the row's value.
+reader_feeds = Table(
+    "reader_feeds",
+    metadata,
+    Column("subscriber_id", Id, ForeignKey("subscribers.id", ondelete="CASCADE"),
+           primary_key=True),
+    Column("feed_key", String(64), nullable=False),
+    Column("created_at", UTCDateTime(), nullable=False),
+)

@@ -13,6 +13,7 @@ from digest.errors import AddressError, DeliveryError
 from digest.profiles import MAX_INTERESTS, ProfileError, validate_profile
 from digest.web.forms import FormError, check_form_token, clean, client_ip, form_token
 from digest.web.pages import message, page
+from digest.web.picks import sample_context, zones_for
 
 router = APIRouter()
 Field = Annotated[str, Form()]
@@ -21,8 +22,10 @@ Field = Annotated[str, Form()]
 def _form(request: Request, *, status: int = 200, error: str | None = None,
           values: dict[str, str] | None = None) -> HTMLResponse:
     rt = request.app.state.rt
-    return page(request, "subscribe.html", status=status, error=error,
-                values=values or {"frequency": "weekly"}, form_token=form_token(rt.secret))
+    values = values or {"frequency": "weekly", "timezone": "UTC"}
+    return page(request, "subscribe.html", status=status, error=error, values=values,
+                form_token=form_token(rt.secret), zones=zones_for(values.get("timezone", "")),
+                **sample_context(request))
 
 
 def too_many(request: Request, retry_after: int, text: str) -> HTMLResponse:
@@ -38,7 +41,7 @@ def subscribe_page(request: Request) -> HTMLResponse:
 
 @router.post("/subscribe", response_class=HTMLResponse)
 async def subscribe_post(request: Request, email: Field = "", interests: Field = "",
-                         frequency: Field = "weekly", website: Field = "",
+                         frequency: Field = "weekly", timezone: Field = "UTC", website: Field = "",
                          form_token: Field = "") -> HTMLResponse:
     """Ask for a subscription; a confirmation email follows (double opt-in)."""
     rt = request.app.state.rt
@@ -50,7 +53,8 @@ async def subscribe_post(request: Request, email: Field = "", interests: Field =
         return too_many(request, wait, "Too many sign-ups from your network. Please try later.")
     values = {"email": email if isinstance(email, str) else "",
               "interests": interests if isinstance(interests, str) else "",
-              "frequency": frequency if isinstance(frequency, str) else "weekly"}
+              "frequency": frequency if isinstance(frequency, str) else "weekly",
+              "timezone": timezone if isinstance(timezone, str) else "UTC"}
     try:
         check_form_token(rt.secret, form_token)
         if website:  # the honeypot: hidden from people, irresistible to bots
@@ -58,7 +62,8 @@ async def subscribe_post(request: Request, email: Field = "", interests: Field =
         fields = {"email": clean(email, "email", max_len=320, required=True),
                   "interests": clean(interests, "interests", max_len=MAX_INTERESTS,
                                      required=True),
-                  "frequency": clean(frequency, "frequency", max_len=10) or "weekly"}
+                  "frequency": clean(frequency, "frequency", max_len=10) or "weekly",
+                  "timezone": clean(timezone, "time zone", max_len=64) or "UTC"}
         if fields["frequency"] not in ("daily", "weekly"):
             raise FormError("frequency: daily or weekly")
         data = validate_profile(fields)
