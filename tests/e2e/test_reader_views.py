@@ -13,11 +13,14 @@ from datetime import UTC, datetime
 from email.message import EmailMessage
 from html import unescape
 from pathlib import Path
+from typing import Any
 
 import feedparser
 import httpx
 import pytest
 
+from digest.app.rankers import Rankers
+from digest.models import Ranking, Subscriber
 from digest.profiles import validate_profile
 from digest.runtime import Runtime
 from tests.web_support import SEED_FEED, free_port, make_runtime, serve
@@ -76,7 +79,7 @@ def test_the_widest_digest_stays_under_the_clip_and_opens_in_a_browser(
     assert html.count("<h2") >= 25 and "did not fit" not in html
     view_url = re.search(r'href="([^"]+/view/[^"]+)"', html)
     assert view_url is not None
-    with serve(rt, port), httpx.Client() as web:
+    with serve(rt, port), httpx.Client(timeout=120) as web:
         page = web.get(unescape(view_url.group(1)))
         assert page.status_code == 200
         assert page.headers["content-type"].startswith("text/html")
@@ -98,7 +101,7 @@ def test_the_private_feed_is_valid_atom_and_revocable(world: tuple[Runtime, int]
     message = send_edition(rt, now)
     prefs = re.search(r'href="([^"]+/preferences/[^"]+)"', html_part(message))
     assert prefs is not None
-    with serve(rt, port), httpx.Client() as web:
+    with serve(rt, port), httpx.Client(timeout=120) as web:
         page = web.get(unescape(prefs.group(1)))
         found = re.search(r'id="feed-url" href="([^"]+)"', page.text)
         assert found is not None
@@ -131,7 +134,7 @@ def test_the_private_feed_is_valid_atom_and_revocable(world: tuple[Runtime, int]
 
 def test_pages_share_one_stylesheet_with_the_accent_colour(world: tuple[Runtime, int]) -> None:
     rt, port = world
-    with serve(rt, port) as base, httpx.Client(base_url=base) as web:
+    with serve(rt, port) as base, httpx.Client(base_url=base, timeout=120) as web:
         home = web.get("/")
         csp = home.headers["content-security-policy"]
         assert "style-src 'self'" in csp and "unsafe-inline" not in csp
@@ -151,3 +154,45 @@ def test_pages_share_one_stylesheet_with_the_accent_colour(world: tuple[Runtime,
         assert '<select id="timezone" name="timezone"' in home.text
         assert "<option>America/New_York</option>" in home.text
         assert "<option selected>UTC</option>" in home.text
+
+
+def test_checking_interests_round_trips_without_saving_and_is_limited(
+        world: tuple[Runtime, int]) -> None:
+    rt, port = world
+    now = datetime.now(UTC)
+    sub_id = add_wide_reader(rt, now)
+    rt.fetcher.fetch(now=now, urls=[str(SEED_FEED)])
+    ranked: list[str] = []
+
+    class CountingRankers(Rankers):
+        def rank(self, ranker: Any, subscriber: Subscriber, **kw: Any) -> Ranking:
+            ranked.append(subscriber.profile.interests)
+            return super().rank(ranker, subscriber, **kw)
+
+    r = rt.rankers
+    rt.reader.rankers = CountingRankers(r.engine, r.embedder, r.pool_max, r.include_revisions)
+    prefs = rt.links.url("preferences", sub_id)
+    form = {"interests": "protein design with diffusion models", "seed_papers": "",
+            "frequency": "weekly", "weekday": "monday", "hour": "8",
+            "timezone": "Europe/Berlin", "papers_per_email": "50", "quiet_week": "send"}
+    origin = {"Origin": f"http://127.0.0.1:{port}"}
+    with serve(rt, port), httpx.Client(timeout=120) as web:
+        first = web.get(prefs)
+        assert "For your saved interests" in first.text
+        checked = web.post(prefs + "/check", data=form, headers=origin)
+        assert checked.status_code == 200
+        assert "For the text you typed (not saved yet)" in checked.text
+        assert 'value="protein design with diffusion models"' in checked.text
+        assert "<option selected>Europe/Berlin</option>" in checked.text  # the form as typed
+        assert 'class="paper"' in checked.text and "Why it\u2019s here:" in checked.text
+        stored = rt.subscribers.all()[0]
+        assert stored.profile.interests.startswith("machine learning")  # nothing saved
+        assert stored.timezone == "UTC"
+        # The same text again is answered from the cache: no second ranking.
+        assert ranked.count(form["interests"]) == 1
+        for _ in range(9):
+            assert web.post(prefs + "/check", data=form, headers=origin).status_code == 200
+        assert ranked.count(form["interests"]) == 1
+        limited = web.post(prefs + "/check", data=form, headers=origin)
+        assert limited.status_code == 200 and 'id="check-wait"' in limited.text
+        assert 'class="paper"' not in limited.text
