@@ -12,6 +12,7 @@ from fastapi.responses import HTMLResponse, Response
 from digest.errors import TokenError
 from digest.web.atom import atom_feed
 from digest.web.pages import fragment
+from digest.web.preferences import preferences_page
 
 router = APIRouter()
 
@@ -58,8 +59,6 @@ def feed(request: Request, token: str) -> Response:
 @router.post("/preferences/{token}/feed", response_class=HTMLResponse)
 def new_feed(request: Request, token: str) -> HTMLResponse:
     """Replace the reader's feed link (revoking the old one) and show the preferences."""
-    from digest.web.preferences import preferences_page  # the page this form sits on
-
     rt = request.app.state.rt
     _, sub = rt.subscriptions.read_link("preferences", token)
     rt.reader.new_feed_url(sub, now=datetime.now(UTC))
