@@ -4,6 +4,7 @@ would pick now for some interests (cached, for the subscribe and preferences pag
 
 from __future__ import annotations
 
+import logging
 import threading
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
@@ -18,6 +19,8 @@ from digest.render.context import PaperView, paper_view
 from digest.store import Engine
 from digest.store import reader as store
 from digest.store.papers import get_papers
+
+log = logging.getLogger("digest.reader")
 
 FEED_EDITIONS = 20  # entries in a reader's Atom feed
 CHECK_TTL = timedelta(minutes=15)  # how long "this week's picks" for one text are reused
@@ -53,6 +56,7 @@ class Reader:
     mail: DigestMail
     _cache: dict[tuple[Any, ...], tuple[datetime, list[PaperView]]] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
+    _busy: set[tuple[Any, ...]] = field(default_factory=set)
 
     def view(self, subscriber: Subscriber, edition_key: str) -> RenderedEmail | None:
         """Edition ``edition_key`` exactly as this subscriber's email carried it (None when it
@@ -112,6 +116,31 @@ class Reader:
                 self._cache.clear()
             self._cache[key] = (now, picks)
         return picks
+
+
+    def this_week_soon(self, subscriber: Subscriber, interests: str, *, now: datetime,
+                       limit: int = 5) -> list[PaperView] | None:
+        """``this_week`` without waiting: the cached picks (even stale ones), else None while
+        a background thread ranks them. A page view never waits for the encoder to load."""
+        key = (subscriber.id, interests, limit)
+        with self._lock:
+            hit = self._cache.get(key)
+            fresh = hit is not None and now - hit[0] < CHECK_TTL
+            if fresh or key in self._busy:
+                return hit[1] if hit is not None else None
+            self._busy.add(key)
+
+        def work() -> None:
+            try:
+                self.this_week(subscriber, interests, now=now, limit=limit)
+            except Exception:  # a page's extra: logged, never fatal
+                log.exception("ranking this week's picks failed")
+            finally:
+                with self._lock:
+                    self._busy.discard(key)
+
+        threading.Thread(target=work, name="this-week", daemon=True).start()
+        return hit[1] if hit is not None else None
 
 
 def example_reader(interests: str) -> Subscriber:

@@ -38,21 +38,27 @@ def zones_for(current: str) -> tuple[str, ...]:
 def sample_context(request: Request) -> dict[str, Any]:
     """The subscribe page's sample: this week's picks for ``SAMPLE_INTERESTS``."""
     rt = request.app.state.rt
-    picks = rt.reader.this_week(example_reader(SAMPLE_INTERESTS), SAMPLE_INTERESTS,
-                                now=datetime.now(UTC), limit=3)
+    picks = rt.reader.this_week_soon(example_reader(SAMPLE_INTERESTS), SAMPLE_INTERESTS,
+                                     now=datetime.now(UTC), limit=3)
     return {"sample_interests": SAMPLE_INTERESTS, "sample": picks}
 
 
 def preferences_context(request: Request, sub: Subscriber, interests: str, zone: str, *,
                         checking: bool = False) -> dict[str, Any]:
     """This week's picks for ``interests`` (the saved ones, or those typed when
-    ``checking``, which counts against the reader's check limit), and the feed link."""
+    ``checking``, which counts against the reader's check limit, and waits for them; a plain
+    page view does not, and shows them once ready), and the feed link."""
     rt = request.app.state.rt
     now = datetime.now(UTC)
     wait = 0
     if checking:
         limit, window = CHECK_LIMIT
         wait = rt.subscriptions.throttle(f"check:{sub.id}", limit=limit, window=window, now=now)
-    picks = [] if wait else rt.reader.this_week(sub, interests, now=now, limit=5)
+    if wait:
+        picks: list[Any] | None = []
+    elif checking:
+        picks = rt.reader.this_week(sub, interests, now=now, limit=5)
+    else:
+        picks = rt.reader.this_week_soon(sub, interests, now=now, limit=5)
     return {"picks": picks, "check_wait": wait, "checked": checking and not wait,
             "feed_url": rt.reader.feed_url(sub, now=now), "zones": zones_for(zone)}

@@ -15,8 +15,10 @@ from typing import Any
 
 import pytest
 
+from digest.app.reader import example_reader
 from digest.runtime import Runtime
 from digest.store.subscribers import get_subscriber
+from digest.web.picks import SAMPLE_INTERESTS
 from tests.smtp_sink import SmtpSink
 from tests.web_support import SEED_FEED, find_link, free_port, make_runtime, serve
 
@@ -104,6 +106,12 @@ def test_new_york_reader_and_every_page_in_a_browser(tmp_path: Path,
             assert get_subscriber(rt.engine, email=READER).profile.interests.startswith("Mamba")
 
             assert _in_thread(lambda: _fetch_and_send(rt, datetime.now(UTC))) == 1
+            # Pages show the picks once ranked in the background: rank them now, so every
+            # screenshot has them.
+            now = datetime.now(UTC)
+            rt.reader.this_week(example_reader(SAMPLE_INTERESTS), SAMPLE_INTERESTS, now=now,
+                                limit=3)
+            rt.reader.this_week(sub, sub.profile.interests, now=now, limit=5)
             digest = inbox()[2]
             html = digest.get_body(preferencelist=("html",)).get_content()
             view = re.search(r'href="([^"]+/view/[^"]+)"', html)

@@ -8,7 +8,9 @@ from __future__ import annotations
 import email
 import email.policy
 import re
+import time
 import tomllib
+from collections.abc import Callable
 from datetime import UTC, datetime
 from email.message import EmailMessage
 from html import unescape
@@ -43,6 +45,16 @@ def send_edition(rt: Runtime, now: datetime) -> EmailMessage:
     message = email.message_from_bytes(eml.read_bytes(), policy=email.policy.default)
     assert isinstance(message, EmailMessage)
     return message
+
+
+def eventually(get: Callable[[], str], wanted: str) -> str:
+    """``get()`` again until its text contains ``wanted`` (a background job finishing);
+    fails after two minutes."""
+    deadline = time.monotonic() + 120
+    while wanted not in (text := get()):
+        assert time.monotonic() < deadline, f"{wanted!r} never appeared"
+        time.sleep(0.2)
+    return text
 
 
 def html_part(message: EmailMessage) -> str:
@@ -176,9 +188,13 @@ def test_checking_interests_round_trips_without_saving_and_is_limited(
             "frequency": "weekly", "weekday": "monday", "hour": "8",
             "timezone": "Europe/Berlin", "papers_per_email": "50", "quiet_week": "send"}
     origin = {"Origin": f"http://127.0.0.1:{port}"}
-    with serve(rt, port), httpx.Client(timeout=120) as web:
-        first = web.get(prefs)
-        assert "For your saved interests" in first.text
+    with serve(rt, port) as base, httpx.Client(timeout=120) as web:
+        # Page views never wait for the ranker: the picks show once ready.
+        assert 'id="sample-pending"' in web.get(base + "/").text
+        assert 'id="picks-pending"' in web.get(prefs).text
+        home = eventually(lambda: web.get(base + "/").text, 'class="sample"')
+        assert "Why it\u2019s here:" in home
+        eventually(lambda: web.get(prefs).text, "For your saved interests")
         checked = web.post(prefs + "/check", data=form, headers=origin)
         assert checked.status_code == 200
         assert "For the text you typed (not saved yet)" in checked.text
