@@ -34,6 +34,12 @@ def text_on(hex_color: str) -> str:
     return "#ffffff" if white >= black else "#111827"
 
 
+def _darken(hex_color: str, amount: float = 0.6) -> str:
+    """Mix ``#rrggbb`` with black."""
+    rgb = [int(hex_color[i : i + 2], 16) for i in (1, 3, 5)]
+    return "#" + "".join(f"{round(c * (1 - amount)):02x}" for c in rgb)
+
+
 @cache
 def stylesheet(accent: str) -> str:
     """``digest.css`` with the accent colour of this deployment: buttons in ``accent``, links
@@ -41,6 +47,8 @@ def stylesheet(accent: str) -> str:
     css = (STATIC / "digest.css").read_text(encoding="utf-8")
     css = css.replace("--link: #9dacec;", f"--link: {lighten(accent, 0.45)};")
     css = css.replace("--accent-text: #ffffff;", f"--accent-text: {text_on(accent)};")
+    if text_on(accent) != "#ffffff":  # a light accent: links on white need a darker shade
+        css = css.replace(f"--link: {_DEFAULT_ACCENT};", f"--link: {_darken(accent)};", 1)
     return css.replace(_DEFAULT_ACCENT, accent.lower())
 
 

@@ -21,5 +21,6 @@ def test_button_text_contrasts_with_the_accent(accent: str, text: str) -> None:
 def test_the_stylesheet_carries_the_deployment_accent() -> None:
     css = stylesheet("#ffd43b")
     assert "--accent: #ffd43b;" in css and "--accent-text: #111827;" in css
+    assert "--link: #665518;" in css  # links on white: the yellow at 40% (6.5:1)
     assert "#3b5bdb" not in css  # no trace of the default accent
     assert "@media (prefers-color-scheme: dark)" in css
