@@ -36,9 +36,20 @@ class Links:
         return {"preferences_url": self.url("preferences", subscriber_id, public_id),
                 "unsubscribe_url": self.url("unsubscribe", subscriber_id, public_id)}
 
-    def for_digest(self, subscriber_id: int, public_id: str) -> DigestLinks:
-        """Every link one digest carries, including per-paper feedback and the RFC 8058
-        ``List-Unsubscribe`` mailto (subject ``unsubscribe <token>``)."""
+    def view(self, subscriber_id: int, public_id: str, edition_key: str) -> str:
+        """This reader's copy of edition ``edition_key`` in a browser (never expires)."""
+        return self.url("view", subscriber_id, public_id, e=edition_key)
+
+    def feed(self, subscriber_id: int, public_id: str, feed_key: str) -> str:
+        """The reader's private Atom feed; ``feed_key`` is the revocable key stored with the
+        subscriber (a new key makes every older feed link worthless)."""
+        return self.url("feed", subscriber_id, public_id, k=feed_key)
+
+    def for_digest(self, subscriber_id: int, public_id: str,
+                   edition_key: str | None = None) -> DigestLinks:
+        """Every link one digest carries, including per-paper feedback, the RFC 8058
+        ``List-Unsubscribe`` mailto (subject ``unsubscribe <token>``) and, given the edition,
+        its "view in browser" link."""
         unsub = make_token(self.secret, "unsubscribe", subscriber_id, public_id=public_id)
         base = self.base_url.rstrip("/")
 
@@ -54,4 +65,5 @@ class Links:
             feedback_url=feedback_url,
             list_unsubscribe_mailto=(f"mailto:{self.from_address}"
                                      f"?subject={quote('unsubscribe ' + unsub)}"),
+            view_url=self.view(subscriber_id, public_id, edition_key) if edition_key else None,
         )

@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from digest.app.plan import Planner
     from digest.app.preview import Previews
     from digest.app.rankers import Rankers
+    from digest.app.reader import Reader
     from digest.app.scheduled_jobs import ScheduledJobs
     from digest.app.sender import Sender
     from digest.app.status import Status
@@ -160,6 +161,13 @@ class Runtime:
         from digest.app.preview import Previews
 
         return Previews(self.engine, self.rankers, self.mail)
+
+    @cached_property
+    def reader(self) -> Reader:
+        """Editions in a browser and in a feed reader, and this week's picks."""
+        from digest.app.reader import Reader
+
+        return Reader(self.engine, self.rankers, self.mail)
 
     @cached_property
     def notifier(self) -> Notifier:

@@ -18,8 +18,9 @@ from digest.errors import TokenError
 
 # "form" signs the subscribe form (CSRF), with subscriber id 0.
 # "resubscribe" is the undo offered on the unsubscribe page.
+# "view" opens one edition in a browser; "feed" is a reader's private Atom feed.
 PURPOSES = ("confirm", "unsubscribe", "preferences", "feedback", "export", "delete", "form",
-            "resubscribe")
+            "resubscribe", "view", "feed")
 
 
 class ExpiredToken(TokenError):

@@ -11,7 +11,7 @@ from digest.addresses import wire_address
 from digest.compose import compose_message, make_message_id
 from digest.editions import edition_for
 from digest.links import Links
-from digest.models import Ranking, Subscriber
+from digest.models import EditionInfo, Ranking, Subscriber
 from digest.render import RenderedEmail, Renderer
 
 
@@ -31,12 +31,20 @@ class DigestMail:
         live under it."""
         return wire_address(self.from_address).rsplit("@", 1)[1]
 
+    def render(self, subscriber: Subscriber, ranking: Ranking,
+               edition: EditionInfo) -> RenderedEmail:
+        """The digest bodies of ``edition`` for this subscriber, with the same signed links
+        its email carries (the "view in browser" page shows exactly this HTML)."""
+        links = self.links.for_digest(subscriber.id, subscriber.public_id, edition.key)
+        return self.renderer.render_digest(subscriber=subscriber, ranking=ranking,
+                                           edition=edition, links=links)
+
     def compose(self, subscriber: Subscriber, ranking: Ranking, *, edition_key: str,
                 now: datetime) -> tuple[RenderedEmail, EmailMessage]:
         """The rendered bodies and the composed message of edition ``edition_key`` for this
         subscriber, dated ``now``. Raises RenderError (template) or AddressError (recipient).
         """
-        links = self.links.for_digest(subscriber.id, subscriber.public_id)
+        links = self.links.for_digest(subscriber.id, subscriber.public_id, edition_key)
         info = edition_for(subscriber, now)
         if info.key != edition_key:  # rendering a row planned in an earlier period
             info = replace(info, key=edition_key)

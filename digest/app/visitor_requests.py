@@ -43,7 +43,7 @@ class VisitorQueue:
     subscriptions: Subscriptions
 
     def ask_subscribe(self, fields: dict[str, str], *, now: datetime) -> int:
-        """Queue a validated sign-up form (email, interests, frequency); returns its id."""
+        """Queue a validated sign-up form (email, interests, frequency, timezone); returns its id."""
         return queue.enqueue(self.engine, "subscribe", dict(fields), now=now)
 
     def ask_link(self, email: str, *, now: datetime) -> int:

@@ -72,6 +72,7 @@ class PaperView(NamedTuple):
     reasons: tuple[str, ...] = ()
     more_url: str | None = None
     less_url: str | None = None
+    lean: bool = False  # a short card (no excerpt, one reason): keeps long digests unclipped
 
 
 @lru_cache(maxsize=4096)
@@ -105,6 +106,23 @@ def paper_view(pick: Pick, links: DigestLinks) -> PaperView:
     )
 
 
+class Fit(NamedTuple):
+    """How much of each card an email may carry: ``full`` papers get whole cards, the rest
+    lean ones (with feedback links when ``feedback``); past ``keep`` papers are dropped."""
+
+    full: int
+    feedback: bool = True
+    keep: int | None = None
+
+
+def lean_card(view: PaperView, *, feedback: bool) -> PaperView:
+    """The short card: title, authors, signal, the first reason, the links."""
+    return view._replace(
+        excerpt="", lean=True, reasons=tuple(shorten(r, 90) for r in view.reasons[:1]),
+        more_url=view.more_url if feedback else None, less_url=view.less_url if feedback else None,
+    )
+
+
 def digest_context(
     *,
     brand: dict[str, str],
@@ -113,11 +131,18 @@ def digest_context(
     ranking: Ranking,
     edition: EditionInfo,
     links: DigestLinks,
+    fit: Fit | None = None,
 ) -> dict[str, Any]:
     adjective, unit = _ADJECTIVE.get(edition.frequency, ("latest", "issue"))
     label = period_label(edition)
     papers = [paper_view(pick, links) for pick in ranking.picks]
     count = len(papers)
+    dropped = 0
+    if fit is not None:
+        kept = papers[: fit.keep] if fit.keep is not None else papers
+        dropped = count - len(kept)
+        papers = kept[: fit.full] + [lean_card(v, feedback=fit.feedback)
+                                     for v in kept[fit.full :]]
     product = display_line(branding.product_name, limit=60)
     if count:
         subject = f"{product}: {count} paper{'s' if count != 1 else ''} for {label}"
@@ -143,6 +168,8 @@ def digest_context(
         "considered": ranking.considered if ranking.considered > count else 0,
         "quiet": ranking.quiet,
         "why": why,
+        "dropped": dropped,
         "preferences_url": trusted_url(links.preferences_url, "preferences URL"),
         "unsubscribe_url": trusted_url(links.unsubscribe_url, "unsubscribe URL"),
+        "view_url": trusted_url(links.view_url, "view URL") if links.view_url else "",
     }

@@ -11,7 +11,7 @@ import jinja2
 from digest.errors import RenderError
 from digest.models import EditionInfo, Ranking, Subscriber
 from digest.render.compiler import MjmlCompiler, MjmlLoader, compile_per_message
-from digest.render.context import digest_context, lighten, trusted_url
+from digest.render.context import Fit, digest_context, lighten, trusted_url
 from digest.render.fields import wrap
 from digest.render.types import Branding, DigestLinks, RenderedEmail
 from digest.resources import templates_dir
@@ -34,6 +34,14 @@ NOTICES: dict[str, tuple[str, str, str]] = {
                "You get this because someone asked for {e}'s {p} links on the \"send me my "
                "link\" page. If it was not you, ignore it: nothing changes."),
 }
+
+
+# Gmail hides everything past ~102 KB of HTML ("[Message clipped]"), footer links included
+# (field case 13: 30 papers made 106.6 KB). Every digest's HTML stays under this many bytes.
+MAX_HTML_BYTES = 100_000
+# The shapes tried in turn until the HTML fits: whole cards for the first ten papers, then
+# fewer; then lean cards without feedback links; last, papers dropped from the end.
+FITS = (Fit(full=10), Fit(full=5), Fit(full=0), Fit(full=0, feedback=False))
 
 
 def to_ascii(html: str) -> str:
@@ -87,13 +95,23 @@ class Renderer:
         edition: EditionInfo,
         links: DigestLinks,
     ) -> RenderedEmail:
-        context = self.digest_context(subscriber, ranking, edition, links)
-        return self._render("digest", context)
+        """The digest email, its HTML under ``MAX_HTML_BYTES`` (see ``FITS``): whole cards
+        while they fit, lean cards after, and only in the last resort fewer papers (the email
+        then says how many did not fit). Raises RenderError on a template fault."""
+        fits = [*FITS, *(Fit(0, False, keep) for keep in range(len(ranking.picks) - 1, 0, -1))]
+        for fit in fits:
+            rendered = self._render("digest", self.digest_context(subscriber, ranking, edition,
+                                                                  links, fit=fit))
+            if len(rendered.html) < MAX_HTML_BYTES:  # ASCII (to_ascii): chars are bytes
+                return rendered
+        return rendered
 
     def digest_context(
-        self, subscriber: Subscriber, ranking: Ranking, edition: EditionInfo, links: DigestLinks
+        self, subscriber: Subscriber, ranking: Ranking, edition: EditionInfo, links: DigestLinks,
+        fit: Fit | None = None,
     ) -> dict[str, Any]:
-        """The view model the digest templates see (public for previews and the benchmark)."""
+        """The view model the digest templates see (public for previews and the benchmark);
+        ``fit`` None means every card whole."""
         return digest_context(
             brand=self._brand,
             branding=self.branding,
@@ -101,6 +119,7 @@ class Renderer:
             ranking=ranking,
             edition=edition,
             links=links,
+            fit=fit,
         )
 
     def render_notice(

@@ -36,6 +36,7 @@ class DigestLinks:
     preferences_url: str
     feedback_url: Callable[[str, str], str]  # (paper_id, "more" | "less") -> URL
     list_unsubscribe_mailto: str | None = None
+    view_url: str | None = None  # this edition in a browser ("view in browser")
 
 
 @dataclass(frozen=True, slots=True)

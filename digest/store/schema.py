@@ -262,3 +262,14 @@ inbound_events = Table(
     Column("created_at", UTCDateTime(), nullable=False),
     Index("ix_inbound_events_created", "created_at"),
 )
+
+# A reader's private Atom feed key (migration 0013_reader): feed links carry it signed, and a
+# new key (revoking the old links) replaces the row's value.
+reader_feeds = Table(
+    "reader_feeds",
+    metadata,
+    Column("subscriber_id", Id, ForeignKey("subscribers.id", ondelete="CASCADE"),
+           primary_key=True),
+    Column("feed_key", String(64), nullable=False),
+    Column("created_at", UTCDateTime(), nullable=False),
+)

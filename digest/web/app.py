@@ -22,7 +22,9 @@ from digest.web import (
     confirm,
     feedback,
     preferences,
+    reader,
     rights,
+    static,
     subscribe,
     unsubscribe,
     ways_back,
@@ -37,8 +39,8 @@ log = logging.getLogger("digest.web")
 MAX_BODY = 64 * 1024  # the largest form (preferences) is a few kB
 
 SECURITY_HEADERS = {
-    # No scripts at all; inline styles only; forms post back to us.
-    "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; "
+    # Our own stylesheet and script only (no inline ones); forms post back to us.
+    "Content-Security-Policy": "default-src 'none'; style-src 'self'; script-src 'self'; "
                                "form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
     "X-Frame-Options": "DENY",
     "X-Content-Type-Options": "nosniff",
@@ -84,7 +86,8 @@ def create_app(rt: Runtime) -> FastAPI:
     rt.secret  # noqa: B018 - fail now, not on the first link, when the secret is missing
     app.state.rt = rt
     app.state.worker = worker
-    for module in (subscribe, confirm, unsubscribe, preferences, feedback, rights, ways_back):
+    for module in (subscribe, confirm, unsubscribe, preferences, feedback, rights, ways_back,
+                   static, reader):
         app.include_router(module.router)
 
     def too_large(request: Request) -> Response:

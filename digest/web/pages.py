@@ -17,8 +17,14 @@ _env = jinja2.Environment(
 )
 
 
+def fragment(template: str, **context: Any) -> str:
+    """A template rendered to an HTML string (autoescaped), e.g. a feed entry's content."""
+    return _env.get_template(template).render(**context)
+
+
 def page(request: Request, template: str, *, status: int = 200,
          headers: dict[str, str] | None = None, **context: Any) -> HTMLResponse:
+    """A full page from ``template`` with ``product`` (the product name) in its context."""
     rt = request.app.state.rt
     html = _env.get_template(template).render(product=rt.settings.product_name, **context)
     return HTMLResponse(html, status_code=status, headers=headers)

@@ -11,6 +11,7 @@ from digest.models import Subscriber
 from digest.profiles import MAX_INTERESTS, WEEKDAYS, ProfileError
 from digest.web.forms import FormError, clean, lines, number
 from digest.web.pages import page
+from digest.web.picks import preferences_context
 
 router = APIRouter()
 Field = Annotated[str, Form()]
@@ -25,10 +26,13 @@ def _values(sub: Subscriber) -> dict[str, Any]:
 
 def _page(request: Request, token: str, sub: Subscriber, *, status: int = 200,
           error: str | None = None, saved: bool = False,
-          values: dict[str, Any] | None = None) -> HTMLResponse:
+          values: dict[str, Any] | None = None, checking: bool = False) -> HTMLResponse:
+    values = values or _values(sub)
+    extra = preferences_context(request, sub, str(values["interests"]),
+                                str(values["timezone"]), checking=checking)
     return page(request, "preferences.html", status=status, error=error, saved=saved,
                 email=sub.email, status_word=sub.status, weekdays=WEEKDAYS,
-                values=values or _values(sub), action=f"/preferences/{token}")
+                values=values, action=f"/preferences/{token}", **extra)
 
 
 @router.get("/preferences/{token}", response_class=HTMLResponse)
@@ -68,3 +72,17 @@ def preferences_post(request: Request, token: str, interests: Field = "",
         shown = {k: v if isinstance(v, str) else "" for k, v in raw.items()}
         return _page(request, token, sub, status=400, error=str(exc), values=shown)
     return _page(request, token, sub, saved=True)
+
+
+@router.post("/preferences/{token}/check", response_class=HTMLResponse)
+def preferences_check(request: Request, token: str, interests: Field = "",
+                      seed_papers: Field = "", frequency: Field = "weekly",
+                      weekday: Field = "monday", hour: Field = "8", timezone: Field = "UTC",
+                      papers_per_email: Field = "10", quiet_week: Field = "send") -> HTMLResponse:
+    """The form as typed (nothing saved) with this week's picks for the typed interests."""
+    _, sub = request.app.state.rt.subscriptions.read_link("preferences", token)
+    raw = {"interests": interests, "seed_papers": seed_papers, "frequency": frequency,
+           "weekday": weekday, "hour": hour, "timezone": timezone,
+           "papers_per_email": papers_per_email, "quiet_week": quiet_week}
+    shown = {k: v[:MAX_INTERESTS] if isinstance(v, str) else "" for k, v in raw.items()}
+    return _page(request, token, sub, values=shown, checking=True)

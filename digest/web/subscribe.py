@@ -16,6 +16,7 @@ from digest.errors import AddressError
 from digest.profiles import MAX_INTERESTS, ProfileError, validate_profile
 from digest.web.forms import FormError, check_form_token, clean, client_ip, form_token
 from digest.web.pages import message, page
+from digest.web.picks import sample_context, zones_for
 
 router = APIRouter()
 Field = Annotated[str, Form()]
@@ -24,8 +25,10 @@ Field = Annotated[str, Form()]
 def _form(request: Request, *, status: int = 200, error: str | None = None,
           values: dict[str, str] | None = None) -> HTMLResponse:
     rt = request.app.state.rt
-    return page(request, "subscribe.html", status=status, error=error,
-                values=values or {"frequency": "weekly"}, form_token=form_token(rt.secret))
+    values = values or {"frequency": "weekly", "timezone": "UTC"}
+    return page(request, "subscribe.html", status=status, error=error, values=values,
+                form_token=form_token(rt.secret), zones=zones_for(values.get("timezone", "")),
+                **sample_context(request))
 
 
 def too_many(request: Request, retry_after: int, text: str) -> HTMLResponse:
@@ -53,8 +56,8 @@ def after_answer(request: Request, tasks: BackgroundTasks) -> None:
 
 @router.post("/subscribe", response_class=HTMLResponse)
 def subscribe_post(request: Request, tasks: BackgroundTasks, email: Field = "",
-                   interests: Field = "", frequency: Field = "weekly", website: Field = "",
-                   form_token: Field = "") -> HTMLResponse:
+                   interests: Field = "", frequency: Field = "weekly", timezone: Field = "UTC",
+                   website: Field = "", form_token: Field = "") -> HTMLResponse:
     """Ask for a subscription; a confirmation email follows (double opt-in)."""
     rt = request.app.state.rt
     subscriptions, web = rt.subscriptions, rt.settings.web
@@ -65,7 +68,8 @@ def subscribe_post(request: Request, tasks: BackgroundTasks, email: Field = "",
         return too_many(request, wait, "Too many sign-ups from your network. Please try later.")
     values = {"email": email if isinstance(email, str) else "",
               "interests": interests if isinstance(interests, str) else "",
-              "frequency": frequency if isinstance(frequency, str) else "weekly"}
+              "frequency": frequency if isinstance(frequency, str) else "weekly",
+              "timezone": timezone if isinstance(timezone, str) else "UTC"}
     try:
         check_form_token(rt.secret, form_token)
         if website:  # the honeypot: hidden from people, irresistible to bots
@@ -73,14 +77,16 @@ def subscribe_post(request: Request, tasks: BackgroundTasks, email: Field = "",
         fields = {"email": clean(email, "email", max_len=320, required=True),
                   "interests": clean(interests, "interests", max_len=MAX_INTERESTS,
                                      required=True),
-                  "frequency": clean(frequency, "frequency", max_len=10) or "weekly"}
+                  "frequency": clean(frequency, "frequency", max_len=10) or "weekly",
+                  "timezone": clean(timezone, "time zone", max_len=64) or "UTC"}
         if fields["frequency"] not in ("daily", "weekly"):
             raise FormError("frequency: daily or weekly")
         data = validate_profile(fields)
     except (FormError, ProfileError, AddressError) as exc:
         return _form(request, status=400, error=str(exc), values=values)
     request.app.state.worker.queue.ask_subscribe(
-        {"email": data.email, "interests": data.interests, "frequency": data.frequency},
+        {"email": data.email, "interests": data.interests, "frequency": data.frequency,
+         "timezone": data.timezone},
         now=now)
     after_answer(request, tasks)
     return page(request, "check_inbox.html", email=data.email,

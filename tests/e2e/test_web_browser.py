@@ -69,7 +69,7 @@ def test_journey_in_a_browser(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
             page.fill("#interests", "Mamba state space models and recurrent state capacity")
             page.select_option("#frequency", "daily")
             page.fill("#papers_per_email", "3")
-            page.fill("#timezone", "America/New_York")
+            page.select_option("#timezone", "America/New_York")
             page.click("#save")
             assert page.is_visible("#saved")
             assert page.input_value("#interests").startswith("Mamba")

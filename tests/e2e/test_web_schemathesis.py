@@ -15,7 +15,7 @@ import schemathesis
 from hypothesis import HealthCheck, given, settings
 
 from digest.profiles import validate_profile
-from digest.store.subscribers import upsert_subscriber
+from digest.store.subscribers import get_subscriber, upsert_subscriber
 from digest.tokens import make_token
 from digest.web import create_app
 from digest.web.forms import form_token
@@ -37,6 +37,16 @@ def test_no_server_errors(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> No
         "delete": make_token(SECRET, "delete", sid),
         "resubscribe": make_token(SECRET, "resubscribe", sid, at=datetime.now(UTC).isoformat()),
     }
+    # The feed and view links name a second reader: the fuzzed delete erases the first one
+    # (and a fuzzed POST /preferences/{token}/feed replaces the first one's feed key).
+    reader = validate_profile({"email": "reader@example.org", "interests": "graphs"})
+    rid, _ = upsert_subscriber(rt.engine, reader, now=datetime.now(UTC), status="active",
+                               origin="cli")
+    other = get_subscriber(rt.engine, subscriber_id=rid)
+    assert other is not None
+    valid["view"] = make_token(SECRET, "view", rid, e="weekly:2026-W48")  # never sent: 404
+    valid["feed"] = rt.reader.feed_url(other, now=datetime.now(UTC)).rsplit("/", 1)[1]
+
     schema = schemathesis.openapi.from_asgi("/openapi.json", create_app(rt))
     operations = [result.ok() for result in schema.get_all_operations()]
     assert len(operations) >= 12
@@ -63,6 +73,7 @@ def test_no_server_errors(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> No
     # The substitution worked: handlers behind valid links were reached, not only refused.
     for reached in ("POST /confirm/{token} 200", "POST /unsubscribe/{token} 200",
                     "POST /feedback/{token} 200", "POST /preferences/{token}/export 200",
-                    "POST /delete/{token} 200", "GET /preferences/{token} 200"):
+                    "POST /delete/{token} 200", "GET /preferences/{token} 200",
+                    "GET /feed/{token} 200", "POST /preferences/{token}/check 200"):
         assert reached in seen, sorted(seen)
     rt.close()

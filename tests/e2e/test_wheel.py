@@ -48,6 +48,8 @@ def test_the_wheel_carries_every_package_templates_and_demo_data(tmp_path: Path)
     for path in (REPO / "templates").rglob("*.j2"):
         assert f"digest/templates/{path.relative_to(REPO / 'templates')}" in names
     assert {f"digest/templates/web/{p.name}" for p in (REPO / "templates/web").glob("*.html")} <= names
+    assert {f"digest/templates/web/static/{p.name}"
+            for p in (REPO / "templates/web/static").iterdir()} <= names
     assert "digest/seeds/arxiv_seed.xml" in names
     assert {f"digest/subscribers/{p.name}" for p in (REPO / "subscribers").glob("*.toml")} <= names
 

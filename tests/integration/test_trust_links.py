@@ -87,6 +87,12 @@ KINDS = [
     ("preferences", "POST", "/preferences/{t}/delete", {}),
     ("delete", "GET", "/delete/{t}", {}),
     ("delete", "POST", "/delete/{t}", {}),
+    ("resubscribe", "GET", "/resubscribe/{t}", {"at": NOW.isoformat()}),
+    ("resubscribe", "POST", "/resubscribe/{t}", {"at": NOW.isoformat()}),
+    ("preferences", "POST", "/preferences/{t}/check", {}),
+    ("preferences", "POST", "/preferences/{t}/feed", {}),
+    ("view", "GET", "/view/{t}", {"e": "weekly:2026-W48"}),
+    ("feed", "GET", "/feed/{t}", {"k": "a-feed-key"}),
 ]
 
 
