@@ -18,9 +18,9 @@ from digest.models import EditionInfo, Ranking, Subscriber
 from digest.store import Engine, history, ledger
 from digest.store.subscribers import list_subscribers
 
-# Subscribers ranked, then written to the ledger in one transaction, at a time (small enough
-# that delivery, overlapped, starts early): one read of
-# what they were sent, one insert, one progress tick per batch.
+# Subscribers ranked, then written to the ledger in one transaction, at a time: one read of
+# what they were sent, one insert, one progress tick per batch (small enough that delivery,
+# overlapped with planning, starts early).
 PLAN_BATCH = 200
 Progress = Callable[[int, int], None]
 
