@@ -7,6 +7,7 @@ row is unique, so a rerun, a crash or a second worker never plans (or sends) it 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -15,7 +16,14 @@ from digest.app.rankers import Rankers
 from digest.editions import DEFAULT_TOO_LATE, outside_window, select_due, window_start
 from digest.models import EditionInfo, Ranking, Subscriber
 from digest.store import Engine, history, ledger
+from digest.store.plan_locks import batch_lock
 from digest.store.subscribers import list_subscribers
+
+# Subscribers ranked, then written to the ledger in one transaction, at a time: one read of
+# what they were sent, one insert, one progress tick per batch (small enough that delivery,
+# overlapped with planning, starts early).
+PLAN_BATCH = 200
+Progress = Callable[[int, int], None]
 
 
 @dataclass(slots=True)
@@ -29,6 +37,7 @@ class PlanReport:
     nothing_new: int = 0  # no paper cleared the relevance floor
     skipped_quiet: int = 0
     per_subscriber: dict[str, str] = field(default_factory=dict)
+    elsewhere: int = 0  # in a batch another worker was planning (PostgreSQL)
     pool: int = 0  # candidate papers ranked against
     pool_total: int = 0  # candidates before DIGEST_RANK_POOL_MAX cut the pool
 
@@ -47,7 +56,8 @@ class Planner:
     rankers: Rankers
 
     def plan(self, *, now: datetime, only: str | None = None, scheduled: bool = False,
-             too_late: timedelta = DEFAULT_TOO_LATE, first_at_once: bool = True) -> PlanReport:
+             too_late: timedelta = DEFAULT_TOO_LATE, first_at_once: bool = True,
+             on_progress: Progress | None = None) -> PlanReport:
         """Put editions in the ledger for active subscribers (or just ``only``) who lack them.
 
         ``scheduled=False`` (``digest run --once``, ``digest send``): this calendar period's
@@ -55,7 +65,11 @@ class Planner:
         service): only editions whose local delivery time has passed (see
         ``editions.select_due``). Each edition covers the papers first seen since the
         subscriber's last delivered one: new work only, the most recent ``pool_max`` (see
-        ``Rankers.pool``). Raises StoreError when the store fails.
+        ``Rankers.pool``). Subscribers are ranked and written ``PLAN_BATCH`` at a time, in
+        id order; on PostgreSQL a batch another worker is planning is left to it
+        (``store.plan_locks``). ``on_progress(done, total)`` hears after each batch
+        (``total``: subscribers due; first called with ``done=0``). Raises StoreError when
+        the store fails.
         """
         report = PlanReport()
         subscribers = [s for s in list_subscribers(self.engine, status="active")
@@ -68,9 +82,9 @@ class Planner:
         report.waiting = due.waiting
         for sub, edition, reason in due.skip:
             self._record_skip(sub, edition, reason, now, report)
-        fresh = self._unplanned(due.send, now, report)
-        if fresh:
-            self._rank_into_ledger(fresh, now, report)
+        todo = self._editions(due.send, now)
+        if todo:
+            self._plan_batches(todo, now, report, on_progress)
         return report
 
     def _record_skip(self, sub: Subscriber, edition: EditionInfo, reason: str, now: datetime,
@@ -81,44 +95,83 @@ class Planner:
             report.skipped_late += 1
             report.per_subscriber[sub.email] = reason
 
-    def _unplanned(self, todo: list[tuple[Subscriber, EditionInfo]], now: datetime,
-                   report: PlanReport) -> list[tuple[Subscriber, int]]:
-        fresh: list[tuple[Subscriber, int]] = []
-        for sub, edition in todo:
-            edition_id = ledger.ensure_edition(self.engine, edition, now=now)
-            if ledger.has_delivery(self.engine, edition_id=edition_id, subscriber_id=sub.id):
+    def _editions(self, todo: list[tuple[Subscriber, EditionInfo]],
+                  now: datetime) -> list[tuple[Subscriber, int]]:
+        """(subscriber, edition id) in subscriber id order: every worker cuts the same batches."""
+        ids: dict[str, int] = {}
+        out = []
+        for sub, edition in sorted(todo, key=lambda item: item[0].id):
+            if edition.key not in ids:
+                ids[edition.key] = ledger.ensure_edition(self.engine, edition, now=now)
+            out.append((sub, ids[edition.key]))
+        return out
+
+    def _fresh(self, chunk: list[tuple[Subscriber, int]],
+               report: PlanReport) -> list[tuple[Subscriber, int]]:
+        have = ledger.existing_deliveries(self.engine, [(e, s.id) for s, e in chunk])
+        for sub, edition_id in chunk:
+            if (edition_id, sub.id) in have:
                 report.already += 1
                 report.per_subscriber[sub.email] = "already planned"
-            else:
-                fresh.append((sub, edition_id))
-        return fresh
+        return [(s, e) for s, e in chunk if (e, s.id) not in have]
 
-    def _rank_into_ledger(self, fresh: list[tuple[Subscriber, int]], now: datetime,
-                          report: PlanReport) -> None:
+    def _plan_batches(self, todo: list[tuple[Subscriber, int]], now: datetime,
+                      report: PlanReport, on_progress: Progress | None) -> None:
         delivered = history.last_delivered_at(self.engine)
-        starts = {sub.id: window_start(delivered.get(sub.id), now) for sub, _ in fresh}
-        candidates = self.rankers.pool(min(starts.values()))
-        pool = candidates.papers
-        report.pool, report.pool_total = len(pool), candidates.total
-        ranker = self.rankers.over(pool, [sub for sub, _ in fresh]) if pool else None
-        for sub, edition_id in fresh:
-            older = outside_window(pool, starts[sub.id], had_edition=sub.id in delivered)
-            ranking = (self.rankers.rank(ranker, sub, now=now, exclude=older) if ranker
-                       else Ranking(quiet=True))
+        starts = {sub.id: window_start(delivered.get(sub.id), now) for sub, _ in todo}
+        built: list[Any] = []  # [pool, ranker], at the first batch with someone to rank
+        windows: dict[tuple[datetime, bool], set[str]] = {}  # most readers share one window
+        if on_progress:
+            on_progress(0, len(todo))
+        for start in range(0, len(todo), PLAN_BATCH):
+            chunk = todo[start:start + PLAN_BATCH]
+            name = f"{chunk[0][1]}:{chunk[0][0].id}:{chunk[-1][0].id}"
+            with batch_lock(self.engine, name) as mine:
+                fresh = self._fresh(chunk, report) if mine else []
+                if not mine:
+                    report.elsewhere += len(chunk)
+                    for sub, _ in chunk:
+                        report.per_subscriber[sub.email] = "planned by another worker"
+                if fresh and not built:
+                    candidates = self.rankers.pool(min(starts.values()))
+                    report.pool, report.pool_total = len(candidates.papers), candidates.total
+                    built += [candidates.papers, self.rankers.over(
+                        candidates.papers, [s for s, _ in todo]) if candidates.papers else None]
+                if fresh:
+                    pool, ranker = built
+                    batch = []
+                    for sub, _ in fresh:
+                        key = (starts[sub.id], sub.id in delivered)
+                        if key not in windows:
+                            windows[key] = outside_window(pool, key[0], had_edition=key[1])
+                        batch.append((sub, windows[key]))
+                    rankings = (self.rankers.rank_many(ranker, batch, now=now) if ranker
+                                else [Ranking(quiet=True)] * len(fresh))
+                    self._write(fresh, rankings, now, report)
+            if on_progress:
+                on_progress(start + len(chunk), len(todo))
+
+    def _write(self, chunk: list[tuple[Subscriber, int]], rankings: list[Ranking],
+               now: datetime, report: PlanReport) -> None:
+        rows, subs = [], []
+        for (sub, edition_id), ranking in zip(chunk, rankings, strict=True):
             if not ranking.picks:
                 report.nothing_new += 1
                 report.per_subscriber[sub.email] = "nothing new"
                 continue
             skip = ranking.quiet and sub.quiet_week == "skip"
-            picks = frozen_picks(ranking)
-            if not ledger.add_delivery(self.engine, edition_id=edition_id, subscriber_id=sub.id,
-                                       picks=picks, quiet=ranking.quiet, now=now,
-                                       state="skipped" if skip else "pending",
-                                       note="quiet week, subscriber skips those" if skip else None):
+            rows.append(ledger.NewDelivery(
+                edition_id=edition_id, subscriber_id=sub.id, picks=frozen_picks(ranking),
+                quiet=ranking.quiet, state="skipped" if skip else "pending",
+                note="quiet week, subscriber skips those" if skip else None))
+            subs.append((sub, ranking, skip))
+        for (sub, ranking, skip), row, added in zip(
+                subs, rows, ledger.add_deliveries(self.engine, rows, now=now), strict=True):
+            if not added:
                 report.already += 1  # another node planned it between our check and insert
                 report.per_subscriber[sub.email] = "already planned"
                 continue
             report.skipped_quiet += skip
             report.planned += not skip
-            report.per_subscriber[sub.email] = (f"{len(picks)} papers"
+            report.per_subscriber[sub.email] = (f"{len(row.picks)} papers"
                                                 + (" (quiet)" if ranking.quiet else ""))

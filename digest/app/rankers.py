@@ -21,7 +21,7 @@ from digest.models import REVISIONS, Paper, Ranking, Subscriber
 from digest.rank import Embedder, Ranker, build_ranker, embed_papers, from_blob, to_blob
 from digest.store import Engine
 from digest.store.embeddings import load_embeddings, save_embeddings
-from digest.store.ledger import sent_paper_ids
+from digest.store.ledger import sent_paper_ids, sent_paper_ids_many
 from digest.store.papers import count_seen_since, get_papers, papers_seen_since
 
 EMBED_BATCH = 256  # papers encoded, then written, at a time
@@ -122,3 +122,12 @@ class Rankers:
         skip = sent_paper_ids(self.engine, subscriber.id) | (exclude or set())
         return with_revision_marks(ranker.rank(subscriber.profile, now=now,
                                                k=subscriber.papers_per_email, exclude=skip))
+
+    def rank_many(self, ranker: Ranker, batch: Sequence[tuple[Subscriber, set[str]]], *,
+                  now: datetime) -> list[Ranking]:
+        """:meth:`rank` for each (subscriber, exclude) of a batch, in order, with one ledger
+        read for what the whole batch was already sent."""
+        sent = sent_paper_ids_many(self.engine, [sub.id for sub, _ in batch])
+        requests = [(sub.profile, sub.papers_per_email, sent[sub.id] | exclude)
+                    for sub, exclude in batch]
+        return [with_revision_marks(r) for r in ranker.rank_many(requests, now=now)]

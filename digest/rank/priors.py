@@ -35,7 +35,17 @@ def recency(papers: Sequence[Paper], now: datetime) -> np.ndarray:
     return out
 
 
+def prior_base(papers: Sequence[Paper], now: datetime) -> np.ndarray:
+    """The prior at weight 1 (the same for every subscriber of an edition)."""
+    base: np.ndarray = POPULARITY * popularity(papers) + RECENCY * recency(papers, now)
+    return base
+
+
+def weighted_prior(base: np.ndarray, weight: float) -> np.ndarray:
+    """``base`` (see :func:`prior_base`) scaled by one subscriber's popularity weight."""
+    return (max(weight, 0.0) * base).astype(np.float32)
+
+
 def prior_scores(papers: Sequence[Paper], now: datetime, weight: float) -> np.ndarray:
     """The additive prior for one subscriber."""
-    base = POPULARITY * popularity(papers) + RECENCY * recency(papers, now)
-    return (max(weight, 0.0) * base).astype(np.float32)
+    return weighted_prior(prior_base(papers, now), weight)

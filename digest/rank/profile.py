@@ -53,33 +53,48 @@ def _title_key(title: str) -> str:
     return re.sub(r"[^a-z0-9]+", " ", title.lower()).strip()
 
 
-def resolve_papers(refs: Sequence[str], papers: Sequence[Paper]) -> tuple[Paper, ...]:
-    """Find referenced papers by id, arXiv id or exact (normalized) title; unknown refs drop out."""
-    by_id = {p.id: p for p in papers}
-    by_title = {_title_key(p.title): p for p in papers}
+class PaperLookup:
+    """Papers by id and by normalized title, built once per corpus (later duplicates win)."""
+
+    def __init__(self, papers: Sequence[Paper]) -> None:
+        self.by_id = {p.id: p for p in papers}
+        self.by_title = {_title_key(p.title): p for p in papers}
+
+
+def resolve_papers(refs: Sequence[str], papers: Sequence[Paper],
+                   lookup: PaperLookup | None = None) -> tuple[Paper, ...]:
+    """Find referenced papers by id, arXiv id or exact (normalized) title; unknown refs drop out.
+
+    ``lookup``: the same papers already indexed (a ranker builds it once for its corpus).
+    """
+    if not refs:
+        return ()
+    lookup = lookup or PaperLookup(papers)
     found: dict[str, Paper] = {}
     for ref in refs:
         key = arxiv_id(ref) or ref.strip()
-        paper = by_id.get(key) or by_title.get(_title_key(ref))
+        paper = lookup.by_id.get(key) or lookup.by_title.get(_title_key(ref))
         if paper is not None:
             found[paper.id] = paper
     return tuple(found.values())
 
 
-def parse_profile(profile: Profile, papers: Sequence[Paper]) -> ParsedProfile:
-    """Normalize a Profile against the corpus being ranked."""
+def parse_profile(profile: Profile, papers: Sequence[Paper],
+                  lookup: PaperLookup | None = None) -> ParsedProfile:
+    """Normalize a Profile against the corpus being ranked (``lookup``: the corpus indexed)."""
     phrases = split_interests(profile.interests) + tuple(
         k.strip() for k in profile.keywords if k.strip()
     )
     text = " ".join([profile.interests.strip(), *profile.keywords]).strip()
-    liked = resolve_papers(profile.liked, papers)
+    liked = resolve_papers(profile.liked, papers, lookup)
     return ParsedProfile(
         text=text,
         phrases=tuple({p.lower(): p for p in reversed(phrases)}.values())[::-1],
         examples=examples(profile.interests),
-        seeds=resolve_papers(profile.seed_papers, papers),
+        seeds=resolve_papers(profile.seed_papers, papers, lookup),
         liked=liked,
-        disliked=tuple(p for p in resolve_papers(profile.disliked, papers) if p not in liked),
+        disliked=tuple(p for p in resolve_papers(profile.disliked, papers, lookup)
+                       if p not in liked),
         authors=frozenset(normalize_author(a) for a in profile.authors if a.strip()),
         categories=frozenset(c.strip() for c in profile.categories if c.strip()),
     )

@@ -13,13 +13,20 @@ from contextlib import contextmanager
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, Engine, and_, bindparam, func, or_, select, text, update
+from sqlalchemy import Connection, Engine, and_, bindparam, func, select, text, update
 
 from digest.addresses import address_hash
 from digest.models import Claim, Outcome
 from digest.store.guard import reading, writing
-from digest.store.ledger import DEFAULT_LEASE, FINAL_STATES, OPEN_STATES
-from digest.store.schema import deliveries, editions, subscribers, suppressions
+from digest.store.ledger import DEFAULT_LEASE, FINAL_STATES
+from digest.store.schema import (
+    NEW_WHERE,
+    RETRY_WHERE,
+    deliveries,
+    editions,
+    subscribers,
+    suppressions,
+)
 
 Bind = Engine | Connection
 
@@ -49,16 +56,19 @@ def _read(bind: Bind) -> Iterator[Connection]:
                 bind.rollback()
 
 
-def _due(now: datetime) -> Any:
-    return or_(
-        and_(
-            deliveries.c.state.in_(OPEN_STATES),
-            or_(deliveries.c.next_attempt_at.is_(None), deliveries.c.next_attempt_at <= now),
-        ),
-        # Outcome unknown, with its one more attempt scheduled (a final one has none).
-        and_(deliveries.c.state == "unknown", deliveries.c.next_attempt_at <= now),
-        # A lease that ran out belongs to a worker that crashed (live ones renew theirs).
-        and_(deliveries.c.state == "sending", deliveries.c.lease_expires_at < now),
+def _tiers(now: datetime) -> tuple[tuple[tuple[Any, ...], tuple[Any, ...]], ...]:
+    """The due rows as disjoint parts, each one an index walks in order (ix_deliveries_new,
+    ix_deliveries_retry; leased rows are few), grouped in the two tiers claims take in turn
+    with the order of each."""
+    lapsed = and_(deliveries.c.state == "sending", deliveries.c.lease_expires_at < now)
+    waiting = deliveries.c.next_attempt_at
+    return (
+        # Never tried or given back untouched, in planning order; with leases that ran out,
+        # which belong to a worker that crashed (live ones renew theirs).
+        ((text(NEW_WHERE), and_(lapsed, waiting.is_(None))), (deliveries.c.id,)),
+        # Retries (and unknown outcomes' one more attempt) by the time they fell due.
+        ((and_(text(RETRY_WHERE), waiting <= now), and_(lapsed, waiting.is_not(None))),
+         (waiting, deliveries.c.id)),
     )
 
 
@@ -66,21 +76,21 @@ def _due_ids(conn: Connection, now: datetime, limit: int | None,
              subscriber_ids: Sequence[int] | None, *, lock: bool) -> list[int]:
     """Up to ``limit`` due rows: those never tried or given back untouched first, in
     planning order, then retries by the time they fell due, so a few rows that keep failing
-    never starve the rest of a list. Two queries, each able to walk an index in order
-    (one sorted query over an expression would sort every due row on every claim)."""
+    never starve the rest of a list. Each part is read along its index and stops at
+    ``limit`` (no sort of every due row, nor a walk past the rows sent already)."""
     ids: list[int] = []
-    tiers = ((deliveries.c.next_attempt_at.is_(None), (deliveries.c.id,)),
-             (deliveries.c.next_attempt_at.is_not(None),
-              (deliveries.c.next_attempt_at, deliveries.c.id)))
-    for tier, order in tiers:
+    for parts, order in _tiers(now):
         want = None if limit is None else limit - len(ids)
         if want is not None and want <= 0:
             break
-        query = _only(select(deliveries.c.id).where(_due(now), tier), subscriber_ids)
-        query = query.order_by(*order).limit(want)
-        if lock and conn.dialect.name == "postgresql":
-            query = query.with_for_update(skip_locked=True)
-        ids += [row.id for row in conn.execute(query)]
+        rows: list[Any] = []
+        for part in parts:
+            query = _only(select(*order).where(part), subscriber_ids).order_by(*order).limit(want)
+            if lock and conn.dialect.name == "postgresql":
+                query = query.with_for_update(skip_locked=True)
+            rows += conn.execute(query).all()
+        rows.sort(key=tuple)
+        ids += [row.id for row in rows[:want]]
     return ids
 
 
@@ -134,9 +144,12 @@ def peek_due(engine: Engine, *, now: datetime, limit: int | None = None,
 
 def count_due(engine: Engine, *, now: datetime,
               subscriber_ids: Sequence[int] | None = None) -> int:
-    query = _only(select(func.count()).select_from(deliveries).where(_due(now)), subscriber_ids)
+    """How many rows are due now: the parts claims read, each counted along its index."""
+    parts = [part for tier, _ in _tiers(now) for part in tier]
     with reading(engine) as conn:
-        return int(conn.execute(query).scalar_one())
+        return sum(int(conn.execute(_only(select(func.count()).select_from(deliveries)
+                                          .where(part), subscriber_ids)).scalar_one())
+                   for part in parts)
 
 
 def next_retry_at(bind: Bind, *, subscriber_ids: Sequence[int] | None = None) -> datetime | None:

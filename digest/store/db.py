@@ -6,6 +6,7 @@ setup step; ``digest db upgrade`` runs the same thing explicitly.
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +21,10 @@ from digest.errors import ConfigError, StoreError
 from digest.store.guard import READ_ONLY, guarded, reading
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
+# Workers that start together on a fresh PostgreSQL database take this transaction-level
+# advisory lock before migrating, so one migrates and the others then find it done (without
+# it, the second `CREATE TABLE` failed with a unique violation).
+MIGRATION_LOCK = int.from_bytes(hashlib.sha256(b"digest:migrations").digest()[:8], "big") >> 1
 
 
 def create_store_engine(url: str) -> Engine:
@@ -80,6 +85,8 @@ def upgrade(engine: Engine) -> str:
     Raises a ``StoreError`` subclass (see store.guard) when the database cannot be migrated.
     """
     with guarded(engine), engine.begin() as conn:
+        if conn.dialect.name == "postgresql":  # SQLite: BEGIN IMMEDIATE serializes already
+            conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": MIGRATION_LOCK})
         command.upgrade(_alembic_config(conn), "head")
     return current_revision(engine) or "base"
 

@@ -67,6 +67,49 @@ def add_delivery(engine: Engine, *, edition_id: int, subscriber_id: int,
         return False
 
 
+@dataclass(frozen=True, slots=True)
+class NewDelivery:
+    """One ledger row to add (see :func:`add_delivery` for the fields)."""
+
+    edition_id: int
+    subscriber_id: int
+    picks: Sequence[dict[str, Any]]
+    quiet: bool
+    state: str = "pending"
+    note: str | None = None
+
+
+def add_deliveries(engine: Engine, rows: Sequence[NewDelivery], *, now: datetime) -> list[bool]:
+    """Add many rows in one transaction; per row, False when it already existed (another
+    planner got there first: then the rows go in one by one, each keeping its own verdict)."""
+    if not rows:
+        return []
+    values = [{"edition_id": r.edition_id, "subscriber_id": r.subscriber_id, "state": r.state,
+               "picks": list(r.picks), "quiet": int(r.quiet), "attempts": 0,
+               "last_error": r.note, "created_at": now, "updated_at": now} for r in rows]
+    try:
+        with writing(engine) as conn:
+            conn.execute(deliveries.insert(), values)
+        return [True] * len(rows)
+    except StoreConflict:
+        return [add_delivery(engine, edition_id=r.edition_id, subscriber_id=r.subscriber_id,
+                             picks=r.picks, quiet=r.quiet, now=now, state=r.state, note=r.note)
+                for r in rows]
+
+
+def existing_deliveries(engine: Engine,
+                        pairs: Sequence[tuple[int, int]]) -> set[tuple[int, int]]:
+    """Which (edition id, subscriber id) pairs already have a row (in any state): one query."""
+    if not pairs:
+        return set()
+    query = select(deliveries.c.edition_id, deliveries.c.subscriber_id).where(
+        deliveries.c.subscriber_id.in_(sorted({s for _, s in pairs})),
+        deliveries.c.edition_id.in_(sorted({e for e, _ in pairs})))
+    wanted = set(pairs)
+    with reading(engine) as conn:
+        return {(e, s) for e, s in conn.execute(query) if (e, s) in wanted}
+
+
 def has_delivery(engine: Engine, *, edition_id: int, subscriber_id: int) -> bool:
     """Whether this subscriber already has a row for this edition (in any state)."""
     with reading(engine) as conn:
@@ -94,6 +137,21 @@ def sent_paper_ids(engine: Engine, subscriber_id: int) -> set[str]:
     )
     with reading(engine) as conn:
         return {pick["id"] for (picks,) in conn.execute(query) for pick in (picks or ())}
+
+
+def sent_paper_ids_many(engine: Engine, subscriber_ids: Sequence[int]) -> dict[int, set[str]]:
+    """:func:`sent_paper_ids` for many subscribers in one query (every id gets a set)."""
+    out: dict[int, set[str]] = {sid: set() for sid in subscriber_ids}
+    if not out:
+        return out
+    query = select(deliveries.c.subscriber_id, deliveries.c.picks).where(
+        deliveries.c.subscriber_id.in_(sorted(out)),
+        deliveries.c.state.in_(("sent", "sending", "pending", "retry", "unknown")),
+    )
+    with reading(engine) as conn:
+        for sid, picks in conn.execute(query):
+            out[sid].update(pick["id"] for pick in (picks or ()))
+    return out
 
 
 def counts_by_state(engine: Engine, *, edition_id: int | None = None) -> dict[str, int]:

@@ -26,6 +26,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.types import TypeDecorator
 
@@ -164,6 +165,10 @@ editions = Table(
 # The ledger: exactly one row per (edition, subscriber). State machine:
 # pending -> sending (leased) -> sent | retry (-> sending ...) | unknown | failed |
 # suppressed | skipped; an "unknown" row with next_attempt_at set is tried once more then.
+# Due rows never tried (or given back untouched), and rows waiting for a retry time.
+NEW_WHERE = "state IN ('pending', 'retry') AND next_attempt_at IS NULL"
+RETRY_WHERE = "state IN ('pending', 'retry', 'unknown') AND next_attempt_at IS NOT NULL"
+
 deliveries = Table(
     "deliveries",
     metadata,
@@ -194,6 +199,12 @@ deliveries = Table(
     UniqueConstraint("edition_id", "subscriber_id", name="uq_deliveries_edition_subscriber"),
     Index("ix_deliveries_state", "state", "next_attempt_at"),
     Index("ix_deliveries_subscriber", "subscriber_id"),
+    # Claims walk these in order and stop after a batch, however many rows are sent already
+    # (store.claims; partial, so sent rows are not in them at all).
+    Index("ix_deliveries_new", "id", sqlite_where=text(NEW_WHERE),
+          postgresql_where=text(NEW_WHERE)),
+    Index("ix_deliveries_retry", "next_attempt_at", "id", sqlite_where=text(RETRY_WHERE),
+          postgresql_where=text(RETRY_WHERE)),
 )
 
 # Addresses that must never receive mail again (hard bounce, complaint, deletion).

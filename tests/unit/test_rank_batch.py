@@ -1,67 +1,121 @@
-"""Batch ranking agrees with the one-subscriber path: floor, exclusions, MMR, quiet rows."""
+"""The planner's batch ranking gives exactly the picks of the product's own ``Ranker.rank``,
+one subscriber at a time, on a varied set of profiles (feedback, authors, seeds, categories,
+keywords, quiet weeks, exclusions).
+
+Expected picks in tests/fixtures/rank_batch_golden.json were written by ``Ranker.rank`` as it
+was before the batch path existed (commit 3a47556, ``python -m tests.unit.test_rank_batch``),
+over 135 real papers (bench/data's arXiv API listing and Hugging Face daily papers) with the
+hashing encoder of rank_fixtures, so the caches the batch path adds cannot change a pick.
+"""
 
 from __future__ import annotations
 
-import numpy as np
-from scipy import sparse
+import json
+import sys
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
 
-from digest.rank.batch import Corpus, ProfileChunk, rank_chunks
-from digest.rank.lexical import LexicalIndex
-from digest.rank.ranker import FLOOR, LEXICAL_WEIGHT
-from digest.rank.select import pick_top
+import pytest
 
+from digest.app.rank import read_feed_files
+from digest.models import Paper, Profile, Ranking
+from digest.rank import Ranker, build_ranker, embed_papers
+from tests.unit.rank_fixtures import CountingEmbedder
 
-def _unit(x: np.ndarray) -> np.ndarray:
-    return (x / np.linalg.norm(x, axis=1, keepdims=True)).astype(np.float32)
-
-
-def _setup(seed: int = 0):
-    rng = np.random.default_rng(seed)
-    centers = _unit(rng.normal(size=(4, 80)))
-    topic = rng.integers(0, 4, 60)
-    papers = _unit(centers[topic] + 0.5 * rng.normal(size=(60, 80)) / 9)
-    papers[1] = papers[0]  # an exact duplicate, to exercise the near-duplicate cut
-    texts = [f"topic{t} word{rng.integers(0, 20)} word{rng.integers(0, 20)}" for t in topic]
-    index = LexicalIndex(texts)
-    prior = rng.random(60).astype(np.float32) * 0.05
-    corpus = Corpus.build(papers, index.bm25_matrix, prior)
-    profiles = _unit(centers[rng.integers(0, 4, 12)] + 0.6 * rng.normal(size=(12, 80)) / 9)
-    # Orthogonal to every paper (80 dims, 60 papers): nothing clears the floor, a quiet week.
-    profiles[-1] = np.linalg.svd(papers)[2][-1]
-    terms = index.query_terms([f"topic{i % 4} word{i}" for i in range(12)])
-    sent = sparse.lil_matrix((12, 60), dtype=np.int8)
-    sent[0, [0, 2, 3]] = 1
-    chunk = ProfileChunk(profiles, terms.tocsr(), np.full(12, 1.0, np.float32), sent.tocsr())
-    return corpus, chunk
+ROOT = Path(__file__).resolve().parents[2]
+GOLDEN = ROOT / "tests" / "fixtures" / "rank_batch_golden.json"
+FEEDS = [ROOT / "bench" / "data" / "arxiv_api_testing_100.xml",
+         ROOT / "bench" / "data" / "hf_daily_papers_2026-06-12.json"]
+NOW = datetime(2026, 6, 15, tzinfo=UTC)
 
 
-def _one_by_one(corpus: Corpus, chunk: ProfileChunk, k: int) -> list[list[int]]:
-    out = []
-    for i in range(len(chunk.vectors)):
-        sem = corpus.vectors @ chunk.vectors[i]
-        lex = (corpus.bm25 @ chunk.terms.getrow(i).T).toarray().ravel()
-        lex = lex / lex.max() if lex.max() > 0 else lex
-        score = sem + LEXICAL_WEIGHT * lex + chunk.weight[i] * corpus.prior
-        eligible = sem >= FLOOR
-        eligible[chunk.exclude.getrow(i).indices] = False
-        out.append(pick_top(score, eligible, corpus.vectors, k))
-    return out
+def corpus() -> tuple[list[Paper], list[Paper]]:
+    """(this week's papers, earlier papers named by feedback), with dates spread over a week."""
+    papers = read_feed_files(FEEDS).papers
+    dated = [replace(p, published=NOW - timedelta(hours=7 * i), first_seen=None)
+             for i, p in enumerate(papers)]
+    return dated[:120], dated[120:]
 
 
-def test_batch_matches_single_subscriber_ranking_in_any_chunking() -> None:
-    corpus, chunk = _setup()
-    want = _one_by_one(corpus, chunk, 5)
-    halves = [
-        ProfileChunk(chunk.vectors[s], chunk.terms[s], chunk.weight[s], chunk.exclude[s])
-        for s in (slice(0, 7), slice(7, 12))
+def profiles(week: list[Paper], old: list[Paper]) -> list[tuple[Profile, int, frozenset[str]]]:
+    """(profile, papers per email, ids already sent): every feature of the ranker once or more."""
+    t = [p.title for p in week]
+    authors = [p.authors[0] for p in week if p.authors]
+    return [
+        (Profile(interests="software testing and test generation"), 10, frozenset()),
+        (Profile(interests="mutation testing; flaky tests, and fuzzing of compilers",
+                 keywords=("unit tests",)), 5, frozenset()),
+        (Profile(interests=t[3], categories=("cs.SE",)), 10, frozenset({week[3].id})),
+        (Profile(interests="large language models", authors=(authors[5], authors[9])), 8,
+         frozenset()),
+        (Profile(interests="I like papers like Mamba about long context models",
+                 popularity_weight=2.0), 10, frozenset()),
+        (Profile(interests="quantum chemistry of ice", categories=("physics.chem-ph",)), 150,
+         frozenset()),  # more asked than clear the floor: a quiet week
+        (Profile(interests="testing", liked=(week[0].id, week[1].id, week[2].id),
+                 disliked=(week[10].id, week[11].id, week[12].id)), 10, frozenset()),
+        (Profile(interests="code generation with LLMs", seed_papers=(old[0].id, t[20])), 10,
+         frozenset({week[21].id, week[22].id})),
+        (Profile(interests="reinforcement learning", liked=(old[1].id,), disliked=(old[2].id,),
+                 popularity_weight=0.0), 3, frozenset()),
+        (Profile(interests="", keywords=("benchmark", "evaluation")), 10, frozenset()),
+        (Profile(interests="software testing and test generation"), 10,
+         frozenset(p.id for p in week[:40])),  # same text as the first: a cache hit
+        (Profile(interests="vision transformers, and also diffusion models for video",
+                 authors=(authors[0],), categories=("cs.CV",)), 10, frozenset()),
     ]
-    got = np.vstack([idx for idx, _ in rank_chunks(corpus, halves, k=5)])
-    assert [list(row[row >= 0]) for row in got] == want
 
 
-def test_batch_respects_exclusions_duplicates_and_quiet_weeks() -> None:
-    corpus, chunk = _setup()
-    idx, scores = next(rank_chunks(corpus, [chunk], k=5))
-    assert not {0, 2, 3} & set(idx[0].tolist())
-    assert all(not {0, 1} <= set(row.tolist()) for row in idx)  # duplicates never together
-    assert (idx[-1] == -1).all() and np.isnan(scores[-1]).all()  # nothing over the floor
+def ranker() -> Ranker:
+    week, old = corpus()
+    embedder = CountingEmbedder()
+    vectors = embed_papers([*week, *old], embedder)
+    return build_ranker(week, embedder=embedder, embeddings=vectors, history=old)
+
+
+def as_json(ranking: Ranking) -> dict[str, Any]:
+    return {"quiet": ranking.quiet, "picks": [
+        {"id": p.paper.id, "score": p.score, "reasons": list(p.reasons)} for p in ranking.picks]}
+
+
+@pytest.fixture(scope="module")
+def golden() -> list[dict[str, Any]]:
+    return list(json.loads(GOLDEN.read_text())["rankings"])
+
+
+def test_batch_picks_equal_the_product_rankers_one_by_one(golden: list[dict[str, Any]]) -> None:
+    week, old = corpus()
+    cases = profiles(week, old)
+    batch = ranker().rank_many([(p, k, ex) for p, k, ex in cases], now=NOW)
+    one_by_one = [ranker().rank(p, now=NOW, k=k, exclude=ex) for p, k, ex in cases]
+    assert [as_json(r) for r in batch] == [as_json(r) for r in one_by_one]
+    assert [as_json(r) for r in one_by_one] == golden
+    assert golden[5]["quiet"] and any(g["picks"] for g in golden)
+
+
+def test_batch_needs_one_profile_encoding_per_distinct_profile() -> None:
+    week, old = corpus()
+    cases = profiles(week, old)
+    r = ranker()
+    assert r.embedder is not None and isinstance(r.embedder, CountingEmbedder)
+    before = len(r.embedder.encoded)
+    r.rank_many(cases, now=NOW)
+    texts = {" ".join([p.interests.strip(), *p.keywords]).strip() for p, _, _ in cases}
+    whole = [t for t in r.embedder.encoded[before:] if t in texts]
+    assert sorted(whole) == sorted(texts)  # the repeated profile was encoded once
+
+
+def write_golden() -> None:
+    """Record the one-by-one picks of the ranker as it is now (run only on purpose)."""
+    week, old = corpus()
+    rankings = [as_json(ranker().rank(p, now=NOW, k=k, exclude=ex))
+                for p, k, ex in profiles(week, old)]
+    GOLDEN.write_text(json.dumps({"source": "Ranker.rank at commit 3a47556",
+                                  "rankings": rankings}, indent=1) + "\n")
+
+
+if __name__ == "__main__":
+    if sys.argv[1:] == ["--write"]:
+        write_golden()
