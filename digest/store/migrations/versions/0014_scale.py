@@ -2,7 +2,7 @@
 however many rows of the edition are sent already (store.claims).
 
 Revision ID: 0014_scale
-Revises: 0010_delivery_truth
+Revises: 0013_reader
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0014_scale"
-down_revision = "0010_delivery_truth"
+down_revision = "0013_reader"
 branch_labels = None
 depends_on = None
 
