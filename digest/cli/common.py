@@ -39,16 +39,20 @@ def store_exit(exc: StoreError) -> int:
 
 
 @contextmanager
-def runtime() -> Iterator[Runtime]:
+def runtime(*, ready: bool = False) -> Iterator[Runtime]:
     """Settings → Runtime for one command; DigestErrors become a one-line message and the
-    exit code above."""
+    exit code above. ``ready``: the command fetches, plans, sends or serves, so every
+    setting that work needs is checked first (``Settings.check_ready``), before any of it."""
     # Imported here, not at the top: reading settings costs ~0.2 s that `--help` never needs.
     from digest.config import load_settings
     from digest.runtime import Runtime
 
     rt: Runtime | None = None
     try:
-        rt = Runtime(load_settings())
+        settings = load_settings()
+        if ready:
+            settings.check_ready()
+        rt = Runtime(settings)
         yield rt
     except ConfigError as exc:
         say_error("configuration error:", exc)

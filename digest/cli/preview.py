@@ -31,7 +31,7 @@ def preview_command(
     if subscriber and interests:
         err_console.print("give --subscriber or --interests, not both")
         raise typer.Exit(EXIT_USAGE)
-    with runtime() as rt:
+    with runtime(ready=True) as rt:
 
         def build(now: datetime | None) -> list[PreviewItem]:  # a page request's "as of"
             return rt.previews.build(subscriber_email=subscriber, interests=interests,

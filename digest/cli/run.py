@@ -42,7 +42,7 @@ def _serve(host: str | None, port: int | None) -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     # digest logs one JSON line per job run; APScheduler's own per-run lines would double it.
     logging.getLogger("apscheduler").setLevel(logging.WARNING)
-    with runtime() as rt:
+    with runtime(ready=True) as rt:
         # The web app's own settings (DIGEST_WEB__HOST/PORT) are the defaults when present.
         web = getattr(rt.settings, "web", None)
         bind_host = host if host is not None else str(getattr(web, "host", "127.0.0.1"))
@@ -67,7 +67,7 @@ def run_command(
     if not once:
         _serve(host, port)
         return
-    with runtime() as rt:
+    with runtime(ready=True) as rt:
         now = utcnow()
         settings = rt.settings
         _sync_profiles(rt, now)

@@ -103,7 +103,7 @@ def send_command(
     Exit 0 when everything due went out (or nothing was due), 1 when a delivery failed,
     waits for a retry or has an unknown outcome, 2 when the setup refuses every message.
     """
-    with runtime() as rt:
+    with runtime(ready=True) as rt:
         rt.planner.plan(now=utcnow(), only=only)
         total = rt.delivery.count_due(only=only)
         if limit is not None:

@@ -60,7 +60,7 @@ def add_command(
     except ProfileError as exc:
         err_console.print(f"[red]invalid:[/] {exc}", highlight=False)
         raise typer.Exit(EXIT_USAGE) from None
-    with runtime() as rt:
+    with runtime(ready=True) as rt:
         if confirmed:
             try:
                 sid, created, status = rt.subscribers.add_confirmed(data, now=utcnow())
