@@ -7,6 +7,7 @@ row is unique, so a rerun, a crash or a second worker never plans (or sends) it 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -47,7 +48,8 @@ class Planner:
     rankers: Rankers
 
     def plan(self, *, now: datetime, only: str | None = None, scheduled: bool = False,
-             too_late: timedelta = DEFAULT_TOO_LATE, first_at_once: bool = True) -> PlanReport:
+             too_late: timedelta = DEFAULT_TOO_LATE, first_at_once: bool = True,
+             on_progress: Callable[[int, int], None] | None = None) -> PlanReport:
         """Put editions in the ledger for active subscribers (or just ``only``) who lack them.
 
         ``scheduled=False`` (``digest run --once``, ``digest send``): this calendar period's
@@ -55,7 +57,8 @@ class Planner:
         service): only editions whose local delivery time has passed (see
         ``editions.select_due``). Each edition covers the papers first seen since the
         subscriber's last delivered one: new work only, the most recent ``pool_max`` (see
-        ``Rankers.pool``). Raises StoreError when the store fails.
+        ``Rankers.pool``). ``on_progress(done, total)`` is called after each subscriber is
+        ranked (counts of subscribers). Raises StoreError when the store fails.
         """
         report = PlanReport()
         subscribers = [s for s in list_subscribers(self.engine, status="active")
@@ -70,7 +73,7 @@ class Planner:
             self._record_skip(sub, edition, reason, now, report)
         fresh = self._unplanned(due.send, now, report)
         if fresh:
-            self._rank_into_ledger(fresh, now, report)
+            self._rank_into_ledger(fresh, now, report, on_progress)
         return report
 
     def _record_skip(self, sub: Subscriber, edition: EditionInfo, reason: str, now: datetime,
@@ -94,17 +97,20 @@ class Planner:
         return fresh
 
     def _rank_into_ledger(self, fresh: list[tuple[Subscriber, int]], now: datetime,
-                          report: PlanReport) -> None:
+                          report: PlanReport,
+                          on_progress: Callable[[int, int], None] | None = None) -> None:
         delivered = history.last_delivered_at(self.engine)
         starts = {sub.id: window_start(delivered.get(sub.id), now) for sub, _ in fresh}
         candidates = self.rankers.pool(min(starts.values()))
         pool = candidates.papers
         report.pool, report.pool_total = len(pool), candidates.total
         ranker = self.rankers.over(pool, [sub for sub, _ in fresh]) if pool else None
-        for sub, edition_id in fresh:
+        for done, (sub, edition_id) in enumerate(fresh, 1):
             older = outside_window(pool, starts[sub.id], had_edition=sub.id in delivered)
             ranking = (self.rankers.rank(ranker, sub, now=now, exclude=older) if ranker
                        else Ranking(quiet=True))
+            if on_progress is not None:
+                on_progress(done, len(fresh))
             if not ranking.picks:
                 report.nothing_new += 1
                 report.per_subscriber[sub.email] = "nothing new"

@@ -8,10 +8,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import typer
+from rich.markup import escape
 from rich.progress import BarColumn, Progress, TaskID, TextColumn
 from rich.table import Table
 
-from digest.cli.common import EXIT_FAILED, console, runtime, utcnow
+from digest.cli.common import EXIT_FAILED, console, runtime, say_error, utcnow
 
 if TYPE_CHECKING:
     from digest.app.fetch import FeedResult, FeedSpec
@@ -23,21 +24,37 @@ _DONE = 4
 
 def feed_table(results: Sequence[FeedResult]) -> Table:
     """One row per feed: what it did (papers kept, of which new/updated/unchanged; arXiv
-    replacements skipped; papers whose mojibake was repaired) and any problem or note."""
+    replacements skipped; papers whose mojibake was repaired). Problems and notes are not a
+    column: at 80 columns one would be cut off, so ``feed_notes`` gives them lines below."""
     table = Table(title="feeds")
-    table.add_column("feed", no_wrap=True, overflow="ellipsis", max_width=36)
+    table.add_column("feed", overflow="fold", max_width=30)
     for column in ("kind", "status", "kept", "new", "updated", "unchanged", "replacements",
                    "repaired"):
-        table.add_column(column, no_wrap=True)
-    table.add_column("problem or note", overflow="fold", min_width=20)
+        table.add_column(column, overflow="fold")
     for r in results:
         status = {"ok": "[green]ok", "not_modified": "not modified"}.get(r.status, "[red]failed")
-        said = "; ".join(x for x in (r.error or r.warning, *r.notes) if x)
-        table.add_row(r.spec.name, r.kind or "-", status, str(r.kept), str(r.new),
+        table.add_row(escape(r.spec.name), r.kind or "-", status, str(r.kept), str(r.new),
                       str(r.updated), str(r.unchanged),
-                      f"{r.revisions} skipped" if r.revisions else "0",
-                      str(r.repaired), said)
+                      f"{r.revisions} skipped" if r.revisions else "0", str(r.repaired))
     return table
+
+
+def feed_notes(results: Sequence[FeedResult]) -> list[str]:
+    """One line per feed with a problem or a note: ``name: why`` (feed text: print it
+    literally, never as markup)."""
+    lines = []
+    for r in results:
+        said = "; ".join(x for x in (r.error or r.warning, *r.notes) if x)
+        if said:
+            lines.append(f"{r.spec.name}: {'failed: ' if r.status == 'error' else ''}{said}")
+    return lines
+
+
+def print_feeds(results: Sequence[FeedResult]) -> None:
+    """The feed table, then each feed's problem or note on its own line below it."""
+    console.print(feed_table(results))
+    for line in feed_notes(results):
+        console.print(line, highlight=False, markup=False, soft_wrap=True)
 
 
 def summary_line(results: Sequence[FeedResult]) -> str:
@@ -93,9 +110,10 @@ def fetch_command(
     """Fetch feeds and store new papers."""
     with runtime() as rt:
         results = _run_with_progress(rt, expand_feed_args(feed) if feed else None)
-    console.print(feed_table(results))
+    print_feeds(results)
     console.print(summary_line(results), highlight=False)
     if results and all(r.status == "error" for r in results):
+        say_error("every feed failed:", "nothing was fetched (reasons above)")
         raise typer.Exit(EXIT_FAILED)
 
 

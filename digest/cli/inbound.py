@@ -13,7 +13,7 @@ from pathlib import Path
 
 import typer
 
-from digest.cli.common import EXIT_TEMPFAIL, console, err_console, runtime, say_error, utcnow
+from digest.cli.common import EXIT_TEMPFAIL, EXIT_USAGE, console, err_console, runtime, say_error, utcnow
 from digest.errors import StoreError, TokenError
 
 
@@ -28,7 +28,11 @@ def register(app: typer.Typer) -> None:
         """Unsubscribe the reader named by a mailed 'unsubscribe <token>' request."""
         from digest.app.inbound import MAX_BYTES, handle_mail
 
-        raw = message.read_bytes() if message else sys.stdin.buffer.read(MAX_BYTES + 1)
+        try:
+            raw = message.read_bytes() if message else sys.stdin.buffer.read(MAX_BYTES + 1)
+        except OSError as exc:  # a path given by hand, not an MTA pipe: a usage error
+            say_error("cannot read the message:", f"{exc.strerror or exc}: {message}")
+            raise typer.Exit(EXIT_USAGE) from None
         with runtime() as rt:
             try:
                 sub = asyncio.run(handle_mail(rt.subscriptions, raw, now=utcnow()))

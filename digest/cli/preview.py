@@ -10,7 +10,16 @@ from typing import TYPE_CHECKING
 
 import typer
 
-from digest.cli.common import EXIT_FAILED, EXIT_USAGE, console, err_console, runtime, utcnow
+from digest.cli.common import (
+    EXIT_FAILED,
+    EXIT_USAGE,
+    console,
+    err_console,
+    refuse_busy_port,
+    runtime,
+    say_error,
+    utcnow,
+)
 
 if TYPE_CHECKING:
     from digest.app.preview import PreviewItem
@@ -31,6 +40,9 @@ def preview_command(
     if subscriber and interests:
         err_console.print("give --subscriber or --interests, not both")
         raise typer.Exit(EXIT_USAGE)
+    if not serve and out.exists() and not out.is_dir():
+        say_error("cannot write the preview:", f"--out {out} is a file, not a folder")
+        raise typer.Exit(EXIT_USAGE)
     with runtime(ready=True) as rt:
 
         def build(now: datetime | None) -> list[PreviewItem]:  # a page request's "as of"
@@ -46,6 +58,7 @@ def preview_command(
         if serve:
             from digest.web.preview_page import serve_preview
 
+            refuse_busy_port("127.0.0.1", port)
             console.print(f"preview on http://127.0.0.1:{port}/ (Ctrl-C to stop); sends nothing")
             serve_preview(build, templates_dir=rt.renderer.templates_dir, port=port)
             return
@@ -55,7 +68,11 @@ def preview_command(
         raise typer.Exit(EXIT_FAILED)
     first: Path | None = None
     for sub, rendered, message in items:
-        paths = write_preview(out, rendered, message, preview_stem(sub))
+        try:
+            paths = write_preview(out, rendered, message, preview_stem(sub))
+        except OSError as exc:
+            say_error("cannot write the preview:", f"--out {out}: {exc.strerror or exc}")
+            raise typer.Exit(EXIT_USAGE) from None
         first = first or paths[0]
         console.print(f"{sub.email}: {rendered.subject}", highlight=False)
         console.print("  " + ", ".join(str(p) for p in paths), highlight=False)

@@ -24,6 +24,7 @@ from digest.cli.common import (
     EXIT_USAGE,
     console,
     err_console,
+    plural,
     runtime,
     say_error,
     utcnow,
@@ -32,6 +33,7 @@ from digest.errors import SendAborted, SendMisconfigured
 
 if TYPE_CHECKING:
     from digest.app.deliver import SendReport
+    from digest.runtime import Runtime
 
 COLUMNS = ("sent", "retried", "unknown", "suppressed", "skipped", "failed")
 
@@ -92,6 +94,21 @@ def notes(report: SendReport, *, nothing_due_hint: bool) -> None:
                                              "everyone has this edition, or waits for a retry"))
 
 
+def _check_only(rt: Runtime, only: str) -> str:
+    """``--only`` must name an active subscriber who gets editions: else one line, exit 1
+    (not "nothing due", which would read as success). Returns the address as stored."""
+    found = [s for s in rt.subscribers.all() if s.email.lower() == only.strip().lower()]
+    if not found:
+        say_error("no such subscriber:", f"{only} (see `digest subscribers list`)")
+        raise typer.Exit(EXIT_FAILED)
+    sub = found[0]
+    if sub.status != "active" or sub.frequency == "off":
+        say_error("nothing to send:", f"{sub.email} is {sub.status} with frequency "
+                                      f"{sub.frequency}: they get no editions")
+        raise typer.Exit(EXIT_FAILED)
+    return sub.email
+
+
 def send_command(
     only: str = typer.Option(None, "--only", help="Only this subscriber's address."),
     limit: int = typer.Option(None, "--limit", min=1, help="Handle at most N deliveries."),
@@ -104,14 +121,17 @@ def send_command(
     waits for a retry or has an unknown outcome, 2 when the setup refuses every message.
     """
     with runtime(ready=True) as rt:
-        rt.planner.plan(now=utcnow(), only=only)
+        if only is not None:
+            only = _check_only(rt, only)
+        planned = rt.planner.plan(now=utcnow(), only=only)
         total = rt.delivery.count_due(only=only)
         if limit is not None:
             total = min(total, limit)
         transport = "outbox (dry run)" if dry_run else rt.transport_name
         columns = (TextColumn("sending"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
         try:
-            with Progress(*columns, console=err_console, transient=True) as progress:
+            with Progress(*columns, console=err_console, transient=True,
+                          disable=not err_console.is_terminal) as progress:
                 task = progress.add_task("send", total=total or None)
                 report = rt.delivery.deliver(
                     limit=limit, only=only, dry_run=dry_run,
@@ -121,8 +141,11 @@ def send_command(
         console.print(send_table(report, transport))
         notes(report, nothing_due_hint=True)
         if dry_run:
-            console.print(f"dry run: {report.sent} message(s) written to "
-                          f"{rt.settings.outbox_dir}/; the ledger is unchanged")
+            # Planning is not dry: the rows it adds are what a real send would send.
+            console.print(f"dry run: {plural(report.sent, 'message')} written to "
+                          f"{rt.settings.outbox_dir}/, nothing sent; the ledger gained "
+                          f"{plural(planned.planned, 'planned delivery', 'planned deliveries')}"
+                          " (pending: the next `digest send` sends them)", highlight=False)
     raise typer.Exit(delivery_exit(report))
 
 

@@ -37,6 +37,9 @@ def sync_command(
     directory: Annotated[Path, typer.Argument(help="Folder of *.toml profiles.")],
 ) -> None:
     """Create or update a subscriber for each profile file in DIRECTORY."""
+    if not directory.is_dir():
+        say_error("error:", f"{directory}: not a folder of profile files")
+        raise typer.Exit(EXIT_USAGE)
     with runtime() as rt:
         report = rt.subscribers.sync(directory, now=utcnow())
     console.print(f"{len(report.created)} created, {len(report.updated)} updated, "
