@@ -7,6 +7,7 @@ documented in ``.env.example`` (a test enforces it).
 
 from __future__ import annotations
 
+import re
 import secrets
 from datetime import timedelta
 from pathlib import Path
@@ -215,6 +216,23 @@ class Settings(BaseSettings):
                               "DIGEST_SMTP__DKIM_SELECTOR or _DOMAIN is set")
         if smtp.dkim_key_path is not None and not Path(smtp.dkim_key_path).is_file():
             raise ConfigError(f"DIGEST_SMTP__DKIM_KEY_PATH: no such file: {smtp.dkim_key_path}")
+
+    def sqlite_path(self) -> Path | None:
+        """The SQLite file ``database_url`` names (absolute), or None for another database
+        or an in-memory one."""
+        for prefix in ("sqlite:///", "sqlite+pysqlite:///"):
+            if self.database_url.startswith(prefix):
+                name = self.database_url[len(prefix):].split("?", 1)[0]
+                return Path(name).resolve() if name and name != ":memory:" else None
+        return None
+
+    def database_shown(self) -> str:
+        """``database_url`` as an operator may see it: the password replaced by ``***``
+        (RFC 3986 userinfo ``user:password@``), a SQLite file as its absolute path."""
+        path = self.sqlite_path()
+        if path is not None:
+            return f"SQLite file {path}"
+        return re.sub(r"^([^:/]+://[^:/@]*):[^@/]*@", r"\1:***@", self.database_url)
 
     @property
     def delivers_by_smtp(self) -> bool:

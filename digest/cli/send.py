@@ -68,23 +68,26 @@ def notes(report: SendReport, *, nothing_due_hint: bool) -> None:
     for error in list(dict.fromkeys(report.errors))[:5]:  # the distinct ones, briefly
         err_console.print(f"  [yellow]{escape(error)}[/]", highlight=False)
     if report.bounced:
-        console.print(f"{report.bounced} hard bounce(s): those subscribers were counted "
-                      "towards suppression (DIGEST_SMTP__HARD_BOUNCE_THRESHOLD)")
+        console.print(f"{plural(report.bounced, 'hard bounce')}: counted towards "
+                      "suppression of those subscribers "
+                      "(DIGEST_SMTP__HARD_BOUNCE_THRESHOLD)")
     if report.unknown:
-        console.print(f"{report.unknown} delivery(ies) with an unknown outcome: the server "
+        console.print(f"{plural(report.unknown, 'delivery', 'deliveries')} with an unknown "
+                      "outcome: the server "
                       "got the whole message but its reply never came; each is sent at most "
                       "once more (DIGEST_SMTP__UNKNOWN_RETRY_SECONDS)")
     if report.reclaimed:
-        console.print(f"took back {report.reclaimed} delivery(ies) at once from a sender on "
+        console.print(f"took back {plural(report.reclaimed, 'delivery', 'deliveries')} at once "
+                      "from a sender on "
                       "this machine that had died")
     if report.lease_lost:
-        err_console.print(f"[yellow]{report.lease_lost} outcome(s) not recorded: another "
+        err_console.print(f"[yellow]{plural(report.lease_lost, 'outcome')} not recorded: another "
                           "worker took those rows over (lease expired)[/]")
     if report.deferred:
         console.print(f"[yellow]stopped early:[/] {escape(report.deferred)}")
     for holder in report.others:
         until = holder.until.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
-        console.print(f"{holder.rows} delivery(ies) are held by another sender "
+        console.print(f"{plural(holder.rows, 'delivery', 'deliveries')} held by another sender "
                       f"({holder.owner}) until {until}", highlight=False, markup=False)
     handled = (report.sent + report.retried + report.failed + report.suppressed
                + report.skipped + report.unknown)
