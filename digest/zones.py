@@ -70,8 +70,12 @@ def suggest_zone(name: str) -> str | None:
 
 def check_zone(name: str) -> str:
     """The canonical name for a zone a person typed, or ValueError saying which name is
-    closest. Accepted: names ``zoneinfo`` can load here, and legacy names (mapped)."""
+    closest. Accepted: names ``zoneinfo`` can load here, legacy names (mapped), and either
+    of those in another case (``utc``, ``europe/paris``: zone names never differ by case)."""
     canonical = canonical_zone(name)
+    if canonical not in known_zones():
+        by_lower = {z.lower(): z for z in known_zones()}
+        canonical = canonical_zone(by_lower.get(canonical.lower(), canonical))
     if canonical in known_zones():
         try:
             ZoneInfo(canonical)

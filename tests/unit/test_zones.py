@@ -39,8 +39,13 @@ def test_utc_and_canonical_names_stay_as_written() -> None:
         assert canonical_zone(name) == name and check_zone(name) == name
 
 
+def test_a_name_in_another_case_is_that_zone() -> None:
+    assert check_zone("utc") == "UTC" and check_zone("europe/paris") == "Europe/Paris"
+    assert check_zone("us/eastern") == "America/New_York"
+
+
 @pytest.mark.parametrize(("typed", "closest"), [
-    ("America/New_Yrok", "America/New_York"), ("europe/paris", "Europe/Paris"),
+    ("America/New_Yrok", "America/New_York"), ("Europe/Pari", "Europe/Paris"),
     ("Asia/Shangai", "Asia/Shanghai"), ("Auckland", "Pacific/Auckland"),
     ("America/Sao Paulo", "America/Sao_Paulo"),
 ])
