@@ -152,6 +152,8 @@ class Settings(BaseSettings):
         env_file=".env",
         env_file_encoding="utf-8",
         extra="ignore",
+        # `DIGEST_SMTP__DKIM_KEY_PATH=` (as .env.example ships it) means "not set", not "".
+        env_ignore_empty=True,
     )
 
     mode: Literal["demo", "production"] = "demo"
@@ -237,6 +239,57 @@ class Settings(BaseSettings):
         if len(local) > 26:  # RFC 5321: local part <= 64 octets; "+" and the token take 38
             raise ValueError("the local part may have at most 26 characters")
         return value
+
+    @field_validator("database_url")
+    @classmethod
+    def _dialect(cls, value: str) -> str:
+        # Heroku-style and libpq URLs say postgres:// or postgresql://; SQLAlchemy knows
+        # neither "postgres" nor which driver digest installs (the extra: psycopg 3).
+        for prefix in ("postgres://", "postgresql://"):
+            if value.startswith(prefix):
+                return "postgresql+psycopg://" + value[len(prefix):]
+        return value
+
+    def check_ready(self) -> None:
+        """Raise ConfigError naming the first setting a run (fetch, plan, send, serve)
+        cannot work without, before any of that work starts: the production secret, the
+        SMTP login pair, the DKIM key/selector pair and its key file."""
+        secret = self.secret_key.get_secret_value() if self.secret_key is not None else ""
+        if self.mode == "production" and not secret:
+            raise ConfigError("DIGEST_SECRET_KEY: required in production mode "
+                              "(DIGEST_MODE=production)")
+        smtp = self.smtp
+        password = smtp.password.get_secret_value() if smtp.password is not None else ""
+        if bool(smtp.username) != bool(password):
+            given, missing = (("USERNAME", "PASSWORD") if smtp.username
+                              else ("PASSWORD", "USERNAME"))
+            raise ConfigError(f"DIGEST_SMTP__{missing}: required when "
+                              f"DIGEST_SMTP__{given} is set")
+        if smtp.dkim_key_path is not None and not smtp.dkim_selector:
+            raise ConfigError("DIGEST_SMTP__DKIM_SELECTOR: required when "
+                              "DIGEST_SMTP__DKIM_KEY_PATH is set")
+        if smtp.dkim_key_path is None and (smtp.dkim_selector or smtp.dkim_domain):
+            raise ConfigError("DIGEST_SMTP__DKIM_KEY_PATH: required when "
+                              "DIGEST_SMTP__DKIM_SELECTOR or _DOMAIN is set")
+        if smtp.dkim_key_path is not None and not Path(smtp.dkim_key_path).is_file():
+            raise ConfigError(f"DIGEST_SMTP__DKIM_KEY_PATH: no such file: {smtp.dkim_key_path}")
+
+    def sqlite_path(self) -> Path | None:
+        """The SQLite file ``database_url`` names (absolute), or None for another database
+        or an in-memory one."""
+        for prefix in ("sqlite:///", "sqlite+pysqlite:///"):
+            if self.database_url.startswith(prefix):
+                name = self.database_url[len(prefix):].split("?", 1)[0]
+                return Path(name).resolve() if name and name != ":memory:" else None
+        return None
+
+    def database_shown(self) -> str:
+        """``database_url`` as an operator may see it: the password replaced by ``***``
+        (RFC 3986 userinfo ``user:password@``), a SQLite file as its absolute path."""
+        path = self.sqlite_path()
+        if path is not None:
+            return f"SQLite file {path}"
+        return re.sub(r"^([^:/]+://[^:/@]*):[^@/]*@", r"\1:***@", self.database_url)
 
     @property
     def delivers_by_smtp(self) -> bool:

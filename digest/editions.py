@@ -8,11 +8,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from typing import Literal
-from zoneinfo import ZoneInfo
 
 from digest.models import EditionInfo, Paper, Subscriber
+from digest.zones import load_zone
 
 DEFAULT_TOO_LATE = timedelta(hours=24)
 FIRST_EDITION_LOOKBACK = timedelta(days=30)
@@ -37,7 +37,7 @@ class Due:
     reason: str = ""
 
 
-def _local_start(day: date, tz: ZoneInfo) -> datetime:
+def _local_start(day: date, tz: tzinfo) -> datetime:
     return datetime.combine(day, time(0), tzinfo=tz).astimezone(UTC)
 
 
@@ -47,7 +47,7 @@ def edition_for(subscriber: Subscriber, now: datetime) -> EditionInfo:
     The key is shared by everyone in the same local period (``weekly:2026-W48``), and the
     ledger's unique (edition, subscriber) row makes a second send of it impossible.
     """
-    tz = ZoneInfo(subscriber.timezone)
+    tz = load_zone(subscriber.timezone)
     local = now.astimezone(tz)
     if subscriber.frequency == "daily":
         day = local.date()
@@ -61,7 +61,29 @@ def edition_for(subscriber: Subscriber, now: datetime) -> EditionInfo:
                        period_end=_local_start(monday + timedelta(days=7), tz))
 
 
-def _at_hour(day: date, hour: int, tz: ZoneInfo) -> datetime:
+def local_dates(edition: EditionInfo) -> tuple[date, date] | None:
+    """The reader's first and last local calendar day of an edition (inclusive), read from
+    its key: ``weekly:2026-W49`` is Monday 30 Nov to Sunday 6 Dec 2026 (ISO 8601 weeks),
+    ``daily:2026-11-30`` is that day. None for a key of another shape.
+
+    The key, not ``period_start``/``period_end``: those are UTC instants of one zone's
+    midnights, and the edition row is shared by readers in every zone.
+    """
+    kind, _, rest = edition.key.partition(":")
+    try:
+        if kind == "daily":
+            day = date.fromisoformat(rest)
+            return day, day
+        if kind == "weekly":
+            year, week = rest.split("-W")
+            monday = date.fromisocalendar(int(year), int(week), 1)
+            return monday, monday + timedelta(days=6)
+    except ValueError:
+        return None
+    return None
+
+
+def _at_hour(day: date, hour: int, tz: tzinfo) -> datetime:
     # Wall-clock arithmetic in the subscriber's zone, then to UTC: 08:00 stays 08:00 across
     # a DST change. An hour that does not exist that day (spring forward) lands just after
     # the gap, one that happens twice (fall back) is the first of the two.
@@ -70,7 +92,7 @@ def _at_hour(day: date, hour: int, tz: ZoneInfo) -> datetime:
 
 def last_due(subscriber: Subscriber, now: datetime) -> datetime:
     """The most recent scheduled delivery time at or before ``now`` (UTC)."""
-    tz = ZoneInfo(subscriber.timezone)
+    tz = load_zone(subscriber.timezone)
     local = now.astimezone(tz)
     step = 1 if subscriber.frequency == "daily" else 7
     back = 0 if step == 1 else (local.weekday() - subscriber.weekday) % 7
@@ -83,7 +105,7 @@ def last_due(subscriber: Subscriber, now: datetime) -> datetime:
 
 def next_due(subscriber: Subscriber, now: datetime) -> datetime:
     """The first scheduled delivery time strictly after ``now`` (UTC)."""
-    tz = ZoneInfo(subscriber.timezone)
+    tz = load_zone(subscriber.timezone)
     step = 1 if subscriber.frequency == "daily" else 7
     day = last_due(subscriber, now).astimezone(tz).date() + timedelta(days=step)
     return _at_hour(day, subscriber.hour, tz)

@@ -6,11 +6,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from digest.addresses import normalize_address
 from digest.errors import AddressError, DigestError
 from digest.models import SubscriberInput
+from digest.zones import check_zone
 
 IMPORT_COLUMNS = ("email", "interests", "frequency", "timezone")  # a CSV row, in this order
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
@@ -54,11 +54,10 @@ def validate_profile(data: Mapping[str, Any]) -> SubscriberInput:
     frequency = str(data.get("frequency", "weekly")).strip().lower()
     if frequency not in FREQUENCIES:
         raise ProfileError(f"frequency: one of {', '.join(FREQUENCIES)}, got {frequency!r}")
-    tz = str(data.get("timezone", "UTC")).strip()
-    try:
-        ZoneInfo(tz)
-    except (ZoneInfoNotFoundError, ValueError) as exc:
-        raise ProfileError(f"timezone: unknown time zone {tz!r}") from exc
+    try:  # a legacy name (US/Eastern) is stored as its canonical zone (America/New_York)
+        tz = check_zone(str(data.get("timezone", "UTC")))
+    except ValueError as exc:
+        raise ProfileError(f"timezone: {exc}") from exc
     hour = data.get("hour", 8)
     if not isinstance(hour, int) or not 0 <= hour <= 23:
         raise ProfileError(f"hour: expected 0-23, got {hour!r}")

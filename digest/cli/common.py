@@ -7,7 +7,7 @@ now: try again later.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
@@ -50,16 +50,20 @@ def store_exit(exc: StoreError) -> int:
 
 
 @contextmanager
-def runtime() -> Iterator[Runtime]:
+def runtime(*, ready: bool = False) -> Iterator[Runtime]:
     """Settings → Runtime for one command; DigestErrors become a one-line message and the
-    exit code above."""
+    exit code above. ``ready``: the command fetches, plans, sends or serves, so every
+    setting that work needs is checked first (``Settings.check_ready``), before any of it."""
     # Imported here, not at the top: reading settings costs ~0.2 s that `--help` never needs.
     from digest.config import load_settings
     from digest.runtime import Runtime
 
     rt: Runtime | None = None
     try:
-        rt = Runtime(load_settings())
+        settings = load_settings()
+        if ready:
+            settings.check_ready()
+        rt = Runtime(settings)
         yield rt
     except ConfigError as exc:
         say_error("configuration error:", exc)
@@ -73,6 +77,66 @@ def runtime() -> Iterator[Runtime]:
     finally:
         if rt is not None:
             rt.close()
+
+
+def port_taken(host: str, port: int) -> str | None:
+    """Why nothing can listen on ``host:port`` now (another process has it, the address is
+    not this machine's), or None when it is free: checked before a server starts, so a busy
+    port is one line and exit 2 rather than the server's own log and exit code."""
+    import socket
+
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+    except OSError as exc:
+        return f"cannot use address {host!r}: {exc.strerror or exc}"
+    family, kind, proto, _, address = infos[0]
+    with socket.socket(family, kind, proto) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind(address)
+        except OSError as exc:
+            return f"cannot listen on {host}:{port}: {exc.strerror or exc}"
+    return None
+
+
+def refuse_busy_port(host: str, port: int) -> None:
+    """Exit 2 with one line when ``port_taken`` says ``host:port`` cannot be listened on."""
+    problem = port_taken(host, port)
+    if problem is not None:
+        say_error("cannot serve:", f"{problem} (choose another with --port or "
+                                   "DIGEST_WEB__PORT)")
+        raise typer.Exit(EXIT_USAGE)
+
+
+def warn(text: str) -> None:
+    """One yellow ``warning:`` line on stderr (``text`` printed literally)."""
+    err_console.print(Text("warning:", style="yellow") + Text(" ") + literal(text),
+                      highlight=False)
+
+
+@contextmanager
+def planning_progress() -> Iterator[Callable[[int, int], None]]:
+    """A progress bar on stderr for ``Planner.plan``: yields its ``on_progress(done, total)``
+    (subscribers ranked); gone when planning ends."""
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        SpinnerColumn,
+        TextColumn,
+        TimeElapsedColumn,
+    )
+
+    with Progress(SpinnerColumn(), TextColumn("ranking subscribers"), BarColumn(),
+                  MofNCompleteColumn(), TimeElapsedColumn(), console=err_console,
+                  transient=True, disable=not err_console.is_terminal) as progress:
+        task = progress.add_task("plan", total=None)
+        yield lambda done, total: progress.update(task, completed=done, total=total)
+
+
+def plural(count: int, one: str, many: str | None = None) -> str:
+    """``1 subscriber``, ``2 subscribers``, ``0 deliveries`` (``many`` when ``-s`` is wrong)."""
+    return f"{count:,} {one if count == 1 else (many or one + 's')}"
 
 
 def utcnow() -> datetime:

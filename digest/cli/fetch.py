@@ -11,7 +11,7 @@ import typer
 from rich.progress import BarColumn, Progress, TaskID, TextColumn
 from rich.table import Table
 
-from digest.cli.common import EXIT_FAILED, console, literal, runtime, utcnow
+from digest.cli.common import EXIT_FAILED, console, literal, runtime, say_error, utcnow
 
 if TYPE_CHECKING:
     from digest.app.fetch import FeedResult, FeedSpec
@@ -23,22 +23,38 @@ _DONE = 4
 
 def feed_table(results: Sequence[FeedResult]) -> Table:
     """One row per feed: what it did (papers kept, of which new/updated/unchanged; arXiv
-    replacements skipped; papers whose mojibake was repaired) and any problem or note."""
+    replacements skipped; papers whose mojibake was repaired). Problems and notes are not a
+    column: at 80 columns one would be cut off, so ``feed_notes`` gives them lines below."""
     table = Table(title="feeds")
-    table.add_column("feed", no_wrap=True, overflow="ellipsis", max_width=36)
+    table.add_column("feed", overflow="fold", max_width=30)
     for column in ("kind", "status", "kept", "new", "updated", "unchanged", "replacements",
                    "repaired"):
-        table.add_column(column, no_wrap=True)
-    table.add_column("problem or note", overflow="fold", min_width=20)
+        table.add_column(column, overflow="fold")
     for r in results:
         status = {"ok": "[green]ok", "not_modified": "not modified"}.get(r.status, "[red]failed")
-        said = "; ".join(x for x in (r.error or r.warning, *r.notes) if x)
-        # Names, kinds and problems come from feeds and servers: data, never markup.
+        # Names and kinds come from feeds and servers: data, never markup.
         table.add_row(literal(r.spec.name), literal(r.kind or "-"), status, str(r.kept),
                       str(r.new), str(r.updated), str(r.unchanged),
-                      f"{r.revisions} skipped" if r.revisions else "0",
-                      str(r.repaired), literal(said))
+                      f"{r.revisions} skipped" if r.revisions else "0", str(r.repaired))
     return table
+
+
+def feed_notes(results: Sequence[FeedResult]) -> list[str]:
+    """One line per feed with a problem or a note: ``name: why`` (feed text: print it
+    literally, never as markup)."""
+    lines = []
+    for r in results:
+        said = "; ".join(x for x in (r.error or r.warning, *r.notes) if x)
+        if said:
+            lines.append(f"{r.spec.name}: {'failed: ' if r.status == 'error' else ''}{said}")
+    return lines
+
+
+def print_feeds(results: Sequence[FeedResult]) -> None:
+    """The feed table, then each feed's problem or note on its own line below it."""
+    console.print(feed_table(results))
+    for line in feed_notes(results):
+        console.print(literal(line), highlight=False, soft_wrap=True)
 
 
 def summary_line(results: Sequence[FeedResult]) -> str:
@@ -94,9 +110,10 @@ def fetch_command(
     """Fetch feeds and store new papers."""
     with runtime() as rt:
         results = _run_with_progress(rt, expand_feed_args(feed) if feed else None)
-    console.print(feed_table(results))
+    print_feeds(results)
     console.print(summary_line(results), highlight=False)
     if results and all(r.status == "error" for r in results):
+        say_error("every feed failed:", "nothing was fetched (reasons above)")
         raise typer.Exit(EXIT_FAILED)
 
 

@@ -17,6 +17,7 @@ import typer
 
 from digest.cli.common import (
     EXIT_TEMPFAIL,
+    EXIT_USAGE,
     console,
     err_console,
     literal,
@@ -44,8 +45,12 @@ def register(app: typer.Typer) -> None:
         """Handle a mail that came back (bounce, complaint, auto-reply) or a mailed request."""
         with runtime() as rt:
             limit = rt.settings.inbound.max_bytes
-            raw = (message.read_bytes() if message
-                   else sys.stdin.buffer.read(limit + 1))
+            try:
+                raw = (message.read_bytes() if message
+                       else sys.stdin.buffer.read(limit + 1))
+            except OSError as exc:  # a path given by hand, not an MTA pipe: a usage error
+                say_error("cannot read the message:", f"{exc.strerror or exc}: {message}")
+                raise typer.Exit(EXIT_USAGE) from None
             try:
                 done = asyncio.run(rt.inbound.handle(raw, now=utcnow(),
                                                      envelope_to=recipient,

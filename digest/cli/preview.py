@@ -16,7 +16,9 @@ from digest.cli.common import (
     console,
     err_console,
     literal,
+    refuse_busy_port,
     runtime,
+    say_error,
     utcnow,
 )
 
@@ -39,7 +41,10 @@ def preview_command(
     if subscriber and interests:
         err_console.print("give --subscriber or --interests, not both")
         raise typer.Exit(EXIT_USAGE)
-    with runtime() as rt:
+    if not serve and out.exists() and not out.is_dir():
+        say_error("cannot write the preview:", f"--out {out} is a file, not a folder")
+        raise typer.Exit(EXIT_USAGE)
+    with runtime(ready=True) as rt:
 
         def build(now: datetime | None) -> list[PreviewItem]:  # a page request's "as of"
             return rt.previews.build(subscriber_email=subscriber, interests=interests,
@@ -54,6 +59,7 @@ def preview_command(
         if serve:
             from digest.web.preview_page import serve_preview
 
+            refuse_busy_port("127.0.0.1", port)
             console.print(f"preview on http://127.0.0.1:{port}/ (Ctrl-C to stop); sends nothing")
             serve_preview(build, templates_dir=rt.renderer.templates_dir, port=port)
             return
@@ -63,7 +69,11 @@ def preview_command(
         raise typer.Exit(EXIT_FAILED)
     first: Path | None = None
     for sub, rendered, message in items:
-        paths = write_preview(out, rendered, message, preview_stem(sub))
+        try:
+            paths = write_preview(out, rendered, message, preview_stem(sub))
+        except OSError as exc:
+            say_error("cannot write the preview:", f"--out {out}: {exc.strerror or exc}")
+            raise typer.Exit(EXIT_USAGE) from None
         first = first or paths[0]
         console.print(literal(f"{sub.email}: {rendered.subject}"), highlight=False)
         console.print("  ", literal(", ".join(str(p) for p in paths)), sep="", highlight=False)

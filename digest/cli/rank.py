@@ -8,6 +8,7 @@ file could be read).
 from __future__ import annotations
 
 import json
+from contextlib import nullcontext
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated
@@ -42,9 +43,8 @@ def _print_text(ranking: Ranking) -> None:
         for reason in pick.reasons:
             typer.echo(f"      - {display_line(reason)}")
     if ranking.quiet:
-        typer.echo(
-            f"Quiet week: {len(ranking.picks)} of {ranking.considered} papers cleared the bar."
-        )
+        typer.echo(f"Quiet: only {len(ranking.picks)} of {ranking.considered} papers "
+                   "cleared the relevance bar.")
 
 
 def register(app: typer.Typer) -> None:
@@ -83,12 +83,19 @@ def register(app: typer.Typer) -> None:
             typer.echo(f"error: feed file not found: {', '.join(missing)}", err=True)
             raise typer.Exit(2)
         now = datetime.now(UTC)
-        ranking = _rank(paths, interests, subscriber, now, top)
+        from digest.cli.common import err_console
+
+        # Encoding a few hundred papers takes a while on a first run: say so (on stderr,
+        # so --json output stays clean; only on a terminal).
+        with err_console.status("ranking papers (the first run encodes them, which takes "
+                                "a while)…") if err_console.is_terminal else nullcontext():
+            ranking = _rank(paths, interests, subscriber, now, top)
         if as_json:
             typer.echo(json.dumps([pick_to_json(p) for p in ranking.picks], ensure_ascii=False))
             if ranking.quiet:
                 n = len(ranking.picks)
-                typer.echo(f"quiet week: {n} {'pick' if n == 1 else 'picks'} cleared the floor", err=True)
+                typer.echo(f"quiet: only {n} {'pick' if n == 1 else 'picks'} cleared the "
+                           "relevance bar", err=True)
         else:
             _print_text(ranking)
 

@@ -16,8 +16,20 @@ from rich.progress import Progress
 from rich.table import Table
 from rich.text import Text
 
-from digest.cli.common import console, err_console, literal, runtime, utcnow
-from digest.cli.fetch import feed_table
+from digest.cli.common import (
+    EXIT_FAILED,
+    EXIT_OK,
+    console,
+    err_console,
+    literal,
+    planning_progress,
+    refuse_busy_port,
+    runtime,
+    say_error,
+    utcnow,
+    warn,
+)
+from digest.cli.fetch import print_feeds
 from digest.cli.send import delivery_exit, notes, send_table, stopped
 from digest.errors import SendAborted
 
@@ -44,11 +56,12 @@ def _serve(host: str | None, port: int | None) -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     # digest logs one JSON line per job run; APScheduler's own per-run lines would double it.
     logging.getLogger("apscheduler").setLevel(logging.WARNING)
-    with runtime() as rt:
+    with runtime(ready=True) as rt:
         # The web app's own settings (DIGEST_WEB__HOST/PORT) are the defaults when present.
         web = getattr(rt.settings, "web", None)
         bind_host = host if host is not None else str(getattr(web, "host", "127.0.0.1"))
         bind_port = port if port is not None else int(getattr(web, "port", 8000))
+        refuse_busy_port(bind_host, bind_port)
         _sync_profiles(rt, utcnow())
         schedule = rt.settings.schedule
         console.print(f"digest service on http://{bind_host}:{bind_port}/ — fetch every "
@@ -69,20 +82,29 @@ def run_command(
     if not once:
         _serve(host, port)
         return
-    with runtime() as rt:
+    with runtime(ready=True) as rt:
         now = utcnow()
         settings = rt.settings
         _sync_profiles(rt, now)
-        with Progress(console=console, transient=True) as progress:
+        if not settings.feeds:
+            warn("no feeds configured (DIGEST_FEEDS): only papers already stored can be sent")
+        with Progress(console=console, transient=True,
+                      disable=not console.is_terminal) as progress:
             task = progress.add_task("fetching feeds", total=len(settings.feeds))
             feeds = rt.fetcher.fetch(now=now, on_done=lambda _r: progress.advance(task))
-        console.print(feed_table(feeds))
-        planned = rt.planner.plan(now=now)
+        print_feeds(feeds)
+        all_failed = bool(feeds) and all(r.status == "error" for r in feeds)
+        if not any(s.status == "active" for s in rt.subscribers.all()):
+            warn(f"no active subscribers: add profile files to {settings.subscribers_dir}/ "
+                 "or use `digest subscribers add`")
+        with planning_progress() as on_progress:
+            planned = rt.planner.plan(now=now, on_progress=on_progress)
         where = (f"SMTP {settings.smtp.host}:{settings.smtp.port}" if settings.delivers_by_smtp
                  else f"outbox {settings.outbox_dir.resolve()}/ (DIGEST_SMTP__HOST is not set)")
         console.print(literal(f"delivering to {where}"), highlight=False)
         try:
-            with Progress(console=console, transient=True) as progress:
+            with Progress(console=console, transient=True,
+                          disable=not console.is_terminal) as progress:
                 task = progress.add_task("sending", total=planned.planned or None)
                 report = rt.delivery.deliver(
                     on_progress=lambda n: progress.update(task, completed=n))
@@ -97,8 +119,10 @@ def run_command(
         console.print(send_table(report, rt.transport_name))
         notes(report, nothing_due_hint=False)
     # The same rule as `digest send` (cli/send.py): a dead SMTP server or a delivery left
-    # waiting for a retry must not look like success.
-    raise typer.Exit(delivery_exit(report))
+    # waiting for a retry must not look like success; nor must a run where every feed failed.
+    if all_failed:
+        say_error("every feed failed:", "nothing new was fetched (reasons above)")
+    raise typer.Exit(max(delivery_exit(report), EXIT_FAILED if all_failed else EXIT_OK))
 
 
 def register(app: typer.Typer) -> None:

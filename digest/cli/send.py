@@ -24,6 +24,7 @@ from digest.cli.common import (
     console,
     err_console,
     literal,
+    plural,
     runtime,
     say_error,
     utcnow,
@@ -32,6 +33,7 @@ from digest.errors import SendAborted, SendMisconfigured
 
 if TYPE_CHECKING:
     from digest.app.deliver import SendReport
+    from digest.runtime import Runtime
 
 COLUMNS = ("sent", "retried", "unknown", "suppressed", "skipped", "failed")
 
@@ -66,31 +68,49 @@ def notes(report: SendReport, *, nothing_due_hint: bool) -> None:
     for error in list(dict.fromkeys(report.errors))[:5]:  # the distinct ones, briefly
         err_console.print("  ", literal(error, style="yellow"), sep="", highlight=False)
     if report.bounced:
-        console.print(f"{report.bounced} hard bounce(s): those subscribers were counted "
-                      "towards suppression (DIGEST_SMTP__HARD_BOUNCE_THRESHOLD)")
+        console.print(f"{plural(report.bounced, 'hard bounce')}: counted towards "
+                      "suppression of those subscribers "
+                      "(DIGEST_SMTP__HARD_BOUNCE_THRESHOLD)")
     if report.unknown:
-        console.print(f"{report.unknown} delivery(ies) with an unknown outcome: the server "
+        console.print(f"{plural(report.unknown, 'delivery', 'deliveries')} with an unknown "
+                      "outcome: the server "
                       "got the whole message but its reply never came; each is sent at most "
                       "once more (DIGEST_SMTP__UNKNOWN_RETRY_SECONDS)")
     if report.reclaimed:
-        console.print(f"took back {report.reclaimed} delivery(ies) at once from a sender on "
+        console.print(f"took back {plural(report.reclaimed, 'delivery', 'deliveries')} at once "
+                      "from a sender on "
                       "this machine that had died")
     if report.lease_lost:
-        err_console.print(f"[yellow]{report.lease_lost} outcome(s) not recorded: another "
+        err_console.print(f"[yellow]{plural(report.lease_lost, 'outcome')} not recorded: another "
                           "worker took those rows over (lease expired)[/]")
     if report.deferred:
         console.print(literal("stopped early:", style="yellow"), literal(report.deferred),
                       highlight=False)
     for holder in report.others:
         until = holder.until.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
-        console.print(literal(f"{holder.rows} delivery(ies) are held by another sender "
-                              f"({holder.owner}) until {until}"), highlight=False)
+        console.print(literal(f"{plural(holder.rows, 'delivery', 'deliveries')} held by another "
+                              f"sender ({holder.owner}) until {until}"), highlight=False)
     handled = (report.sent + report.retried + report.failed + report.suppressed
                + report.skipped + report.unknown)
     if nothing_due_hint and not handled:
         console.print("nothing due now: " + ("other senders hold the rest (above)"
                                              if report.others else
                                              "everyone has this edition, or waits for a retry"))
+
+
+def _check_only(rt: Runtime, only: str) -> str:
+    """``--only`` must name an active subscriber who gets editions: else one line, exit 1
+    (not "nothing due", which would read as success). Returns the address as stored."""
+    found = [s for s in rt.subscribers.all() if s.email.lower() == only.strip().lower()]
+    if not found:
+        say_error("no such subscriber:", f"{only} (see `digest subscribers list`)")
+        raise typer.Exit(EXIT_FAILED)
+    sub = found[0]
+    if sub.status != "active" or sub.frequency == "off":
+        say_error("nothing to send:", f"{sub.email} is {sub.status} with frequency "
+                                      f"{sub.frequency}: they get no editions")
+        raise typer.Exit(EXIT_FAILED)
+    return sub.email
 
 
 def send_command(
@@ -104,15 +124,18 @@ def send_command(
     Exit 0 when everything due went out (or nothing was due), 1 when a delivery failed,
     waits for a retry or has an unknown outcome, 2 when the setup refuses every message.
     """
-    with runtime() as rt:
-        rt.planner.plan(now=utcnow(), only=only)
+    with runtime(ready=True) as rt:
+        if only is not None:
+            only = _check_only(rt, only)
+        planned = rt.planner.plan(now=utcnow(), only=only)
         total = rt.delivery.count_due(only=only)
         if limit is not None:
             total = min(total, limit)
         transport = "outbox (dry run)" if dry_run else rt.transport_name
         columns = (TextColumn("sending"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
         try:
-            with Progress(*columns, console=err_console, transient=True) as progress:
+            with Progress(*columns, console=err_console, transient=True,
+                          disable=not err_console.is_terminal) as progress:
                 task = progress.add_task("send", total=total or None)
                 report = rt.delivery.deliver(
                     limit=limit, only=only, dry_run=dry_run,
@@ -122,9 +145,11 @@ def send_command(
         console.print(send_table(report, transport))
         notes(report, nothing_due_hint=True)
         if dry_run:
-            console.print(literal(f"dry run: {report.sent} message(s) written to "
-                                  f"{rt.settings.outbox_dir}/; the ledger is unchanged"),
-                          highlight=False)
+            # Planning is not dry: the rows it adds are what a real send would send.
+            console.print(f"dry run: {plural(report.sent, 'message')} written to "
+                          f"{rt.settings.outbox_dir}/, nothing sent; the ledger gained "
+                          f"{plural(planned.planned, 'planned delivery', 'planned deliveries')}"
+                          " (pending: the next `digest send` sends them)", highlight=False)
     raise typer.Exit(delivery_exit(report))
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from digest.cli.common import console, runtime
+from digest.cli.common import console, refuse_busy_port, runtime
 
 
 def serve_command(
@@ -16,10 +16,11 @@ def serve_command(
 
     from digest.web import create_app
 
-    with runtime() as rt:
+    with runtime(ready=True) as rt:
         app = create_app(rt)  # checks the secret: production refuses to start without one
         rt.status.collect()  # migrate and read before the first request: fail here, not there
         bind_host, bind_port = host or rt.settings.web.host, port or rt.settings.web.port
+        refuse_busy_port(bind_host, bind_port)
         console.print(f"serving on http://{bind_host}:{bind_port}/ (links point to "
                       f"{rt.settings.base_url})")
         uvicorn.run(app, host=bind_host, port=bind_port, proxy_headers=False,

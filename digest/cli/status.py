@@ -10,7 +10,7 @@ import typer
 from rich.table import Table
 from rich.text import Text
 
-from digest.cli.common import console, literal, runtime
+from digest.cli.common import console, literal, runtime, warn
 
 HOLDER_NOTES = {
     "this-process": "this process",
@@ -85,11 +85,24 @@ def _print(status: dict[str, Any]) -> None:
 def status_command(as_json: bool = typer.Option(False, "--json", help="Machine-readable.")) -> None:
     """Show feeds, the schedule, delivery counts and the latest errors."""
     with runtime() as rt:
+        settings = rt.settings
+        sqlite = settings.sqlite_path()
+        new_file = sqlite is not None and not sqlite.exists()
         status = rt.status.collect()
+        status["database"] = settings.database_shown()
+        status["outbox"] = (None if settings.delivers_by_smtp
+                            else str(settings.outbox_dir.resolve()))
     if as_json:
         print(json.dumps(status, indent=2))
-    else:
-        _print(status)
+        return
+    console.print(f"database: {status['database']}", highlight=False, markup=False)
+    if new_file:
+        warn(f"there was no database at {sqlite}: this created an empty one. Run digest from "
+             "the folder that holds yours, or set DIGEST_DATABASE_URL")
+    console.print("outbox: " + (f"{status['outbox']}/" if status["outbox"] else
+                                f"not used (sending by SMTP to {settings.smtp.host})"),
+                  highlight=False, markup=False)
+    _print(status)
 
 
 def register(app: typer.Typer) -> None:

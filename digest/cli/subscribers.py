@@ -39,6 +39,9 @@ def sync_command(
     directory: Annotated[Path, typer.Argument(help="Folder of *.toml profiles.")],
 ) -> None:
     """Create or update a subscriber for each profile file in DIRECTORY."""
+    if not directory.is_dir():
+        say_error("error:", f"{directory}: not a folder of profile files")
+        raise typer.Exit(EXIT_USAGE)
     with runtime() as rt:
         report = rt.subscribers.sync(directory, now=utcnow())
     console.print(f"{len(report.created)} created, {len(report.updated)} updated, "
@@ -63,7 +66,7 @@ def add_command(
     except ProfileError as exc:
         say_error("invalid:", exc)
         raise typer.Exit(EXIT_USAGE) from None
-    with runtime() as rt:
+    with runtime(ready=True) as rt:
         for other in rt.subscribers.case_variants(data.email):
             err_console.print(literal(f"warning: {data.email} differs only in case from the "
                                       f"subscriber {other}: one person twice?"),

@@ -5,10 +5,11 @@ Templates only ever see this view model, never a raw Paper, so untrusted text is
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from functools import lru_cache
 from typing import Any, NamedTuple
 
+from digest.editions import local_dates
 from digest.errors import RenderError
 from digest.models import EditionInfo, Paper, Pick, Ranking, Subscriber
 from digest.render.fields import excerpt, short_authors
@@ -27,11 +28,20 @@ def lighten(hex_color: str, amount: float = 0.45) -> str:
 
 
 def period_label(edition: EditionInfo) -> str:
-    """``23-29 Nov 2026`` (en dash) for a week, ``Sun 29 Nov 2026`` for a day (no locale: pure)."""
-    start, end = edition.period_start, edition.period_end
-    if end > start and end.time() == datetime.min.time():
-        end = end - timedelta(microseconds=1)  # an exclusive midnight end belongs to the day before
-    if start.date() == end.date() or edition.frequency == "daily":
+    """``23-29 Nov 2026`` (en dash) for a week, ``Sun 29 Nov 2026`` for a day (no locale: pure),
+    in the reader's own calendar days: from the edition key (``editions.local_dates``) when it
+    names them, else from the period's instants."""
+    days = local_dates(edition)
+    start: date | datetime
+    end: date | datetime
+    if days is not None:
+        start, end = days
+    else:
+        start, end = edition.period_start, edition.period_end
+        if end > start and end.time() == datetime.min.time():
+            end = end - timedelta(microseconds=1)  # an exclusive midnight end: the day before
+        start, end = start.date(), end.date()
+    if start == end or edition.frequency == "daily":
         return f"{end:%a} {end.day} {end:%b %Y}"
     if (start.year, start.month) == (end.year, end.month):
         return f"{start.day}{EN_DASH}{end.day} {end:%b %Y}"

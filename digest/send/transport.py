@@ -8,13 +8,14 @@ which transport it has. SMTP lives in ``send.smtp``.
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import os
-import re
 from dataclasses import dataclass
 from email import policy
 from email.message import EmailMessage
 from pathlib import Path
 from typing import Protocol
+from urllib.parse import quote
 
 from digest.addresses import needs_smtputf8
 from digest.errors import SendMisconfigured
@@ -63,8 +64,30 @@ def message_bytes(message: EmailMessage | bytes, message_id: str | None,
     return message, message_id or ""
 
 
+MAX_NAME = 200  # bytes before ".eml": most file systems allow 255 per name
+
+
+def outbox_name(message_id: str, recipient: str) -> str:
+    """``<edition>-<address>.eml`` (``weekly-2026-W49-ada@example.org.eml``) so a person can
+    tell whose message is whose; the edition is the label inside digest's Message-ID
+    (``<hash.edition.subscriber@domain>``, ``compose.make_message_id``), or the whole id's
+    left part for other mail. Percent-encoded outside ``A-Z a-z 0-9 . _ @ + -`` (no path
+    separators, control characters or a leading dot), so two names never collide; past
+    ``MAX_NAME`` bytes it is cut and a hash of the whole name keeps it unique."""
+    left = message_id.strip().strip("<>").rsplit("@", 1)[0]
+    parts = left.split(".")
+    edition = parts[1] if len(parts) == 3 and parts[1] else (left or "message")
+    name = quote(f"{edition}-{recipient.strip()}", safe="@+-_.")
+    if name.startswith("."):
+        name = "%2E" + name[1:]
+    if len(name) > MAX_NAME:
+        name = name[:MAX_NAME - 17] + "~" + hashlib.sha256(name.encode()).hexdigest()[:16]
+    return name + ".eml"
+
+
 class OutboxTransport:
-    """Writes each message as ``<message-id>.eml``: a rerun overwrites, never duplicates."""
+    """Writes each message as ``<edition>-<address>.eml`` (``outbox_name``): a rerun
+    overwrites, never duplicates."""
 
     name = "outbox"
     concurrency = 1
@@ -75,8 +98,7 @@ class OutboxTransport:
     async def send(self, message: EmailMessage | bytes, *, sender: str, recipient: str,
                    message_id: str | None = None) -> SendReceipt:
         data, mid = message_bytes(message, message_id, needs_smtputf8(sender, recipient))
-        stem = re.sub(r"[^A-Za-z0-9._-]", "_", (mid or recipient).strip("<>"))
-        path = self.directory / f"{stem}.eml"
+        path = self.directory / outbox_name(mid, recipient)
         try:
             await asyncio.to_thread(_write_atomic, path, data)
         except OSError as exc:

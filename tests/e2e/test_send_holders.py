@@ -33,7 +33,7 @@ def test_send_and_status_name_other_holders_and_a_dead_one_gives_back_at_once(
         first = run_send(env, cwd=tmp_path)
         assert first.returncode == 0, first.stdout + first.stderr  # all it could send went
         assert smtp_sink.handler.counts() == {"c@example.org": 1}
-        assert f"2 delivery(ies) are held by another sender ({owner}) until " in first.stdout
+        assert f"2 deliveries held by another sender ({owner}) until " in first.stdout
         assert until.strftime("%Y-%m-%d %H:%M") in first.stdout
 
         status = subprocess.run([sys.executable, "-m", "digest.cli", "status", "--json"],
@@ -55,7 +55,7 @@ def test_send_and_status_name_other_holders_and_a_dead_one_gives_back_at_once(
     # Its process is gone now: the next send takes those rows back at once.
     second = run_send(env, cwd=tmp_path)
     assert second.returncode == 0, second.stdout + second.stderr
-    assert "took back 2 delivery(ies)" in second.stdout
+    assert "took back 2 deliveries" in second.stdout
     assert smtp_sink.handler.counts() == {e: 1 for e in ("a@example.org", "b@example.org",
                                                          "c@example.org")}
     assert set(states(engine).values()) == {"sent"} and len(ids) == 3

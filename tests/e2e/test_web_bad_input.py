@@ -3,6 +3,7 @@ fields, CR/LF, bad tokens, the honeypot, cross-site posts, floods."""
 
 from __future__ import annotations
 
+import html
 import json
 import time
 import xml.etree.ElementTree as ET
@@ -158,6 +159,20 @@ def test_bad_preferences(rt: Runtime, web: TestClient, field: str, value: str) -
     answer = web.post(url, data={**PREFERENCES, field: value})
     assert answer.status_code == 400 and 'id="error"' in answer.text
     assert snapshot(rt) == before
+
+
+def test_a_time_zone_typo_gets_the_closest_name_and_a_legacy_one_is_stored_canonical(
+        rt: Runtime, web: TestClient) -> None:
+    # Issue 18: the preferences form checks the zone against the list profile files use.
+    sid = active(rt, web)
+    url = f"/preferences/{make_token(SECRET, 'preferences', sid)}"
+    before = snapshot(rt)
+    answer = web.post(url, data={**PREFERENCES, "timezone": "America/New_Yrok"})
+    assert answer.status_code == 400
+    assert "did you mean 'America/New_York'?" in html.unescape(answer.text)
+    assert snapshot(rt) == before
+    assert web.post(url, data={**PREFERENCES, "timezone": "US/Eastern"}).status_code == 200
+    assert get_subscriber(rt.engine, email="member@example.org").timezone == "America/New_York"
 
 
 def test_honeypot_and_form_token(rt: Runtime, web: TestClient) -> None:

@@ -58,7 +58,9 @@ def test_exit_1_only_when_every_feed_failed(cli_env: Path) -> None:
     bad.write_text("<!DOCTYPE html><html><body>nope</body></html>")
     code, out = fetch(str(bad), str(cli_env / "missing.xml"))
     assert code == 1 and "Traceback" not in out
-    assert out.strip().splitlines()[-1].startswith("2 feeds: 0 ok, 0 not modified, 2 failed")
+    summary, error = out.strip().splitlines()[-2:]  # the summary, then the one error line
+    assert summary.startswith("2 feeds: 0 ok, 0 not modified, 2 failed")
+    assert error.startswith("every feed failed:")
     weekend = feed_file("arxiv_rss/rss_cs_cl_weekend_empty_2026-08-01_All-News-AI.xml")
     code, _ = fetch(str(bad), str(weekend))
     assert code == 0  # one feed worked (an empty weekend feed is a success)

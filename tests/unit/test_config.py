@@ -107,3 +107,18 @@ def test_demo_secret_is_generated_once_and_kept(monkeypatch: pytest.MonkeyPatch,
     first = load_settings().secret()
     assert len(first) >= 32 and load_settings().secret() == first
     assert (tmp_path / ".digest_secret").stat().st_mode & 0o077 == 0
+
+
+@pytest.mark.parametrize("url", ["postgres://u:p@db:5432/digest", "postgresql://u:p@db:5432/digest"])
+def test_libpq_style_postgres_urls_use_the_installed_driver(url: str) -> None:
+    # SQLAlchemy has no "postgres" dialect, and "postgresql" alone means psycopg2, which
+    # digest does not install: both become the psycopg 3 URL the extra provides.
+    assert load_settings(database_url=url).database_url == "postgresql+psycopg://u:p@db:5432/digest"
+
+
+def test_an_empty_value_means_unset(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DIGEST_SMTP__DKIM_KEY_PATH", "")
+    monkeypatch.setenv("DIGEST_SMTP__PORT", "")
+    settings = load_settings()
+    assert settings.smtp.dkim_key_path is None and settings.smtp.port == 25
+    settings.check_ready()

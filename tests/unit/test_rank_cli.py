@@ -85,7 +85,8 @@ def test_text_output_lists_picks_with_reasons(app: typer.Typer, tmp_path: Path) 
     result = CliRunner().invoke(app, ["rank", "--interests", "protein design", "--feed", str(feed)])
     assert result.exit_code == 0, result.stderr
     assert "Inverse folding with diffusion" in result.stdout
-    assert "Quiet week" in result.stdout  # 1 of 2 papers cleared the floor, 10 were asked
+    # 1 of 2 papers cleared the floor, 10 were asked
+    assert "Quiet: only 1 of 2 papers cleared the relevance bar." in result.stdout
 
 
 def test_missing_feed_file_is_a_clear_error(app: typer.Typer, tmp_path: Path) -> None:
@@ -142,7 +143,7 @@ def test_json_quiet_week_keeps_stdout_pure_and_says_so_on_stderr(
     result = CliRunner().invoke(app, args)
     assert result.exit_code == 0, result.stderr
     assert [p["id"] for p in json.loads(result.stdout)] == ["2601.00042"]
-    assert result.stderr.strip() == "quiet week: 1 pick cleared the floor"
+    assert result.stderr.strip() == "quiet: only 1 pick cleared the relevance bar"
 
 
 def test_feed_ranking_keeps_paper_vectors_in_the_user_cache(
