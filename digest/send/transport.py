@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import os
+import re
 from dataclasses import dataclass
 from email import policy
 from email.message import EmailMessage
@@ -65,6 +66,7 @@ def message_bytes(message: EmailMessage | bytes, message_id: str | None,
 
 
 MAX_NAME = 200  # bytes before ".eml": most file systems allow 255 per name
+_DIGEST_ID = re.compile(r"[0-9a-f]{24}\.([A-Za-z0-9][A-Za-z0-9.-]*)\.\d+")  # make_message_id
 
 
 def outbox_name(message_id: str, recipient: str) -> str:
@@ -75,8 +77,8 @@ def outbox_name(message_id: str, recipient: str) -> str:
     separators, control characters or a leading dot), so two names never collide; past
     ``MAX_NAME`` bytes it is cut and a hash of the whole name keeps it unique."""
     left = message_id.strip().strip("<>").rsplit("@", 1)[0]
-    parts = left.split(".")
-    edition = parts[1] if len(parts) == 3 and parts[1] else (left or "message")
+    ours = _DIGEST_ID.fullmatch(left)
+    edition = ours.group(1) if ours else (left or "message")
     name = quote(f"{edition}-{recipient.strip()}", safe="@+-_.")
     if name.startswith("."):
         name = "%2E" + name[1:]

@@ -4,6 +4,7 @@ whose, and no address can make a path, a control character, an overlong or a sha
 from __future__ import annotations
 
 import asyncio
+from email.utils import make_msgid
 from pathlib import Path
 
 from digest.compose import make_message_id
@@ -17,6 +18,13 @@ def test_the_name_is_the_edition_then_the_address() -> None:
     daily = make_message_id("daily:2026-11-30", 4, "example.org")
     assert outbox_name(daily, "dana@example.org") == "daily-2026-11-30-dana@example.org.eml"
     assert outbox_name("<notice123@example.org>", "b@example.org") == "notice123-b@example.org.eml"
+
+
+def test_other_mail_to_one_reader_never_shares_a_name() -> None:
+    # Notices carry email.utils.make_msgid ids, three dot-separated parts like digest's own.
+    ids = {make_msgid(domain="example.org") for _ in range(5)}
+    names = {outbox_name(mid, "ann@example.org") for mid in ids}
+    assert len(names) == 5 and all(n.endswith("-ann@example.org.eml") for n in names)
 
 
 def test_an_address_is_encoded_never_a_path_or_control() -> None:
