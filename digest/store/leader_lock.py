@@ -120,8 +120,11 @@ def leadership_for(engine: Engine) -> PgLeadership | FileLeadership:
 def leader_present(engine: Engine) -> bool | None:
     """Whether some process holds the scheduler lock right now (None: cannot tell)."""
     if engine.dialect.name == "postgresql":
+        # Advisory locks belong to one database; pg_locks lists every database's, so a
+        # scheduler of another digest on the same server must not count as ours.
         query = text("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted "
-                     "AND classid = :hi AND objid = :lo AND objsubid = 1")
+                     "AND classid = :hi AND objid = :lo AND objsubid = 1 AND database = "
+                     "(SELECT oid FROM pg_database WHERE datname = current_database())")
         try:
             with reading(engine) as conn:
                 n = conn.execute(query, {"hi": LOCK_KEY >> 32, "lo": LOCK_KEY & 0xFFFFFFFF}).scalar()

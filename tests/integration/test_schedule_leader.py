@@ -7,7 +7,7 @@ from pathlib import Path
 
 from sqlalchemy import Engine
 
-from digest.store.db import open_store
+from digest.store.db import create_store_engine, open_store
 from digest.store.leader_lock import FileLeadership, PgLeadership, leader_present, leadership_for
 
 
@@ -54,3 +54,26 @@ def test_sqlite_lock_file_sits_next_to_the_database(tmp_path: Path) -> None:
         lead.release()
     finally:
         engine.dispose()
+
+
+def test_a_scheduler_of_another_database_on_the_same_server_is_not_ours(
+        pg_database: str) -> None:
+    # Advisory locks are per database (PostgreSQL docs, "Advisory Locks"); pg_locks lists
+    # every database's. Two digests sharing one server each have their own scheduler.
+    from sqlalchemy.engine import make_url
+
+    # The server's own "postgres" database: only a lock is taken there, no schema.
+    neighbour = create_store_engine(make_url(pg_database).set(database="postgres")
+                                    .render_as_string(hide_password=False))
+    ours = open_store(pg_database)
+    try:
+        theirs = PgLeadership(neighbour)
+        assert theirs.acquire() is True
+        assert leader_present(ours) is False
+        mine = PgLeadership(ours)
+        assert mine.acquire() is True
+        mine.release()
+        theirs.release()
+    finally:
+        neighbour.dispose()
+        ours.dispose()
