@@ -3,7 +3,7 @@ with the product's own feed parser) or from the store, and say why each was pick
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
@@ -15,6 +15,7 @@ from digest.editions import FIRST_EDITION_LOOKBACK
 from digest.feeds import parse_feed
 from digest.models import Paper, Profile, Ranking
 from digest.rank import Embedder, build_ranker
+from digest.rank.encoder import MiniLMEncoder
 from digest.rank.lexical import paper_text
 from digest.store.subscribers import get_subscriber
 from digest.store.vector_cache import default_path, read_vectors, text_key, write_vectors
@@ -53,17 +54,28 @@ def read_feed_files(paths: Sequence[Path]) -> FeedFiles:
     return out
 
 
+Progress = Callable[[int, int], None]  # (texts encoded, texts to encode)
+
+
+def _embed(embedder: Embedder, texts: list[str], on_progress: Progress | None) -> np.ndarray:
+    if on_progress is not None and isinstance(embedder, MiniLMEncoder):
+        return embedder.embed(texts, on_progress=on_progress)
+    return embedder.embed(texts)
+
+
 def cached_vectors(papers: Sequence[Paper], embedder: Embedder,
-                   path: Path | None = None) -> dict[str, np.ndarray]:
+                   path: Path | None = None,
+                   on_progress: Progress | None = None) -> dict[str, np.ndarray]:
     """Paper id -> unit vector, from the local cache where the same text met the same model
-    before (``store.vector_cache``); the rest are encoded and cached."""
+    before (``store.vector_cache``); the rest are encoded and cached, ``on_progress(done,
+    total)`` hearing after each batch of texts encoded (not called when all were cached)."""
     path = path or default_path()
     texts = [paper_text(p) for p in papers]
     keys = [text_key(t) for t in texts]
     stored = read_vectors(path, embedder.name, sorted(set(keys)))
     missing = [i for i, k in enumerate(keys) if k not in stored]
     if missing:
-        fresh = embedder.embed([texts[i] for i in missing])
+        fresh = _embed(embedder, [texts[i] for i in missing], on_progress)
         new = {keys[i]: np.asarray(fresh[j], dtype=np.float32) for j, i in enumerate(missing)}
         write_vectors(path, embedder.name, new)
         stored.update(new)
@@ -71,9 +83,11 @@ def cached_vectors(papers: Sequence[Paper], embedder: Embedder,
 
 
 def rank_papers(papers: Sequence[Paper], profile: Profile, *, now: datetime, top: int,
-                embedder: Embedder | None) -> Ranking:
-    """Rank papers from files for free-text interests; needs no database."""
-    vectors = cached_vectors(papers, embedder) if embedder is not None and papers else None
+                embedder: Embedder | None, on_progress: Progress | None = None) -> Ranking:
+    """Rank papers from files for free-text interests; needs no database. ``on_progress``:
+    see ``cached_vectors`` (encoding is what takes time on a first run)."""
+    vectors = (cached_vectors(papers, embedder, on_progress=on_progress)
+               if embedder is not None and papers else None)
     return build_ranker(papers, embedder=embedder, embeddings=vectors).rank(profile, now=now,
                                                                            k=top)
 

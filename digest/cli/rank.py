@@ -8,7 +8,8 @@ file could be read).
 from __future__ import annotations
 
 import json
-from contextlib import nullcontext
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, nullcontext
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated
@@ -85,11 +86,10 @@ def register(app: typer.Typer) -> None:
         now = datetime.now(UTC)
         from digest.cli.common import err_console
 
-        # Encoding a few hundred papers takes a while on a first run: say so (on stderr,
-        # so --json output stays clean; only on a terminal).
-        with err_console.status("ranking papers (the first run encodes them, which takes "
-                                "a while)…") if err_console.is_terminal else nullcontext():
-            ranking = _rank(paths, interests, subscriber, now, top)
+        # Encoding a few hundred papers takes a while on a first run: a bar of papers encoded
+        # (on stderr, so --json output stays clean; only on a terminal).
+        with _encoding_bar() if err_console.is_terminal else nullcontext() as on_progress:
+            ranking = _rank(paths, interests, subscriber, now, top, on_progress)
         if as_json:
             typer.echo(json.dumps([pick_to_json(p) for p in ranking.picks], ensure_ascii=False))
             if ranking.quiet:
@@ -100,8 +100,21 @@ def register(app: typer.Typer) -> None:
             _print_text(ranking)
 
 
+@contextmanager
+def _encoding_bar() -> Iterator[Callable[[int, int], None]]:
+    """A transient bar on stderr; yields its ``on_progress(done, total)`` (papers encoded)."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from digest.cli.common import err_console
+
+    with Progress(TextColumn("encoding papers"), BarColumn(), MofNCompleteColumn(),
+                  TimeElapsedColumn(), console=err_console, transient=True) as progress:
+        task = progress.add_task("encode", total=None)
+        yield lambda done, total: progress.update(task, completed=done, total=total)
+
+
 def _rank(paths: list[Path], interests: str | None, email: str | None, now: datetime,
-          top: int) -> Ranking:
+          top: int, on_progress: Callable[[int, int], None] | None = None) -> Ranking:
     from digest.app.rank import UnknownSubscriber, rank_papers, rank_stored, read_feed_files
     from digest.cli.common import runtime
 
@@ -115,7 +128,7 @@ def _rank(paths: list[Path], interests: str | None, email: str | None, now: date
     with runtime() as rt:
         if files is not None and email is None:  # feed files need no database, only the encoder
             return rank_papers(files.papers, Profile(interests=interests or ""), now=now,
-                               top=top, embedder=rt.embedder)
+                               top=top, embedder=rt.embedder, on_progress=on_progress)
         try:
             return rank_stored(rt.rankers, papers=files.papers if files else None,
                                interests=interests, email=email, now=now, top=top,

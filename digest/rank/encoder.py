@@ -174,11 +174,14 @@ class MiniLMEncoder:
         pooled: np.ndarray = (x * m).sum(axis=1) / np.maximum(m.sum(axis=1), 1e-9)  # Any in the stubs
         return pooled.astype(np.float32)
 
-    def embed(self, texts: Sequence[str], tokens_per_batch: int = TOKENS_PER_BATCH) -> np.ndarray:
+    def embed(self, texts: Sequence[str], tokens_per_batch: int = TOKENS_PER_BATCH,
+              on_progress: Callable[[int, int], None] | None = None) -> np.ndarray:
         """Embed texts (truncated to the model's max length); rows are float32, unit length.
 
         Batches hold at most ``tokens_per_batch`` padded tokens (at least one text), so two
-        abstracts or dozens of short interests go through together.
+        abstracts or dozens of short interests go through together. ``on_progress(done,
+        total)`` hears, in texts, after each batch (a progress bar's hook; the batches and
+        so the vectors are the same with or without it).
         """
         out = np.zeros((len(texts), self.dim), dtype=np.float32)
         if not texts:
@@ -193,6 +196,7 @@ class MiniLMEncoder:
                 chunks[-1].append(j)
             else:
                 chunks.append([j])
+        done = 0
         for chunk in chunks:
             length = max(len(encs[j].ids) for j in chunk)
             ids = np.zeros((len(chunk), length), dtype=np.int64)
@@ -206,6 +210,9 @@ class MiniLMEncoder:
             # abstracts and 20x slower for short profile texts than a single thread.
             with self._threads.limit(limits=1, user_api="blas"):
                 out[chunk] = self._forward(ids, mask)
+            if on_progress is not None:
+                done += len(chunk)
+                on_progress(done, len(texts))
         norms = np.linalg.norm(out, axis=1, keepdims=True)
         unit: np.ndarray = out / np.maximum(norms, 1e-12)  # Any in the stubs
         return unit.astype(np.float32)

@@ -62,3 +62,14 @@ def test_quantize_roundtrip_keeps_rows_close() -> None:
     assert np.array_equal(back["b"], np.ones(4, dtype=np.float32))
 
 
+
+
+def test_progress_counts_every_text_once_and_changes_no_vector(embedder) -> None:
+    # `digest rank --feed` draws its bar from this hook (issue 18: no silent minute).
+    texts = [f"paper {i} on state space models " * (1 + i % 7) for i in range(40)]
+    heard: list[tuple[int, int]] = []
+    with_bar = embedder.embed(texts, on_progress=lambda done, total: heard.append((done, total)))
+    assert len(heard) > 1  # several batches, each reported
+    assert [d for d, _ in heard] == sorted({d for d, _ in heard})  # strictly growing
+    assert heard[-1] == (40, 40) and all(total == 40 for _, total in heard)
+    assert np.array_equal(with_bar, embedder.embed(texts))
