@@ -9,7 +9,7 @@ floor below it, never above:
     app     the use cases
     edges   feeds, store, send, schedule (each only itself below the app floor)
     core    rank, render, compose, editions, links, tokens, addresses, profiles, text
-    ground  models, errors, config, resources, zones
+    ground  models, errors, config, config_groups, resources, zones
 """
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ FLOORS = {
     "edges": {"feeds", "store", "send", "schedule"},
     "core": {"rank", "render", "compose", "editions", "links", "tokens", "addresses",
              "profiles", "text"},
-    "ground": {"models", "errors", "config", "resources", "zones", "__init__"},
+    "ground": {"models", "errors", "config", "config_groups", "resources", "zones", "__init__"},
 }
 ORDER = ["faces", "root", "app", "edges", "core", "ground"]
 SQL_MODULES = ("sqlalchemy", "sqlite3", "alembic", "psycopg")
