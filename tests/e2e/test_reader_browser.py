@@ -20,7 +20,7 @@ from digest.runtime import Runtime
 from digest.store.subscribers import get_subscriber
 from digest.web.picks import SAMPLE_INTERESTS
 from tests.smtp_sink import SmtpSink
-from tests.web_support import SEED_FEED, find_link, free_port, make_runtime, serve
+from tests.web_support import SEED_FEED, eventually, find_link, free_port, make_runtime, serve
 
 CHROMIUM = Path("/usr/bin/chromium")
 REPO = Path(__file__).resolve().parents[2]
@@ -85,6 +85,8 @@ def test_new_york_reader_and_every_page_in_a_browser(tmp_path: Path,
             ny.fill("#interests", "Mamba state space models and long context")
             ny.click("#subscribe")
             assert "Check your inbox" in ny.inner_text("h1")
+            # The sign-up is queued and done off the request path (issue 14): wait for it.
+            eventually(lambda: inbox())
             assert get_subscriber(rt.engine, email=READER).timezone == "America/New_York"
             ny.goto(find_link(inbox()[0], "confirm"))
             ny.click("#confirm")
@@ -96,6 +98,7 @@ def test_new_york_reader_and_every_page_in_a_browser(tmp_path: Path,
                                         timezone_id="America/New_York").new_page()
             plain.goto(base + "/")
             assert plain.input_value("#timezone") == "UTC"
+            eventually(lambda: len(inbox()) >= 2)  # the welcome mail
             prefs = find_link(inbox()[1], "preferences")
             plain.goto(prefs)
             assert plain.input_value("#timezone") == "America/New_York"

@@ -14,7 +14,15 @@ import pytest
 from digest.runtime import Runtime
 from digest.store.subscribers import get_subscriber
 from tests.smtp_sink import SmtpSink
-from tests.web_support import SEED_FEED, body_text, find_link, free_port, make_runtime, serve
+from tests.web_support import (
+    SEED_FEED,
+    body_text,
+    eventually,
+    find_link,
+    free_port,
+    make_runtime,
+    serve,
+)
 
 CHROMIUM = Path("/usr/bin/chromium")
 pytestmark = [
@@ -57,6 +65,8 @@ def test_journey_in_a_browser(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
             page.select_option("#frequency", "weekly")
             page.click("#subscribe")
             assert "Check your inbox" in page.inner_text("h1")
+            # The sign-up is queued and done off the request path (issue 14): wait for it.
+            eventually(lambda: inbox())
             assert get_subscriber(rt.engine, email=READER).status == "pending"
 
             page.goto(find_link(inbox()[0], "confirm"))
@@ -65,6 +75,7 @@ def test_journey_in_a_browser(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
             assert "You are subscribed" in page.inner_text("h1")
             assert get_subscriber(rt.engine, email=READER).status == "active"
 
+            eventually(lambda: len(inbox()) >= 2)  # the welcome mail
             page.goto(find_link(inbox()[1], "preferences"))
             page.fill("#interests", "Mamba state space models and recurrent state capacity")
             page.select_option("#frequency", "daily")
