@@ -99,7 +99,11 @@ def _server(workdir: Path, smtp_port: int, known: list[str]) -> Iterator[str]:
         rt.close()
 
 
-def _measure(base: str, known: list[str], unknown: list[str]) -> dict[str, Any]:
+WARMUP = 5  # untimed pairs (one known, one new address) before the measured ones
+
+
+def _measure(base: str, known: list[str], unknown: list[str],
+             warm: list[str]) -> dict[str, Any]:
     import httpx
 
     times: dict[str, list[float]] = {"known": [], "unknown": []}
@@ -110,8 +114,11 @@ def _measure(base: str, known: list[str], unknown: list[str]) -> dict[str, Any]:
         found = re.search(r'name="form_token" value="([^"]+)"', page)
         assert found, "no form token on the sign-up page"
         token = found.group(1)
-        web.post("/subscribe", data={"email": "warmup@example.net", "interests": "x",
-                                     "form_token": token})
+        # Untimed warm-up pairs of both kinds: first-use costs (imports, caches, the
+        # worker's first pass) once measured ~100 ms on one early request of either kind.
+        for email in warm:
+            web.post("/subscribe", data={"email": email, "interests": "graphs",
+                                         "frequency": "weekly", "form_token": token})
         for i, pair in enumerate(zip(known, unknown, strict=True)):
             order = [("known", pair[0]), ("unknown", pair[1])]
             for kind, email in order if i % 2 else reversed(order):
@@ -138,12 +145,16 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=50, help="per kind and relay mode")
     args = parser.parse_args()
     known = [f"known{i}@example.org" for i in range(args.requests)]
+    warm_known = [f"warm{i}@example.org" for i in range(WARMUP)]
     results: dict[str, Any] = {"requests_per_kind": args.requests}
     for mode in ("up", "down"):
         unknown = [f"new{i}-{mode}@example.org" for i in range(args.requests)]
+        warm = [a for pair in zip(warm_known, [f"warm-new{i}-{mode}@example.org"
+                                               for i in range(WARMUP)], strict=True)
+                for a in pair]
         with tempfile.TemporaryDirectory() as tmp, _relay(mode == "up") as smtp_port, \
-                _server(Path(tmp), smtp_port, known) as base:
-            result = _measure(base, known, unknown)
+                _server(Path(tmp), smtp_port, known + warm_known) as base:
+            result = _measure(base, known, unknown, warm)
         results[f"relay_{mode}"] = result
         print(f"relay {mode}: statuses known {result['statuses']['known']} unknown "
               f"{result['statuses']['unknown']}; same body: {result['same_body']}; mean "
