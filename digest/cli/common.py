@@ -115,9 +115,10 @@ def warn(text: str) -> None:
 
 
 @contextmanager
-def planning_progress() -> Iterator[Callable[[int, int], None]]:
-    """A progress bar on stderr for ``Planner.plan``: yields its ``on_progress(done, total)``
-    (subscribers ranked); gone when planning ends."""
+def progress_bar(label: str = "ranking subscribers") -> Iterator[Callable[[int, int], None]]:
+    """A progress bar on stderr (only on a terminal) titled ``label``: yields its
+    ``on_progress(done, total)`` hook (``Planner.plan``: subscribers ranked; ``digest rank``:
+    papers encoded); gone when the work ends."""
     from rich.progress import (
         BarColumn,
         MofNCompleteColumn,
@@ -127,10 +128,10 @@ def planning_progress() -> Iterator[Callable[[int, int], None]]:
         TimeElapsedColumn,
     )
 
-    with Progress(SpinnerColumn(), TextColumn("ranking subscribers"), BarColumn(),
+    with Progress(SpinnerColumn(), TextColumn(label), BarColumn(),
                   MofNCompleteColumn(), TimeElapsedColumn(), console=err_console,
                   transient=True, disable=not err_console.is_terminal) as progress:
-        task = progress.add_task("plan", total=None)
+        task = progress.add_task(label, total=None)
         yield lambda done, total: progress.update(task, completed=done, total=total)
 
 

@@ -8,8 +8,7 @@ file could be read).
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager, nullcontext
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated
@@ -84,11 +83,11 @@ def register(app: typer.Typer) -> None:
             typer.echo(f"error: feed file not found: {', '.join(missing)}", err=True)
             raise typer.Exit(2)
         now = datetime.now(UTC)
-        from digest.cli.common import err_console
+        from digest.cli.common import progress_bar
 
         # Encoding a few hundred papers takes a while on a first run: a bar of papers encoded
         # (on stderr, so --json output stays clean; only on a terminal).
-        with _encoding_bar() if err_console.is_terminal else nullcontext() as on_progress:
+        with progress_bar("encoding papers") as on_progress:
             ranking = _rank(paths, interests, subscriber, now, top, on_progress)
         if as_json:
             typer.echo(json.dumps([pick_to_json(p) for p in ranking.picks], ensure_ascii=False))
@@ -98,19 +97,6 @@ def register(app: typer.Typer) -> None:
                            "relevance bar", err=True)
         else:
             _print_text(ranking)
-
-
-@contextmanager
-def _encoding_bar() -> Iterator[Callable[[int, int], None]]:
-    """A transient bar on stderr; yields its ``on_progress(done, total)`` (papers encoded)."""
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
-    from digest.cli.common import err_console
-
-    with Progress(TextColumn("encoding papers"), BarColumn(), MofNCompleteColumn(),
-                  TimeElapsedColumn(), console=err_console, transient=True) as progress:
-        task = progress.add_task("encode", total=None)
-        yield lambda done, total: progress.update(task, completed=done, total=total)
 
 
 def _rank(paths: list[Path], interests: str | None, email: str | None, now: datetime,

@@ -22,7 +22,7 @@ from digest.cli.common import (
     console,
     err_console,
     literal,
-    planning_progress,
+    progress_bar,
     refuse_busy_port,
     runtime,
     say_error,
@@ -97,7 +97,7 @@ def run_command(
         if not any(s.status == "active" for s in rt.subscribers.all()):
             warn(f"no active subscribers: add profile files to {settings.subscribers_dir}/ "
                  "or use `digest subscribers add`")
-        with planning_progress() as on_progress:
+        with progress_bar() as on_progress:
             planned = rt.planner.plan(now=now, on_progress=on_progress)
         where = (f"SMTP {settings.smtp.host}:{settings.smtp.port}" if settings.delivers_by_smtp
                  else f"outbox {settings.outbox_dir.resolve()}/ (DIGEST_SMTP__HOST is not set)")
