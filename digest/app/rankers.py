@@ -17,6 +17,7 @@ from datetime import datetime
 
 import numpy as np
 
+from digest.app.profile_store import StoredProfiles
 from digest.models import REVISIONS, Paper, Ranking, Subscriber
 from digest.rank import Embedder, Ranker, build_ranker, embed_papers, from_blob, to_blob
 from digest.store import Engine
@@ -83,13 +84,15 @@ def _history_ids(subscribers: Iterable[Subscriber], pool: set[str]) -> list[str]
 
 def pool_ranker(engine: Engine, pool: Sequence[Paper], *, embedder: Embedder | None,
                 subscribers: Iterable[Subscriber] = ()) -> Ranker:
-    """A ranker over ``pool`` for these subscribers, with cached embeddings and history."""
+    """A ranker over ``pool`` for these subscribers, with cached embeddings and history; profile
+    texts' vectors are read from (and new ones kept in) the store."""
     ids = {p.id for p in pool}
     history = list(get_papers(engine, _history_ids(subscribers, ids)).values())
     if embedder is None:  # no encoder installed: lexical ranking only
         return build_ranker(pool, semantic=False, history=history)
     vectors = cached_embeddings(engine, [*pool, *history], embedder)
-    return build_ranker(pool, embedder=embedder, embeddings=vectors, history=history)
+    return build_ranker(pool, embedder=embedder, embeddings=vectors, history=history,
+                        profile_store=StoredProfiles(engine))
 
 
 @dataclass(frozen=True, slots=True)

@@ -18,7 +18,7 @@ import numpy as np
 from threadpoolctl import ThreadpoolController
 
 from digest.models import Paper, Pick, Profile, Ranking
-from digest.rank.corpus import CorpusIndex, ProfileVectors
+from digest.rank.corpus import CorpusIndex, ProfileVectors, VectorStore
 from digest.rank.encoder import Embedder
 from digest.rank.interests import FILLER
 from digest.rank.learned import LR_WEIGHT, logistic, rocchio
@@ -88,6 +88,7 @@ class Ranker:
         *,
         history: Sequence[Paper] = (),
         history_vectors: np.ndarray | None = None,
+        profile_store: VectorStore | None = None,
     ) -> None:
         self.papers = tuple(papers)
         self.vectors = vectors
@@ -108,7 +109,8 @@ class Ranker:
         # Built once per corpus, not per reader: reference lookup, who wrote what, priors.
         self._lookup = PaperLookup(self._refs)
         self._index = CorpusIndex(self.papers)
-        self._profiles = ProfileVectors(self.embedder) if self.embedder is not None else None
+        self._profiles = (ProfileVectors(self.embedder, store=profile_store)
+                          if self.embedder is not None else None)
 
     @property
     def semantic(self) -> bool:
@@ -137,9 +139,9 @@ class Ranker:
             lex = (bm25 / bm25.max() if bm25.max() > 0 else bm25).astype(np.float32)
             return Relevance(lex + bonus, lex + bonus >= LEXICAL_FLOOR, None, coverage, None)
         assert self.vectors is not None and self.embedder is not None
-        several = len(parsed.phrases) > 1
         assert self._profiles is not None
-        pvecs = self._profiles.rows((parsed.text, *(parsed.phrases if several else ())))
+        pvecs = self._profiles.rows(_texts(parsed))
+        several = len(pvecs) > 1
         if pvecs.shape[1] != self.vectors.shape[1]:
             raise ValueError(
                 f"paper embeddings have {self.vectors.shape[1]} dimensions but "
@@ -178,10 +180,15 @@ class Ranker:
 
     def rank_many(self, requests: Sequence[Request], *, now: datetime) -> list[Ranking]:
         """:meth:`rank` for each (profile, k, exclude) of a batch, in order: the same picks,
-        with the corpus indexed, the priors computed and each distinct profile encoded once."""
+        with the corpus indexed, the priors computed and each distinct profile text read from
+        the profile store or encoded once (the batch's missing texts in one encoder call)."""
         with _blas().limit(limits=1, user_api="blas"):
-            return [self._rank(profile, now=now, k=k, exclude=exclude)
-                    for profile, k, exclude in requests]
+            parsed = [parse_profile(profile, self._refs, self._lookup)
+                      for profile, _, _ in requests]
+            if self._profiles is not None and self.semantic:
+                self._profiles.warm(t for one in parsed for t in _texts(one))
+            return [self._rank(profile, now=now, k=k, exclude=exclude, parsed=one)
+                    for (profile, k, exclude), one in zip(requests, parsed, strict=True)]
 
     def rank(
         self,
@@ -195,11 +202,11 @@ class Ranker:
         with _blas().limit(limits=1, user_api="blas"):
             return self._rank(profile, now=now, k=k, exclude=exclude)
 
-    def _rank(self, profile: Profile, *, now: datetime, k: int,
-              exclude: Collection[str]) -> Ranking:
+    def _rank(self, profile: Profile, *, now: datetime, k: int, exclude: Collection[str],
+              parsed: ParsedProfile | None = None) -> Ranking:
         if not self.papers:
             return Ranking(picks=(), quiet=k > 0, considered=0)
-        parsed = parse_profile(profile, self._refs, self._lookup)
+        parsed = parsed or parse_profile(profile, self._refs, self._lookup)
         rel = self.relevance(parsed)
         known = set(exclude) | {p.id for p in parsed.seeds + parsed.liked + parsed.disliked}
         eligible = rel.eligible & self._index.fresh(known)
@@ -231,6 +238,11 @@ class Ranker:
         return Pick(paper=self.papers[i], score=round(score, 4), reasons=reasons)
 
 
+def _texts(parsed: ParsedProfile) -> tuple[str, ...]:
+    """The texts a profile is encoded as: the whole, then each sub-interest when several."""
+    return (parsed.text, *(parsed.phrases if len(parsed.phrases) > 1 else ()))
+
+
 @lru_cache(maxsize=1)
 def _blas() -> ThreadpoolController:
     """One BLAS thread while ranking: its products are small (a few rows x the pool), and on
@@ -246,6 +258,7 @@ def build_ranker(
     embeddings: Mapping[str, np.ndarray] | None = None,
     semantic: bool = True,
     history: Sequence[Paper] = (),
+    profile_store: VectorStore | None = None,
 ) -> Ranker:
     """Fit the lexical models and gather paper embeddings once for this corpus.
 
@@ -253,6 +266,7 @@ def build_ranker(
     alone. ``embeddings`` (paper id -> vector, e.g. from the store) skip re-encoding papers.
     ``history``: earlier papers that profiles may name as liked, disliked or seed papers
     (their vectors also come from ``embeddings`` when present); never picked.
+    ``profile_store``: where profile texts' vectors are kept between editions.
     """
     if semantic and embedder is None:
         from digest.rank.semantic import default_embedder
@@ -266,4 +280,5 @@ def build_ranker(
     hist_vectors = None
     if hist and vectors is not None:
         hist_vectors = paper_matrix(hist, embedder, embeddings)
-    return Ranker(papers, vectors, embedder, history=hist, history_vectors=hist_vectors)
+    return Ranker(papers, vectors, embedder, history=hist, history_vectors=hist_vectors,
+                  profile_store=profile_store)
