@@ -19,6 +19,7 @@ from threadpoolctl import ThreadpoolController
 
 from digest.models import Paper, Pick, Profile, Ranking
 from digest.rank.corpus import CorpusIndex, ProfileVectors, VectorStore
+from digest.rank.cosine import Query, cosines
 from digest.rank.encoder import Embedder
 from digest.rank.interests import FILLER
 from digest.rank.learned import LR_WEIGHT, logistic, rocchio
@@ -38,9 +39,6 @@ LEXICAL_WEIGHT = 0.1  # at most this much cosine for a paper holding all of a su
 LEXICAL_FLOOR = 0.2  # without embeddings: a fifth of the best BM25 match for this profile
 AUTHOR_BONUS = 0.2  # a followed author is a stated interest, strong enough to clear the floor
 CATEGORY_BONUS = 0.03
-WHOLE_SHARE = 0.5
-CENTER = False
-ELIG_MAX = False  # several sub-interests: the whole text's cosine keeps half the say
 # One ranking request of a batch: (profile, papers per email, ids never to pick).
 Request = tuple[Profile, int, Collection[str]]
 
@@ -54,27 +52,6 @@ class Relevance:
     served: np.ndarray | None  # (papers,) index into ParsedProfile.phrases it serves best
     coverage: np.ndarray  # (phrases + examples, papers) IDF coverage of each one
     liked: tuple[np.ndarray, np.ndarray, tuple[Paper, ...]] | None  # nearest liked paper
-
-
-# Pseudo-relevance feedback (Rocchio over the top PRF_K papers, textbook BETA): the reader's
-# words are moved toward the papers they match best, so a sentence in everyday words reaches
-# the papers' vocabulary. k = 3 as in dense-retrieval PRF (Li et al. 2021, "Pseudo relevance
-# feedback with deep language models and dense retrievers"). Measured on the tuning
-# profiles (bench/rank_quality.py): worded-unlike nDCG@5 0.71 -> 0.76 (seeds) and
-# 0.71 -> 0.74 (listings); k = 5 drifted (0.74 / 0.72).
-PRF_K = 3
-PRF_BETA = 0.75
-
-
-def expand(queries: np.ndarray, vectors: np.ndarray) -> np.ndarray:
-    """Each unit query row moved toward the mean of its PRF_K nearest paper rows, renormalized."""
-    k = min(PRF_K, vectors.shape[0])
-    if k == 0 or len(queries) == 0:
-        return queries
-    top = np.argsort(-(queries @ vectors.T), axis=1)[:, :k]
-    out = queries + PRF_BETA * vectors[top].mean(axis=1)
-    unit: np.ndarray = out / np.maximum(np.linalg.norm(out, axis=1, keepdims=True), 1e-12)
-    return unit.astype(np.float32)
 
 
 class Ranker:
@@ -125,54 +102,64 @@ class Ranker:
 
     def relevance(self, parsed: ParsedProfile) -> Relevance:
         """Score every paper for one parsed profile (see the module docstring for the rule)."""
+        return self.relevance_many([parsed])[0]
+
+    def relevance_many(self, batch: Sequence[ParsedProfile]) -> list[Relevance]:
+        """:meth:`relevance` for each parsed profile, the encoder's part as one batch
+        (rank.cosine: two matrix products for all of them)."""
         n = len(self.papers)
-        channels = parsed.phrases + parsed.examples
-        coverage = self.lexical.coverage(channels, ignore=FILLER) if channels else np.zeros((0, n))
-        # Squared: a paper holding half a phrase's IDF mass gets a quarter of the bonus, so a
-        # shared everyday word ("generative", "neural networks") moves little. Measured on the
-        # tuning profiles: worded-unlike nDCG@5 0.760 -> 0.768 (seeds), 0.744 -> 0.756
-        # (listings); sign-up profiles -0.002 / -0.001.
-        words = coverage.max(axis=0) ** 2 if len(coverage) else np.zeros(n, np.float32)
-        bonus = self._stated_bonus(parsed)
+        words, bonus, coverage = [], [], []
+        for parsed in batch:
+            channels = parsed.phrases + parsed.examples
+            cover = (self.lexical.coverage(channels, ignore=FILLER) if channels
+                     else np.zeros((0, n), np.float32))
+            # Squared: a paper holding half a phrase's IDF mass gets a quarter of the bonus,
+            # so a shared everyday word ("generative", "neural networks") moves little.
+            # Measured on the tuning profiles: worded-unlike nDCG@5 0.760 -> 0.768 (seeds),
+            # 0.744 -> 0.756 (listings); sign-up profiles -0.002 / -0.001.
+            words.append(cover.max(axis=0) ** 2 if len(cover) else np.zeros(n, np.float32))
+            bonus.append(self._stated_bonus(parsed))
+            coverage.append(cover)
         if not self.semantic:
-            bm25 = self.lexical.bm25([parsed.text])[0] if parsed.text else np.zeros(n, np.float32)
-            lex = (bm25 / bm25.max() if bm25.max() > 0 else bm25).astype(np.float32)
-            return Relevance(lex + bonus, lex + bonus >= LEXICAL_FLOOR, None, coverage, None)
-        assert self.vectors is not None and self.embedder is not None
-        assert self._profiles is not None
+            out = []
+            for parsed, extra, cover in zip(batch, bonus, coverage, strict=True):
+                bm25 = (self.lexical.bm25([parsed.text])[0] if parsed.text
+                        else np.zeros(n, np.float32))
+                lex = (bm25 / bm25.max() if bm25.max() > 0 else bm25).astype(np.float32)
+                out.append(Relevance(lex + extra, lex + extra >= LEXICAL_FLOOR, None, cover, None))
+            return out
+        assert self.vectors is not None and self._profiles is not None
+        feedback = [(self._rows(p.seeds + p.liked), self._rows(p.disliked)) for p in batch]
+        queries = [self._query(p, pos, neg) for p, (pos, neg) in zip(batch, feedback, strict=True)]
+        out = []
+        for parsed, (pos, neg), cos, extra, cover, lexical in zip(
+                batch, feedback, cosines(queries, self.vectors), bonus, coverage, words,
+                strict=True):
+            sem = cos.score + LR_WEIGHT * logistic(pos, neg, self.vectors)
+            liked = None
+            if len(pos):
+                sim, idx = nearest(pos, self.vectors)
+                liked = (sim, idx, parsed.seeds + parsed.liked)
+            score = (sem + LEXICAL_WEIGHT * lexical + extra).astype(np.float32)
+            # Eligibility asks whether the paper itself matches what the reader wrote (and
+            # liked); the order comes from the pseudo-relevance-expanded rows.
+            out.append(Relevance(score, cos.own + extra >= FLOOR, cos.served, cover, liked))
+        return out
+
+    def _query(self, parsed: ParsedProfile, positives: np.ndarray,
+               negatives: np.ndarray) -> Query:
+        """The reader's unit rows, sub-interests moved by their feedback (learned.rocchio)."""
+        assert self.vectors is not None and self._profiles is not None
         pvecs = self._profiles.rows(_texts(parsed))
-        several = len(pvecs) > 1
         if pvecs.shape[1] != self.vectors.shape[1]:
+            assert self.embedder is not None
             raise ValueError(
                 f"paper embeddings have {self.vectors.shape[1]} dimensions but "
                 f"{self.embedder.name} makes {pvecs.shape[1]}: re-embed the papers"
             )
-        positives = self._rows(parsed.seeds + parsed.liked)
-        negatives = self._rows(parsed.disliked)
+        several = len(pvecs) > 1
         interests = rocchio(pvecs[1:] if several else pvecs[:1], positives, negatives)
-        # Eligibility asks whether the paper itself matches what the reader wrote (and liked);
-        # the order comes from the pseudo-relevance-expanded vectors.
-        own = self._semantic(pvecs[0], interests, several)[0]
-        sem, served = self._semantic(expand(pvecs[:1], self.vectors)[0],
-                                     expand(interests, self.vectors), several)
-        sem = sem + LR_WEIGHT * logistic(positives, negatives, self.vectors)
-        liked = None
-        if len(positives):
-            sim, idx = nearest(positives, self.vectors)
-            liked = (sim, idx, parsed.seeds + parsed.liked)
-        score = (sem + LEXICAL_WEIGHT * words + bonus).astype(np.float32)
-        return Relevance(score, own + bonus >= FLOOR, served, coverage, liked)
-
-    def _semantic(self, whole: np.ndarray, interests: np.ndarray,
-                  several: bool) -> tuple[np.ndarray, np.ndarray | None]:
-        """(cosine relevance, sub-interest each paper serves best) for unit query rows."""
-        assert self.vectors is not None
-        sims = interests @ self.vectors.T  # (sub-interests, papers)
-        if not several:
-            return sims[0], None
-        best: np.ndarray = sims.max(axis=0)
-        mixed = WHOLE_SHARE * (whole @ self.vectors.T) + (1 - WHOLE_SHARE) * best
-        return mixed, np.argmax(sims, axis=0)
+        return Query(pvecs[0], interests, several)
 
     def _stated_bonus(self, parsed: ParsedProfile) -> np.ndarray:
         """Followed authors and categories: interests the reader stated outright."""
@@ -187,8 +174,10 @@ class Ranker:
                       for profile, _, _ in requests]
             if self._profiles is not None and self.semantic:
                 self._profiles.warm(t for one in parsed for t in _texts(one))
-            return [self._rank(profile, now=now, k=k, exclude=exclude, parsed=one)
-                    for (profile, k, exclude), one in zip(requests, parsed, strict=True)]
+            found = self.relevance_many(parsed) if self.papers else [None] * len(parsed)
+            return [self._rank(profile, now=now, k=k, exclude=exclude, parsed=one, rel=rel)
+                    for (profile, k, exclude), one, rel in zip(requests, parsed, found,
+                                                              strict=True)]
 
     def rank(
         self,
@@ -203,11 +192,11 @@ class Ranker:
             return self._rank(profile, now=now, k=k, exclude=exclude)
 
     def _rank(self, profile: Profile, *, now: datetime, k: int, exclude: Collection[str],
-              parsed: ParsedProfile | None = None) -> Ranking:
+              parsed: ParsedProfile | None = None, rel: Relevance | None = None) -> Ranking:
         if not self.papers:
             return Ranking(picks=(), quiet=k > 0, considered=0)
         parsed = parsed or parse_profile(profile, self._refs, self._lookup)
-        rel = self.relevance(parsed)
+        rel = rel or self.relevance(parsed)
         known = set(exclude) | {p.id for p in parsed.seeds + parsed.liked + parsed.disliked}
         eligible = rel.eligible & self._index.fresh(known)
         score = rel.score + self._index.prior(now, profile.popularity_weight)

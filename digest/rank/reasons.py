@@ -47,7 +47,7 @@ def reader_words(phrase: str, lexical: LexicalIndex, doc: int, limit: int = 3) -
     """
     if lexical.empty:
         return []
-    present = set(lexical.doc_terms(doc))
+    present = lexical.doc_terms(doc)
     runs: list[tuple[str, float]] = []
     run: list[str] = []
     mass = 0.0
