@@ -7,8 +7,9 @@ shipped MiniLM's, nudged per copy so copies are related, not identical), N subsc
 varied profiles: interests are real paper titles (one, or two as sub-interests), a third
 also follow a category or an author, one in ten has liked/disliked papers. The sink (aiosmtpd)
 runs in its own process. Stages, each with wall and CPU seconds of this process: plan
-(``Planner.plan``: rank everyone, write the ledger) and deliver (``Delivery.deliver``: claim,
-render, sign, send, record). The old path (``Planner.plan`` of commit 3a47556, one
+(``Planner.plan``: rank everyone, write the ledger; readers' interests were encoded and
+stored beforehand, stage "profiles", as a first edition does, so plan times a weekly
+edition) and deliver (``Delivery.deliver``: claim, render, sign, send, record). The old path (``Planner.plan`` of commit 3a47556, one
 subscriber at a time, run from that commit's code in a subprocess) plans a smaller N in the
 same run for the ratio. Last line: one JSON object.
 
@@ -151,6 +152,30 @@ rt.close()
 """
 
 
+def encode_profiles(rt: Any) -> int:
+    """Encode and store every reader's interest texts the way a first edition does (the
+    planner's own ``ProfileVectors.warm`` over the store, a planning batch at a time), so
+    the plan stage times a weekly edition: interests unchanged since the last one."""
+    from digest.app.plan import PLAN_BATCH
+    from digest.app.profile_store import StoredProfiles
+    from digest.rank.corpus import ProfileVectors
+    from digest.rank.profile import parse_profile
+    from digest.store.subscribers import list_subscribers
+
+    embedder = rt.rankers.embedder
+    if embedder is None:
+        return 0
+    vectors = ProfileVectors(embedder, store=StoredProfiles(rt.engine))
+    subs = list_subscribers(rt.engine, status="active")
+    seen: set[str] = set()
+    for start in range(0, len(subs), PLAN_BATCH):
+        texts = [t for s in subs[start:start + PLAN_BATCH]
+                 for t in parse_profile(s.profile, []).encoded]
+        seen.update(texts)
+        vectors.warm(texts)
+    return len(seen)
+
+
 def run_overlapped(rt: Any, figures: dict[str, Any], count: Any, start: float) -> None:
     """Plan and deliver at once (digest.app.overlap); note when the sink took the first one."""
     import asyncio
@@ -197,6 +222,8 @@ def run_edition(url: str, port: int, n: int, deliver: bool, tmp: Path,
         figures["peak_rss_mb"] = round(rss_mb())
         rt.close()
         return figures
+    with stage(figures, "profiles"):
+        figures["profile_texts"] = encode_profiles(rt)
     with stage(figures, "plan"):
         extra = [subprocess.Popen([sys.executable, "-c", EXTRA_WORKER, url], cwd=ROOT,
                                   stdout=subprocess.PIPE, text=True) for _ in range(workers - 1)]

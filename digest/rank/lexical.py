@@ -8,6 +8,7 @@ sharing "trained", "AI" and "systems" earns little and sharing "KV cache" a lot.
 from __future__ import annotations
 
 from collections.abc import Collection, Sequence
+from typing import Any
 
 import numpy as np
 from scipy import sparse
@@ -32,6 +33,7 @@ class LexicalIndex:
     def __init__(self, texts: Sequence[str]) -> None:
         self._n = len(texts)
         self._doc_terms: dict[int, frozenset[str]] = {}
+        self.memo: dict[str, Any] = {}  # per-corpus caches of callers (reasons.reader_words)
         self._terms: dict[str, list[str]] = {}
         docs = list(texts) or [""]
         self._count = CountVectorizer(stop_words="english", lowercase=True)
@@ -126,8 +128,12 @@ class LexicalIndex:
             known = [self.vocabulary[t] for t in terms if t in self.vocabulary]
             if mass <= 0 or not known:
                 continue
-            weights = self.idf[known].astype(np.float32)
-            out[row] = np.asarray(self._present[known].T @ weights).ravel() / mass
+            # Each known term's papers straight from the (vocab, papers) CSR rows: a sparse
+            # row slice and product per phrase cost ~0.3 ms, this ~10 us a term (issue 20).
+            indptr, indices = self._present.indptr, self._present.indices
+            for j in known:
+                out[row, indices[indptr[j]:indptr[j + 1]]] += self.idf[j]
+            out[row] /= mass
         return out
 
     def doc_terms(self, doc: int) -> frozenset[str]:

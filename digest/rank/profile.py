@@ -32,6 +32,12 @@ class ParsedProfile:
     authors: frozenset[str]  # normalized names
     categories: frozenset[str]
 
+    @property
+    def encoded(self) -> tuple[str, ...]:
+        """The texts the encoder reads for this profile: the whole, then each sub-interest
+        when there are several (a single one is the whole)."""
+        return (self.text, *(self.phrases if len(self.phrases) > 1 else ()))
+
 
 def split_interests(text: str) -> tuple[str, ...]:
     """The reader's sub-interests as written (see :func:`digest.rank.interests.sub_interests`)."""

@@ -150,7 +150,7 @@ class Ranker:
                negatives: np.ndarray) -> Query:
         """The reader's unit rows, sub-interests moved by their feedback (learned.rocchio)."""
         assert self.vectors is not None and self._profiles is not None
-        pvecs = self._profiles.rows(_texts(parsed))
+        pvecs = self._profiles.rows(parsed.encoded)
         if pvecs.shape[1] != self.vectors.shape[1]:
             assert self.embedder is not None
             raise ValueError(
@@ -173,7 +173,7 @@ class Ranker:
             parsed = [parse_profile(profile, self._refs, self._lookup)
                       for profile, _, _ in requests]
             if self._profiles is not None and self.semantic:
-                self._profiles.warm(t for one in parsed for t in _texts(one))
+                self._profiles.warm(t for one in parsed for t in one.encoded)
             found = self.relevance_many(parsed) if self.papers else [None] * len(parsed)
             return [self._rank(profile, now=now, k=k, exclude=exclude, parsed=one, rel=rel)
                     for (profile, k, exclude), one, rel in zip(requests, parsed, found,
@@ -225,11 +225,6 @@ class Ranker:
             liked_sim=liked_sim,
         )
         return Pick(paper=self.papers[i], score=round(score, 4), reasons=reasons)
-
-
-def _texts(parsed: ParsedProfile) -> tuple[str, ...]:
-    """The texts a profile is encoded as: the whole, then each sub-interest when several."""
-    return (parsed.text, *(parsed.phrases if len(parsed.phrases) > 1 else ()))
 
 
 @lru_cache(maxsize=1)

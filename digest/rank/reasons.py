@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from functools import lru_cache
 
 from digest.models import Paper
 from digest.rank.interests import meaningful
@@ -22,20 +23,48 @@ def _short(title: str) -> str:
     return title if len(title) <= TITLE_CHARS else title[: TITLE_CHARS - 1].rstrip() + "…"
 
 
+@lru_cache(maxsize=4096)
+def _phrase_pattern(phrase: str) -> re.Pattern[str] | None:
+    words = re.findall(r"\w+", phrase.lower())
+    if not words:
+        return None
+    pattern = r"\W+".join(re.escape(w) for w in words)
+    return re.compile(rf"\b{pattern}\w{{0,3}}\b")
+
+
 def phrase_in(phrase: str, text: str) -> bool:
     """``phrase`` occurs in ``text`` as consecutive words (any case, separators or suffix:
     'KV cache' matches 'KV-caches'), so a claimed match is one a reader can find."""
-    words = re.findall(r"\w+", phrase.lower())
-    if not words:
-        return False
-    pattern = r"\W+".join(re.escape(w) for w in words)
-    return re.search(rf"\b{pattern}\w{{0,3}}\b", text.lower()) is not None
+    pattern = _phrase_pattern(phrase)
+    return pattern is not None and pattern.search(text.lower()) is not None
 
 
 def matched_phrases(phrases: Sequence[str], paper: Paper, limit: int = 3) -> list[str]:
     """The reader's own interest phrases that the paper's title or abstract contains."""
     text = f"{paper.title} {paper.abstract}"
     return [p for p in phrases if len(p) <= 40 and phrase_in(p, text)][:limit]
+
+
+# (word as written, its index terms, IDF mass, whether a reason may cite it) per word of a
+# phrase, "" between punctuation-separated chunks; kept per index and phrase, since each of
+# a reader's picks asks about the same phrase (issue 20: a third of planning's CPU).
+Word = tuple[str, tuple[str, ...], float, bool]
+
+
+def _phrase_words(phrase: str, lexical: LexicalIndex) -> list[Word]:
+    cache: dict[str, list[Word]] = lexical.memo.setdefault("reader_words", {})
+    found = cache.get(phrase)
+    if found is not None:
+        return found
+    out: list[Word] = []
+    chunks = re.split(r"[,;:()\[\]/.!?]+", phrase)  # a run never crosses punctuation
+    for word in [w for chunk in chunks for w in [*written_words(chunk), ""]]:
+        terms = tuple(lexical.terms(word)) if word and meaningful(word) else ()
+        specific = any(lexical.idf_of(t) >= lexical.specific_idf for t in terms)
+        out.append((word, terms, sum(lexical.idf_of(t) for t in terms), specific))
+    if len(cache) < 50_000:
+        cache[phrase] = out
+    return out
 
 
 def reader_words(phrase: str, lexical: LexicalIndex, doc: int, limit: int = 3) -> list[str]:
@@ -51,14 +80,10 @@ def reader_words(phrase: str, lexical: LexicalIndex, doc: int, limit: int = 3) -
     runs: list[tuple[str, float]] = []
     run: list[str] = []
     mass = 0.0
-    chunks = re.split(r"[,;:()\[\]/.!?]+", phrase)  # a run never crosses punctuation
-    for word in [w for chunk in chunks for w in [*written_words(chunk), ""]]:
-        terms = lexical.terms(word) if word and meaningful(word) else []
-        if terms and all(t in present for t in terms) and any(
-            lexical.idf_of(t) >= lexical.specific_idf for t in terms
-        ):
+    for word, terms, idf, specific in _phrase_words(phrase, lexical):
+        if terms and specific and all(t in present for t in terms):
             run.append(word)
-            mass += sum(lexical.idf_of(t) for t in terms)
+            mass += idf
             continue
         if run:
             runs.append((" ".join(run), mass))
