@@ -9,9 +9,10 @@ also follow a category or an author, one in ten has liked/disliked papers. The s
 runs in its own process. Stages, each with wall and CPU seconds of this process: plan
 (``Planner.plan``: rank everyone, write the ledger; readers' interests were encoded and
 stored beforehand, stage "profiles", as a first edition does, so plan times a weekly
-edition) and deliver (``Delivery.deliver``: claim, render, sign, send, record). The old path (``Planner.plan`` of commit 3a47556, one
-subscriber at a time, run from that commit's code in a subprocess) plans a smaller N in the
-same run for the ratio. Last line: one JSON object.
+edition) and deliver (``Delivery.deliver``: claim, render, sign, send, record). The old
+path (``Planner.plan`` of commit 3a47556, one subscriber at a time, run from that commit's
+code in a subprocess) plans a smaller N in the same run for the ratio, against the new
+path's plan alone (a weekly edition) and its profiles + plan (a first edition). Last line: one JSON object.
 
     .venv/bin/python bench/edition.py [--subscribers 10000] [--papers 2000] [--old 300]
         [--postgres postgresql+psycopg://root@127.0.0.1:5432/postgres] [--no-deliver]
@@ -224,6 +225,7 @@ def run_edition(url: str, port: int, n: int, deliver: bool, tmp: Path,
         return figures
     with stage(figures, "profiles"):
         figures["profile_texts"] = encode_profiles(rt)
+    start = time.perf_counter()
     with stage(figures, "plan"):
         extra = [subprocess.Popen([sys.executable, "-c", EXTRA_WORKER, url], cwd=ROOT,
                                   stdout=subprocess.PIPE, text=True) for _ in range(workers - 1)]
@@ -341,9 +343,12 @@ def main() -> None:
                                       "plan_cpu_s": round(old["cpu_s"], 2),
                                       "planned": old["planned"]}
                 result["new_path_small"] = {"plan_wall_s": new["plan_wall_s"],
+                                            "profiles_cpu_s": new["profiles_cpu_s"],
                                             "plan_cpu_s": new["plan_cpu_s"],
                                             "planned": new["planned"]}
                 result["plan_speedup_cpu"] = round(old["cpu_s"] / max(new["plan_cpu_s"], 1e-9), 1)
+                result["first_edition_speedup_cpu"] = round(
+                    old["cpu_s"] / max(new["plan_cpu_s"] + new["profiles_cpu_s"], 1e-9), 1)
                 (Path(tmp) / "bench.db").unlink(missing_ok=True)
             print(f"whole edition, {args.subscribers} subscribers:", flush=True)
             with _database(Path(tmp), args.postgres) as url:
