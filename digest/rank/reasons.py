@@ -41,8 +41,13 @@ def phrase_in(phrase: str, text: str) -> bool:
 
 def matched_phrases(phrases: Sequence[str], paper: Paper, limit: int = 3) -> list[str]:
     """The reader's own interest phrases that the paper's title or abstract contains."""
-    text = f"{paper.title} {paper.abstract}"
-    return [p for p in phrases if len(p) <= 40 and phrase_in(p, text)][:limit]
+    text = f"{paper.title} {paper.abstract}".lower()  # once per paper, not once per phrase
+    found = []
+    for phrase in phrases:
+        pattern = _phrase_pattern(phrase) if len(phrase) <= 40 else None
+        if pattern is not None and pattern.search(text):
+            found.append(phrase)
+    return found[:limit]
 
 
 # (word as written, its index terms, IDF mass, whether a reason may cite it) per word of a
@@ -122,7 +127,8 @@ def reasons_for(
         out.append(f"close to your interest: {_short_interest(closest_interest)}")
     if liked is not None and liked_sim >= LIKED_MIN and liked.id != paper.id:
         out.append(f"because you liked {_short(liked.title)}")
-    followed = [a for a in paper.authors if normalize_author(a) in parsed.authors]
+    followed = ([a for a in paper.authors if normalize_author(a) in parsed.authors]
+                if parsed.authors else [])
     if followed:
         out.append("by " + ", ".join(followed[:2]))
     cats = [c for c in paper.categories if c in parsed.categories]
