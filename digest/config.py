@@ -73,6 +73,9 @@ class Settings(BaseSettings):
     # arXiv replacements (replace, replace-cross) of papers digest never stored as new are
     # left out; true stores them and ranks them too, marked "revised, vN".
     include_revisions: bool = False
+    # Processes that plan one edition together (README "Scale"): 0 = this machine's cores,
+    # for editions of PLAN_HELP_FROM or more subscribers; n = n processes for any edition.
+    plan_processes: int = Field(default=0, ge=0, le=64)
 
     @field_validator("feeds", mode="before")
     @classmethod

@@ -135,8 +135,9 @@ class Runtime:
     @cached_property
     def planner(self) -> Planner:
         from digest.app.plan import Planner
+        from digest.plan_helpers import PlanProcesses
 
-        return Planner(self.engine, self.rankers)
+        return Planner(self.engine, self.rankers, helpers=PlanProcesses(self.settings))
 
     @cached_property
     def mail(self) -> DigestMail:

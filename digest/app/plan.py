@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Protocol
 
 from digest.app.rankers import Rankers
 from digest.editions import DEFAULT_TOO_LATE, outside_window, select_due, window_start
@@ -24,6 +24,33 @@ from digest.store.subscribers import list_subscribers
 # overlapped with planning, starts early).
 PLAN_BATCH = 200
 Progress = Callable[[int, int], None]
+
+
+@dataclass(frozen=True, slots=True)
+class PlanArgs:
+    """What one planning pass was asked (picklable: helper processes get the same)."""
+
+    now: datetime
+    only: str | None
+    scheduled: bool
+    too_late: timedelta
+    first_at_once: bool
+
+
+class HelperRun(Protocol):
+    """Planning helpers under way (other processes planning the same pass)."""
+
+    def join(self) -> None:
+        """Wait until every helper has ended (however it ended)."""
+        ...
+
+    def stop(self) -> None:
+        """End every helper now (this pass failed or was interrupted)."""
+        ...
+
+
+# Starts helpers for a pass over ``due`` subscribers, or None when not worth it.
+StartHelpers = Callable[[PlanArgs, int], HelperRun | None]
 
 
 @dataclass(slots=True)
@@ -54,6 +81,7 @@ class Planner:
 
     engine: Engine
     rankers: Rankers
+    helpers: StartHelpers | None = None  # other processes that split the batches with this one
 
     def plan(self, *, now: datetime, only: str | None = None, scheduled: bool = False,
              too_late: timedelta = DEFAULT_TOO_LATE, first_at_once: bool = True,
@@ -68,8 +96,10 @@ class Planner:
         ``Rankers.pool``). Subscribers are ranked and written ``PLAN_BATCH`` at a time, in
         id order; on PostgreSQL a batch another worker is planning is left to it
         (``store.plan_locks``). ``on_progress(done, total)`` hears after each batch
-        (``total``: subscribers due; first called with ``done=0``). Raises StoreError when
-        the store fails.
+        (``total``: subscribers due; first called with ``done=0``). With ``helpers``, other
+        processes plan the same pass and take batches too (by the same locks); the batches
+        they held are looked at again once they end, so none is left unplanned by a helper
+        that failed. Raises StoreError when the store fails.
         """
         report = PlanReport()
         subscribers = [s for s in list_subscribers(self.engine, status="active")
@@ -84,7 +114,18 @@ class Planner:
             self._record_skip(sub, edition, reason, now, report)
         todo = self._editions(due.send, now)
         if todo:
-            self._plan_batches(todo, now, report, on_progress)
+            args = PlanArgs(now, only, scheduled, too_late, first_at_once)
+            helpers = self.helpers(args, len(todo)) if self.helpers else None
+            try:
+                skipped = self._plan_batches(todo, now, report, on_progress)
+            except BaseException:
+                if helpers is not None:
+                    helpers.stop()
+                raise
+            if helpers is not None:
+                helpers.join()
+            if helpers is not None and skipped:
+                self._plan_batches(skipped, now, report, None, again=todo)
         return report
 
     def _record_skip(self, sub: Subscriber, edition: EditionInfo, reason: str, now: datetime,
@@ -116,20 +157,32 @@ class Planner:
         return [(s, e) for s, e in chunk if (e, s.id) not in have]
 
     def _plan_batches(self, todo: list[tuple[Subscriber, int]], now: datetime,
-                      report: PlanReport, on_progress: Progress | None) -> None:
+                      report: PlanReport, on_progress: Progress | None,
+                      again: list[tuple[Subscriber, int]] | None = None,
+                      ) -> list[tuple[Subscriber, int]]:
+        """Rank and write ``todo`` batch by batch; returns the subscribers of the batches
+        another worker held. ``again`` (the whole pass's list): a second look at such
+        batches once the helpers ended; what they planned stays counted as elsewhere, the
+        rest is planned here, against the same candidate pool as the first look."""
         delivered = history.last_delivered_at(self.engine)
-        starts = {sub.id: window_start(delivered.get(sub.id), now) for sub, _ in todo}
+        starts = {sub.id: window_start(delivered.get(sub.id), now) for sub, _ in again or todo}
         built: list[Any] = []  # [pool, ranker], at the first batch with someone to rank
         windows: dict[tuple[datetime, bool], set[str]] = {}  # most readers share one window
+        skipped: list[tuple[Subscriber, int]] = []
         if on_progress:
             on_progress(0, len(todo))
         for start in range(0, len(todo), PLAN_BATCH):
             chunk = todo[start:start + PLAN_BATCH]
             name = f"{chunk[0][1]}:{chunk[0][0].id}:{chunk[-1][0].id}"
             with batch_lock(self.engine, name) as mine:
-                fresh = self._fresh(chunk, report) if mine else []
-                if not mine:
+                if again is not None:
+                    fresh = self._fresh(chunk, PlanReport()) if mine else []
+                    report.elsewhere -= len(fresh)
+                else:
+                    fresh = self._fresh(chunk, report) if mine else []
+                if not mine and again is None:
                     report.elsewhere += len(chunk)
+                    skipped += chunk
                     for sub, _ in chunk:
                         report.per_subscriber[sub.email] = "planned by another worker"
                 if fresh and not built:
@@ -150,6 +203,7 @@ class Planner:
                     self._write(fresh, rankings, now, report)
             if on_progress:
                 on_progress(start + len(chunk), len(todo))
+        return skipped
 
     def _write(self, chunk: list[tuple[Subscriber, int]], rankings: list[Ranking],
                now: datetime, report: PlanReport) -> None:
