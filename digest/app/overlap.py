@@ -22,8 +22,13 @@ from digest.errors import SendAborted
 from digest.send.outcome import SendReport
 
 # Counts that add up over the delivery runs; the rest describe the ledger at the end.
+# ``waiting`` and ``unknown`` (rows a run left for a retry, or with an unknown outcome) are
+# summed too: a later run does not see a row whose retry time has not come, so taking the
+# last run's figure would lose it and turn exit 1 into 0 (cli/send.py). A row retried in
+# one run and sent by a later one of the same command is then counted once too often: the
+# safe side (exit 1, and `digest status` tells the truth).
 _SUMMED = ("sent", "retried", "failed", "suppressed", "skipped", "bounced", "lease_lost",
-           "reclaimed")
+           "reclaimed", "waiting", "unknown")
 
 
 class _Stop(Exception):
@@ -33,7 +38,7 @@ class _Stop(Exception):
 
 def merge_reports(total: SendReport, run: SendReport) -> SendReport:
     """``total`` with ``run`` added: counts summed, errors and recipients appended, and what
-    the last run saw at its end (waiting, unknown, others, abort) taken from ``run``."""
+    the last run saw at its end (others, abort, deferral) taken from ``run``."""
     out = SendReport()
     for f in fields(SendReport):
         name = f.name
@@ -77,7 +82,8 @@ async def plan_and_deliver(planner: Planner, delivery: Delivery, *, now: datetim
     def progress(done: int, total: int) -> None:
         if stop.is_set():
             raise _Stop
-        planned.set()
+        if done:  # the first call (done=0) planned nothing yet
+            planned.set()
         if on_progress:
             on_progress(done, total)
 
