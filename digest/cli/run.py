@@ -101,7 +101,7 @@ def run_command(
         console.print(literal(f"delivering to {where}"), highlight=False)
         try:
             # Delivery starts once the first batch is planned (app.overlap).
-            planned, report = plan_and_send(rt)
+            planned, report = plan_and_send(rt, now=now)
         except SendAborted as exc:
             raise typer.Exit(stopped(exc, rt.transport_name)) from None
         table = Table(title="subscribers")

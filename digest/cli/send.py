@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import UTC
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 import typer
@@ -171,22 +171,25 @@ def plan_send_bars() -> Iterator[tuple[Hook, Hook]]:
                lambda done, total: progress.update(sending, completed=done, total=total))
 
 
-def plan_and_send(rt: Runtime, *, only: str | None = None, limit: int | None = None,
+def plan_and_send(rt: Runtime, *, now: datetime | None = None, only: str | None = None,
+                  limit: int | None = None,
                   dry_run: bool = False) -> tuple[PlanReport, SendReport]:
     """Plan this period's edition and send what is due, the first messages leaving once the
     first batch is planned (``app.overlap``), under ``plan_send_bars``. A dry run plans
     everyone first, then writes what is due to the outbox (it claims nothing, so it could
-    not run again over the same rows). Raises SendAborted/SendMisconfigured, StoreError."""
+    not run again over the same rows). ``now``: the planning time (default: the wall
+    clock). Raises SendAborted/SendMisconfigured, StoreError."""
     from digest.app.overlap import plan_and_deliver
 
+    now = now or utcnow()
     with plan_send_bars() as (on_planned, on_sent):
         if dry_run:
-            planned = rt.planner.plan(now=utcnow(), only=only, on_progress=on_planned)
+            planned = rt.planner.plan(now=now, only=only, on_progress=on_planned)
             total = rt.delivery.count_due(only=only)
             total = total if limit is None else min(total, limit)
             return planned, rt.delivery.deliver(limit=limit, only=only, dry_run=True,
                                                 on_progress=lambda n: on_sent(n, total))
-        return asyncio.run(plan_and_deliver(rt.planner, rt.delivery, now=utcnow(), only=only,
+        return asyncio.run(plan_and_deliver(rt.planner, rt.delivery, now=now, only=only,
                                             limit=limit, on_progress=on_planned,
                                             on_sent=on_sent))
 
