@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from digest.app.fetch import Fetcher
-from digest.app.plan import Planner
+from digest.app.plan import Planner, Progress
 from digest.app.sender import Sender, counts
 from digest.app.status import job_intervals
 from digest.config import ScheduleSettings
@@ -49,10 +49,12 @@ class ScheduledJobs:
         return {"feeds": len(results), "errors": sum(r.status == "error" for r in results),
                 "new": sum(r.new for r in results), "updated": sum(r.updated for r in results)}
 
-    def run_plan(self, *, now: datetime) -> dict[str, Any]:
-        """Plan the editions whose local delivery time has passed."""
+    def run_plan(self, *, now: datetime, on_progress: Progress | None = None) -> dict[str, Any]:
+        """Plan the editions whose local delivery time has passed (``on_progress(done,
+        total)`` after each batch, as ``Planner.plan``)."""
         report = self.planner.plan(now=now, scheduled=True, too_late=self.schedule.too_late,
-                                   first_at_once=self.schedule.first_edition == "at_once")
+                                   first_at_once=self.schedule.first_edition == "at_once",
+                                   on_progress=on_progress)
         return {"planned": report.planned, "skipped_late": report.skipped_late,
                 "skipped_quiet": report.skipped_quiet, "nothing_new": report.nothing_new,
                 "already": report.already, "waiting": report.waiting}
@@ -99,9 +101,16 @@ class ScheduledJobs:
             lambda: self.run_fetch(now=now)))
 
     async def deliver_job(self) -> None:
-        """Plan what is due, then drain this process's send loop."""
+        """Plan what is due, waking this process's send loop after each planned batch (the
+        first messages leave before the last batch is ranked; the loop records its own
+        ``send`` runs), then drain what is left: these counts are that last drain's."""
+        def batch_planned(done: int, _total: int) -> None:
+            if done:
+                self.sender.wake_threadsafe()
+
         async def body(now: datetime) -> dict[str, Any]:
-            planned = await in_daemon_thread(lambda: self.run_plan(now=now))
+            planned = await in_daemon_thread(
+                lambda: self.run_plan(now=now, on_progress=batch_planned))
             sent = await self.sender.drain()
             return {**planned, **counts(sent)}
 

@@ -53,6 +53,16 @@ class Sender:
         self._lock = asyncio.Lock()
         self._wake = asyncio.Event()
         self._active: asyncio.Task[SendReport] | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None  # the one ``run`` runs on
+
+    def wake_threadsafe(self) -> None:
+        """Have ``run`` drain now rather than at its next tick; callable from any thread
+        (planning runs in a worker thread and calls it after each batch it commits). A
+        wake during a drain makes ``run`` drain again right after it. No-op before
+        ``run`` starts."""
+        loop = self._loop
+        if loop is not None and not loop.is_closed():
+            loop.call_soon_threadsafe(self._wake.set)
 
     def _check(self, _n: int) -> None:
         if self.stopping:
@@ -84,7 +94,9 @@ class Sender:
                     self._active = None
 
     async def run(self, interval: timedelta) -> None:
-        """Drain every ``interval`` until stopped; a run that sent something is recorded."""
+        """Drain every ``interval`` (or when woken: ``wake_threadsafe``) until stopped; a
+        run that sent something is recorded."""
+        self._loop = asyncio.get_running_loop()
         while not self.stopping:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), interval.total_seconds())

@@ -19,11 +19,16 @@ from digest.store.job_runs import last_runs, recent_failures
 from digest.store.leader_lock import leader_present
 from digest.store.leases import lease_holders
 from digest.store.ledger import counts_by_state, recent_delivery_errors
+from digest.store.progress import EditionProgress, edition_progress
 from digest.store.returns import inbound_counts, returns_by_edition
 from digest.store.suppressions import suppression_counts
 
 JOBS = ("fetch", "deliver", "housekeeping")  # the scheduled jobs, in the order they run
 INBOUND_DAYS = 30  # inbound requests are counted over this many days
+# The send rate is what the ledger says was sent over this many minutes: long enough to
+# smooth the pacing's bursts (DIGEST_SMTP__RATE_PER_SECOND), short enough to follow a
+# stalled or resumed send.
+RATE_MINUTES = 5
 
 
 def _iso(value: datetime | None) -> str | None:
@@ -34,6 +39,21 @@ def job_intervals(schedule: ScheduleSettings) -> dict[str, timedelta]:
     """How often each scheduled job runs (DIGEST_SCHEDULE__*_INTERVAL)."""
     return {"fetch": schedule.fetch_interval, "deliver": schedule.deliver_interval,
             "housekeeping": schedule.housekeeping_interval}
+
+
+def progress_figures(p: EditionProgress) -> dict[str, Any]:
+    """One edition's progress as JSON-ready data: the ledger's counts (store.progress),
+    ``rate_per_minute`` (messages sent per minute over the last ``rate_minutes``, that is
+    ``RATE_MINUTES``)
+    and ``minutes_left`` (due + retrying + in flight at that rate; None when finished or
+    nothing was sent lately). Rows planning has yet to add are not counted."""
+    rate = p.sent_recently / RATE_MINUTES
+    left = p.due + p.retrying + p.in_flight
+    return {"edition": p.edition, "finished": p.finished, "planned": p.planned, "sent": p.sent,
+            "due": p.due, "retrying": p.retrying, "in_flight": p.in_flight, "failed": p.failed,
+            "bounced": p.bounced, "suppressed": p.suppressed, "skipped": p.skipped,
+            "outcome unknown": p.unknown, "rate_per_minute": rate, "rate_minutes": RATE_MINUTES,
+            "minutes_left": left / rate if left and rate else None}
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,8 +74,10 @@ class Status:
         this-process, alive, dead — taken back by the next send on this machine — or
         elsewhere), the latest job and delivery errors, what came back for the last
         editions (bounces by fault, delays, complaints) and the inbound mail of the last
-        ``INBOUND_DAYS`` days by kind. Raises StoreError."""
+        ``INBOUND_DAYS`` days by kind, and each edition still being delivered (and the
+        last finished one) with its progress (``progress_figures``). Raises StoreError."""
         states = counts_by_state(self.engine)
+        now = datetime.now(UTC)
         leader = leader_present(self.engine)
         runs = last_runs(self.engine)
         intervals = job_intervals(self.schedule)
@@ -80,6 +102,8 @@ class Status:
                            "outcome unknown": states.get("unknown", 0),
                            "skipped": states.get("skipped", 0),
                            "suppressed": states.get("suppressed", 0)},
+            "editions": [progress_figures(p) for p in edition_progress(
+                self.engine, now=now, since=now - timedelta(minutes=RATE_MINUTES))],
             "suppressions": suppression_counts(self.engine),
             "held": [{"owner": h.owner, "rows": h.rows, "until": _iso(h.until),
                       "holder": holder_state(h.owner)}

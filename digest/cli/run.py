@@ -22,7 +22,6 @@ from digest.cli.common import (
     console,
     err_console,
     literal,
-    progress_bar,
     refuse_busy_port,
     runtime,
     say_error,
@@ -30,7 +29,7 @@ from digest.cli.common import (
     warn,
 )
 from digest.cli.fetch import print_feeds
-from digest.cli.send import delivery_exit, notes, send_table, stopped
+from digest.cli.send import delivery_exit, notes, plan_and_send, send_table, stopped
 from digest.errors import SendAborted
 
 if TYPE_CHECKING:
@@ -97,17 +96,12 @@ def run_command(
         if not any(s.status == "active" for s in rt.subscribers.all()):
             warn(f"no active subscribers: add profile files to {settings.subscribers_dir}/ "
                  "or use `digest subscribers add`")
-        with progress_bar() as on_progress:
-            planned = rt.planner.plan(now=now, on_progress=on_progress)
         where = (f"SMTP {settings.smtp.host}:{settings.smtp.port}" if settings.delivers_by_smtp
                  else f"outbox {settings.outbox_dir.resolve()}/ (DIGEST_SMTP__HOST is not set)")
         console.print(literal(f"delivering to {where}"), highlight=False)
         try:
-            with Progress(console=console, transient=True,
-                          disable=not console.is_terminal) as progress:
-                task = progress.add_task("sending", total=planned.planned or None)
-                report = rt.delivery.deliver(
-                    on_progress=lambda n: progress.update(task, completed=n))
+            # Delivery starts once the first batch is planned (app.overlap).
+            planned, report = plan_and_send(rt, now=now)
         except SendAborted as exc:
             raise typer.Exit(stopped(exc, rt.transport_name)) from None
         table = Table(title="subscribers")

@@ -10,11 +10,21 @@ exits 0: the rest waits by design.
 
 from __future__ import annotations
 
-from datetime import UTC
+import asyncio
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    SpinnerColumn,
+    TextColumn,
+    TimeElapsedColumn,
+)
 from rich.table import Table
 
 from digest.cli.common import (
@@ -33,7 +43,10 @@ from digest.errors import SendAborted, SendMisconfigured
 
 if TYPE_CHECKING:
     from digest.app.deliver import SendReport
+    from digest.app.plan import PlanReport
     from digest.runtime import Runtime
+
+Hook = Callable[[int, int], None]
 
 COLUMNS = ("sent", "retried", "unknown", "suppressed", "skipped", "failed")
 
@@ -127,19 +140,9 @@ def send_command(
     with runtime(ready=True) as rt:
         if only is not None:
             only = _check_only(rt, only)
-        planned = rt.planner.plan(now=utcnow(), only=only)
-        total = rt.delivery.count_due(only=only)
-        if limit is not None:
-            total = min(total, limit)
         transport = "outbox (dry run)" if dry_run else rt.transport_name
-        columns = (TextColumn("sending"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
         try:
-            with Progress(*columns, console=err_console, transient=True,
-                          disable=not err_console.is_terminal) as progress:
-                task = progress.add_task("send", total=total or None)
-                report = rt.delivery.deliver(
-                    limit=limit, only=only, dry_run=dry_run,
-                    on_progress=lambda n: progress.update(task, completed=n))
+            planned, report = plan_and_send(rt, only=only, limit=limit, dry_run=dry_run)
         except SendAborted as exc:
             raise typer.Exit(stopped(exc, transport)) from None
         console.print(send_table(report, transport))
@@ -151,6 +154,44 @@ def send_command(
                           f"{plural(planned.planned, 'planned delivery', 'planned deliveries')}"
                           " (pending: the next `digest send` sends them)", highlight=False)
     raise typer.Exit(delivery_exit(report))
+
+
+@contextmanager
+def plan_send_bars() -> Iterator[tuple[Hook, Hook]]:
+    """Two progress bars on stderr (only on a terminal), gone when the work ends: subscribers
+    ranked, and deliveries handled out of those planned and due so far. Yields their
+    ``(on_planned, on_sent)`` hooks, both ``(done, total)``. One rich display for both:
+    rich allows one live display at a time, and the two run at once."""
+    with Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(),
+                  MofNCompleteColumn(), TimeElapsedColumn(), console=err_console,
+                  transient=True, disable=not err_console.is_terminal) as progress:
+        ranking = progress.add_task("ranking subscribers", total=None)
+        sending = progress.add_task("sending", total=None)
+        yield (lambda done, total: progress.update(ranking, completed=done, total=total),
+               lambda done, total: progress.update(sending, completed=done, total=total))
+
+
+def plan_and_send(rt: Runtime, *, now: datetime | None = None, only: str | None = None,
+                  limit: int | None = None,
+                  dry_run: bool = False) -> tuple[PlanReport, SendReport]:
+    """Plan this period's edition and send what is due, the first messages leaving once the
+    first batch is planned (``app.overlap``), under ``plan_send_bars``. A dry run plans
+    everyone first, then writes what is due to the outbox (it claims nothing, so it could
+    not run again over the same rows). ``now``: the planning time (default: the wall
+    clock). Raises SendAborted/SendMisconfigured, StoreError."""
+    from digest.app.overlap import plan_and_deliver
+
+    now = now or utcnow()
+    with plan_send_bars() as (on_planned, on_sent):
+        if dry_run:
+            planned = rt.planner.plan(now=now, only=only, on_progress=on_planned)
+            total = rt.delivery.count_due(only=only)
+            total = total if limit is None else min(total, limit)
+            return planned, rt.delivery.deliver(limit=limit, only=only, dry_run=True,
+                                                on_progress=lambda n: on_sent(n, total))
+        return asyncio.run(plan_and_deliver(rt.planner, rt.delivery, now=now, only=only,
+                                            limit=limit, on_progress=on_planned,
+                                            on_sent=on_sent))
 
 
 def register(app: typer.Typer) -> None:

@@ -41,6 +41,27 @@ def returns_lines(status: dict[str, Any]) -> list[str]:
     return lines
 
 
+def edition_lines(editions: list[dict[str, Any]]) -> list[str]:
+    """One line per edition being delivered (and the last finished one): the ledger's
+    counts, then the send rate over the last minutes and the time left at that rate."""
+    lines = []
+    for e in editions:
+        minutes = e["rate_minutes"]
+        counts = [f"{e['planned']} planned", f"{e['sent']} sent", f"{e['due']} due",
+                  f"{e['retrying']} retrying", f"{e['in_flight']} in flight",
+                  f"{e['failed']} failed", f"{e['bounced']} bounced"]
+        counts += [f"{e[k]} {k}" for k in ("suppressed", "skipped", "outcome unknown") if e[k]]
+        line = f"edition {e['edition']}{' (finished)' if e['finished'] else ''}: " \
+               + ", ".join(counts)
+        if not e["finished"]:
+            line += (f"; {e['rate_per_minute']:.1f} sent/min over the last {minutes} min"
+                     if e["rate_per_minute"] else f"; nothing sent in the last {minutes} min")
+            if e["minutes_left"] is not None:
+                line += f", about {max(1, round(e['minutes_left']))} min left"
+        lines.append(line)
+    return lines
+
+
 def _print(status: dict[str, Any]) -> None:
     leader = {True: "[green]running[/]", False: "[yellow]no scheduler running[/]",
               None: "unknown"}[status["leader"]]
@@ -66,6 +87,8 @@ def _print(status: dict[str, Any]) -> None:
     console.print(jobs if names else "jobs: the scheduler has not run yet (digest run)")
     d = status["deliveries"]
     console.print("deliveries: " + ", ".join(f"{k} {v}" for k, v in d.items()))
+    for line in edition_lines(status.get("editions", [])):
+        console.print(literal(line), highlight=False)
     reasons = status["suppressions"]
     console.print(literal("suppressed addresses: " + (", ".join(
         f"{k} {v}" for k, v in sorted(reasons.items())) or "none")), highlight=False)

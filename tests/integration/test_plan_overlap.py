@@ -56,3 +56,32 @@ def test_first_batch_is_sent_while_the_rest_is_planned(
         assert counts_by_state(rt.engine) == {"sent": 5}
     finally:
         rt.close()
+
+
+def test_a_relay_down_mid_edition_stops_both_sides(
+        db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Nothing listens on the relay's port: delivery stops with SendMisconfigured (exit 2
+    in the CLI), carrying the report of every run; planning stops too (after the batch it
+    is in), nothing is left claimed, and every planned row waits for the next send."""
+    from digest.errors import SendMisconfigured
+    from tests.smtp_sink import free_port
+
+    now = datetime.now(UTC)
+    rt = runtime(db_url, free_port(), tmp_path)
+    try:
+        upsert_papers(rt.engine, read_feed_files([FEED]).papers, now=now - timedelta(days=1))
+        for i, topic in enumerate(TOPICS):
+            upsert_subscriber(rt.engine, SubscriberInput(email=f"r{i}@example.org",
+                                                         interests=topic),
+                              now=now - timedelta(days=9), status="active", origin="cli")
+        monkeypatch.setattr(plan_module, "PLAN_BATCH", 2)
+        planner = Planner(rt.engine, Rankers(rt.engine, CountingEmbedder()))
+        with pytest.raises(SendMisconfigured) as caught:
+            asyncio.run(plan_and_deliver(planner, rt.delivery, now=now, poll=0.05))
+        report = caught.value.report  # type: ignore[attr-defined]
+        assert report.sent == 0 and report.aborted
+        states = counts_by_state(rt.engine)
+        assert "sending" not in states and "sent" not in states
+        assert set(states) <= {"pending", "retry"} and sum(states.values()) >= 2
+    finally:
+        rt.close()
