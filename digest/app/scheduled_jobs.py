@@ -25,8 +25,12 @@ from digest.schedule.threads import in_daemon_thread
 from digest.store import Engine
 from digest.store.history import expire_pending
 from digest.store.job_runs import record_job_run
+from digest.store.profile_vectors import prune_profile_vectors
 
 log = logging.getLogger("digest.service")
+# A stored profile vector read by no edition for this long belongs to interests nobody has
+# any more (or to a reader who left); a monthly reader's is read every month.
+PROFILE_VECTORS_UNUSED = timedelta(days=90)
 
 Job = Callable[[], Awaitable[None]]
 
@@ -60,7 +64,8 @@ class ScheduledJobs:
                 "already": report.already, "waiting": report.waiting}
 
     def run_housekeeping(self, *, now: datetime) -> dict[str, Any]:
-        """Forget sign-ups never confirmed in time and outbox files past their retention."""
+        """Forget sign-ups never confirmed in time, outbox files past their retention and
+        profile vectors no edition has read for PROFILE_VECTORS_UNUSED (changed interests)."""
         expired = expire_pending(
             self.engine, created_before=now - timedelta(days=self.schedule.unconfirmed_expiry_days))
         cutoff = (now - timedelta(days=self.schedule.outbox_retention_days)).timestamp()
@@ -70,7 +75,9 @@ class ScheduledJobs:
                 if path.is_file() and path.stat().st_mtime < cutoff:
                     path.unlink(missing_ok=True)
                     pruned += 1
-        return {"expired_signups": expired, "pruned_outbox_files": pruned}
+        vectors = prune_profile_vectors(self.engine, unused_since=now - PROFILE_VECTORS_UNUSED)
+        return {"expired_signups": expired, "pruned_outbox_files": pruned,
+                "pruned_profile_vectors": vectors}
 
     async def _recorded(self, job: str, body: Callable[[datetime], Awaitable[dict[str, Any]]]) -> None:
         if self.sender.stopping:

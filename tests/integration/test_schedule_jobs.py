@@ -19,6 +19,7 @@ from digest.runtime import Runtime
 from digest.schedule.scheduler import build_scheduler
 from digest.store.job_runs import list_runs
 from digest.store.papers import upsert_papers
+from digest.store.profile_vectors import read_profile_vectors, save_profile_vectors
 from digest.store.schema import deliveries, editions, subscribers
 from digest.store.subscribers import get_subscriber, upsert_subscriber
 
@@ -258,13 +259,17 @@ def test_housekeeping_expires_unconfirmed_signups_and_prunes_the_outbox(rt: Runt
         path.write_text("x")
         stamp = (SUNDAY - timedelta(days=age)).timestamp()
         os.utime(path, (stamp, stamp))
+    save_profile_vectors(rt.engine, "m", {"gone": b"1"}, now=SUNDAY - timedelta(days=91))
+    save_profile_vectors(rt.engine, "m", {"kept": b"2"}, now=SUNDAY - timedelta(days=89))
     run_job(rt, Clock(SUNDAY), "housekeeping")
+    assert set(read_profile_vectors(rt.engine, "m", ["gone", "kept"], now=SUNDAY)) == {"kept"}
     assert get_subscriber(rt.engine, email="old@example.org") is None
     assert get_subscriber(rt.engine, email="new@example.org") is not None
     assert get_subscriber(rt.engine, email="active@example.org") is not None
     assert not stale.exists() and fresh.exists()
     [run] = list_runs(rt.engine, job="housekeeping")
-    assert run.counts == {"expired_signups": 1, "pruned_outbox_files": 1}
+    assert run.counts == {"expired_signups": 1, "pruned_outbox_files": 1,
+                          "pruned_profile_vectors": 1}
 
 
 def test_a_new_leader_runs_every_job_at_once_then_on_its_interval(rt: Runtime) -> None:
