@@ -47,3 +47,21 @@ def test_tokens_in_reference_still_read() -> None:
     assert token is not None
     payload = read_token(SECRET, "unsubscribe", token.group(1))
     assert payload == {"s": 3, "p": "unsubscribe", "u": "pub0002reference"}
+
+
+def test_batch_build_matches_reference(tmp_path: Path) -> None:
+    """The send path's builder (one store read per claimed batch) makes the same messages."""
+    rt = _runtime(tmp_path)
+    try:
+        populate(rt.engine)
+        due = claims.peek_due(rt.engine, now=NOW)
+        with frozen_time():
+            built = list(rt.delivery.build_batch(due, lambda: NOW))
+        assert len(built) == len(due) == 8
+        for claim, out in zip(due, built, strict=True):
+            assert not isinstance(out, Exception), out
+            assert out.data is not None
+            ref = (REFERENCE / f"{claim.subscriber_id:02d}.eml").read_bytes()
+            assert strip_volatile(out.data) == strip_volatile(ref), claim.subscriber_id
+    finally:
+        rt.close()
