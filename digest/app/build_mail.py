@@ -73,5 +73,7 @@ class MessageMaker:
         data = flatten(message, utf8=needs_smtputf8(sender, sub.email))
         if self.dkim is not None:
             data = self.dkim(data)
+        # The value as stored, not ``message["Message-ID"]``: that parses the header anew.
+        message_id = next(str(v) for k, v in message.raw_items() if k == "Message-ID")
         return Outgoing(message if keep_message else None, sender=sender, recipient=sub.email,
-                        data=data, message_id=str(message["Message-ID"]))
+                        data=data, message_id=message_id)

@@ -14,6 +14,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from digest.app.build_mail import MessageMaker, read_jobs
+from digest.app.build_pool import BuildPool, MakerRecipe, processes_for
 from digest.app.digest_mail import DigestMail
 from digest.config import SmtpSettings
 from digest.errors import StoreError
@@ -70,14 +71,19 @@ class Delivery:
         before sending: the ledger's ``refusal``)."""
         return self.maker.make(read_jobs(self.engine, [claim])[0], clock())
 
-    def build_batch(self, claims: Sequence[Claim], clock: Clock = utcnow) -> Iterator[Built]:
-        """``build`` for a whole claimed batch from one store read (``read_jobs``): one
-        result per claim, in order, an exception for a message that cannot be built (a
-        StoreError for all of them when the read fails)."""
+    def build_batch(self, claims: Sequence[Claim], clock: Clock = utcnow,
+                    pool: BuildPool | None = None) -> Iterator[Built]:
+        """``build`` for a whole claimed batch from one store read (``read_jobs``), in the
+        worker processes of ``pool`` when given: one result per claim, in order, an
+        exception for a message that cannot be built (a StoreError for all of them when the
+        read fails)."""
         try:
             jobs = read_jobs(self.engine, claims)
         except StoreError as exc:
             yield from (exc for _ in claims)
+            return
+        if pool is not None:
+            yield from pool.build(jobs, clock())
             return
         maker = self.maker
         for job in jobs:
@@ -118,12 +124,14 @@ class Delivery:
         def build(claim: Claim) -> Outgoing:
             return self.build(claim, clock)
 
-        def build_batch(batch: Sequence[Claim]) -> Iterator[Built]:
-            return self.build_batch(batch, clock)
-
         ids = self.subscriber_ids(only)
         if dry_run:
             return await self._dry_run(build, clock=clock, limit=limit, subscriber_ids=ids)
+        pool = self.build_pool(ids, limit, clock())
+
+        def build_batch(batch: Sequence[Claim]) -> Iterator[Built]:
+            return self.build_batch(batch, clock, pool)
+
         transport = self.open_transport()
         try:
             return await deliver_due(self.open_ledger(), transport, build,
@@ -133,6 +141,22 @@ class Delivery:
                                      build_batch=build_batch)
         finally:
             await transport.close()
+            if pool is not None:
+                await asyncio.to_thread(pool.close)
+
+    def build_pool(self, subscriber_ids: list[int] | None, limit: int | None,
+                   now: datetime) -> BuildPool | None:
+        """Worker processes for this run's builds, or None to build in this process
+        (DIGEST_SMTP__BUILD_PROCESSES; "auto" counts what is due first)."""
+        setting = self.smtp.build_processes
+        due = None
+        if setting < 0:
+            due = claims.count_due(self.engine, now=now, subscriber_ids=subscriber_ids)
+            due = min(due, limit) if limit is not None else due
+        processes = processes_for(setting, due)
+        if processes == 0:
+            return None
+        return BuildPool(MakerRecipe.of(self.maker, self.smtp), processes, self.maker)
 
     def deliver(self, *, clock: Clock | None = None, limit: int | None = None,
                 only: str | None = None, dry_run: bool = False,
