@@ -42,7 +42,9 @@ def processes_for(setting: int, due: int | None, cores: int | None = None) -> in
     but one, at most ``AUTO_MAX``, and none below ``AUTO_MIN_RUN`` due or on one core."""
     if setting >= 0:
         return setting
-    cores = cores if cores is not None else (os.cpu_count() or 1)
+    if cores is None:  # the cores this process may run on, not the machine's
+        cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (
+            os.cpu_count() or 1)
     if due is None or due < AUTO_MIN_RUN:
         return 0
     return max(0, min(AUTO_MAX, cores - 1))
