@@ -32,6 +32,9 @@ from digest.send.dkim import signer_from_settings
 from digest.send.verp import Verp
 
 CHUNK = 25  # jobs per hand-off: ~25-50 ms of work, so a batch spreads over the workers
+# The first chunk of a batch is small: the senders wait for it (the next batch is claimed
+# when the last one is handed out), so it should come back soon.
+FIRST_CHUNK = 5
 AUTO_MIN_RUN = 1000  # due messages before "auto" starts workers (DIGEST_SMTP__BUILD_PROCESSES)
 AUTO_MAX = 8
 
@@ -121,7 +124,9 @@ class BuildPool:
             initializer=_start, initargs=(recipe,))
 
     def build(self, jobs: Sequence[MailJob], now: datetime) -> Iterator[Built]:
-        chunks = [jobs[i:i + CHUNK] for i in range(0, len(jobs), CHUNK)]
+        head = list(jobs[:FIRST_CHUNK])
+        chunks: list[Sequence[MailJob]] = [head] if head else []
+        chunks += [jobs[i:i + CHUNK] for i in range(FIRST_CHUNK, len(jobs), CHUNK)]
         futures: list[Future[list[Built]] | None] = []
         for chunk in chunks:
             futures.append(self._submit(chunk, now))
