@@ -18,8 +18,8 @@ from digest.config import load_settings
 from digest.runtime import Runtime
 from digest.store import claims
 from tests.build_reference import NOW, SECRET, populate
-from tests.send_world import runtime, states
 from tests.send_world import populate as populate_send
+from tests.send_world import runtime, states
 from tests.smtp_sink import SmtpSink
 
 # A signed token: payload (maybe "."-prefixed when compressed), timestamp, signature.
@@ -91,3 +91,36 @@ def test_auto_builds_in_process_for_small_runs() -> None:
     assert processes_for(-1, 5000, cores=1) == 0
     assert processes_for(0, 100_000, cores=8) == 0
     assert processes_for(3, 1, cores=1) == 3
+
+
+def test_a_broken_pool_costs_speed_not_messages(tmp_path: Path) -> None:
+    """Workers that cannot start (here: a DKIM key file only they would read, missing) break
+    the pool; the batch is then built in this process, every message as the reference."""
+    from dataclasses import replace
+
+    from digest.config import SmtpSettings
+    from tests.build_reference import REFERENCE, frozen_time, strip_volatile
+
+    rt = Runtime(load_settings(database_url=f"sqlite:///{tmp_path}/ref.db", secret_key=SECRET,
+                               from_address="digest@example.org", outbox_dir=tmp_path / "o"))
+    try:
+        populate(rt.engine)
+        due = claims.peek_due(rt.engine, now=NOW)
+        jobs = read_jobs(rt.engine, due)
+        maker = rt.delivery.maker
+        broken = replace(MakerRecipe.of(maker, rt.settings.smtp), smtp=SmtpSettings(
+            dkim_key_path=tmp_path / "missing.pem", dkim_selector="sel"))
+        pool = BuildPool(broken, 1, maker)
+        try:
+            with frozen_time():
+                built = list(pool.build(jobs, NOW))
+        finally:
+            pool.close()
+        assert len(built) == 8
+        for claim, out in zip(due, built, strict=True):
+            assert not isinstance(out, Exception), out
+            assert out.data is not None
+            ref = (REFERENCE / f"{claim.subscriber_id:02d}.eml").read_bytes()
+            assert strip_volatile(out.data) == strip_volatile(ref)
+    finally:
+        rt.close()
