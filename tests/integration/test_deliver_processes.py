@@ -19,7 +19,7 @@ from digest.runtime import Runtime
 from digest.store import claims
 from tests.build_reference import NOW, SECRET, populate
 from tests.send_world import populate as populate_send
-from tests.send_world import runtime, states
+from tests.send_world import run_send, runtime, smtp_env, states
 from tests.smtp_sink import SmtpSink
 
 # A signed token: payload (maybe "."-prefixed when compressed), timestamp, signature.
@@ -46,6 +46,18 @@ def test_worker_processes_deliver_every_message_once(
     assert smtp_sink.handler.counts() == {e: 1 for e in emails}
     assert set(states(engine).values()) == {"sent"}
     assert sorted(states(engine)) == sorted(ids.values())
+
+
+def test_digest_send_command_with_worker_processes(
+        engine: Engine, db_url: str, smtp_sink: SmtpSink, tmp_path: Path) -> None:
+    """``python -m digest.cli send``: spawned workers must not re-run the command."""
+    emails = [f"cli{i}@example.org" for i in range(12)]
+    populate_send(engine, emails)
+    env = smtp_env(db_url, smtp_sink.port, tmp_path, build_processes=2, claim_batch=5)
+    done = run_send(env, cwd=tmp_path)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert smtp_sink.handler.counts() == {e: 1 for e in emails}
+    assert set(states(engine).values()) == {"sent"}
 
 
 def _comparable(data: bytes) -> tuple[list[tuple[str, str]], str, str]:
