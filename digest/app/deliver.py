@@ -127,13 +127,14 @@ class Delivery:
         ids = self.subscriber_ids(only)
         if dry_run:
             return await self._dry_run(build, clock=clock, limit=limit, subscriber_ids=ids)
-        pool = self.build_pool(ids, limit, clock())
+        pool: BuildPool | None = None
 
         def build_batch(batch: Sequence[Claim]) -> Iterator[Built]:
             return self.build_batch(batch, clock, pool)
 
         transport = self.open_transport()
         try:
+            pool = self.build_pool(ids, limit, clock())
             return await deliver_due(self.open_ledger(), transport, build,
                                      owner=owner or worker_id(), smtp=self.smtp, clock=clock,
                                      limit=limit, subscriber_ids=ids,
