@@ -4,8 +4,10 @@ Rendering is CPU work that should not stall the sockets, but handing every messa
 thread and back costs a GIL handoff and a wake-up each (on two busy cores, as much as a
 small message's whole send). So each claimed batch goes to one builder thread in a single
 hand-off; it renders the batch in order while the workers send, and each worker awaits
-only its own message. What is built ahead is only ever *content*: whether the subscriber
-may still receive it is checked again right before sending (see deliver).
+only its own message. Given a batch builder, the thread makes one call per batch (one
+store read for it; with worker processes, the thread only waits for their results). What
+is built ahead is only ever *content*: whether the subscriber may still receive it is
+checked again right before sending (see deliver).
 """
 
 from __future__ import annotations
