@@ -69,12 +69,15 @@ class MakerRecipe:
 
     @classmethod
     def of(cls, maker: MessageMaker, smtp: SmtpSettings) -> MakerRecipe:
+        """The recipe of ``maker``; ``smtp`` carries its DKIM settings."""
         mail = maker.mail
         return cls(mail.renderer.templates_dir, mail.renderer.branding, mail.links,
                    mail.from_address, mail.from_name, mail.product_name, maker.verp,
                    smtp if maker.dkim is not None else None)
 
     def maker(self) -> MessageMaker:
+        """A new ``MessageMaker`` from the recipe (in a worker: once, at its start). Raises
+        ConfigError when the DKIM key cannot be read."""
         renderer = Renderer(self.templates_dir, branding=self.branding)
         mail = DigestMail(renderer, self.links, self.from_address, self.from_name,
                           self.product_name)
@@ -124,6 +127,8 @@ class BuildPool:
             initializer=_start, initargs=(recipe,))
 
     def build(self, jobs: Sequence[MailJob], now: datetime) -> Iterator[Built]:
+        """One result per job, in order (a message, or the exception that stopped it),
+        dated ``now``; every chunk is handed out at once, the results come back as ready."""
         head = list(jobs[:FIRST_CHUNK])
         chunks: list[Sequence[MailJob]] = [head] if head else []
         chunks += [jobs[i:i + CHUNK] for i in range(FIRST_CHUNK, len(jobs), CHUNK)]
