@@ -9,6 +9,11 @@ in claim order, so the senders are fed as each chunk is ready. Whether a subscri
 still receive a message stays checked right before it is sent (``ledger.refusal``), never
 here. Workers are started with ``spawn``: no copy of the parent's threads, sockets or
 database connections, the same on every platform.
+
+Measured (bench/deliver.py, 2,000 subscribers, SQLite, 2 shared cores at load ~4.5): the
+sending process alone needs 3.2 CPU-s per 2,000 messages with one worker building, against
+6.4 CPU-s building in process; the worker's 4.1 CPU-s include its start (~0.5 s) and
+cleaning the edition's papers once. A worker pays off when a core is free for it.
 """
 
 from __future__ import annotations
