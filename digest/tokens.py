@@ -10,9 +10,10 @@ issued before public ids existed carry "s" only (see ``Subscriptions.read_link``
 from __future__ import annotations
 
 from datetime import datetime
+from functools import lru_cache
 from typing import Any
 
-from itsdangerous import BadSignature, SignatureExpired, TimestampSigner, URLSafeTimedSerializer
+from itsdangerous import BadSignature, SignatureExpired, Signer, TimestampSigner, URLSafeTimedSerializer
 
 from digest.errors import TokenError
 
@@ -40,6 +41,17 @@ class _IssuedAtSigner(TimestampSigner):
     def get_timestamp(self) -> int:
         return self._issued_at if self._issued_at is not None else super().get_timestamp()
 
+    def derive_key(self, secret_key: str | bytes | None = None) -> bytes:
+        # itsdangerous derives the key (a SHA-1 over salt and secret) on every signature;
+        # a signer here serves one (secret, purpose) pair, so its key is derived once.
+        if secret_key is not None:
+            return super().derive_key(secret_key)
+        if self._key is None:
+            self._key = super().derive_key()
+        return self._key
+
+    _key: bytes | None = None
+
 
 def _serializer(secret: str, purpose: str, issued_at: int | None = None) -> URLSafeTimedSerializer:
     if purpose not in PURPOSES:
@@ -56,7 +68,23 @@ def make_token(secret: str, purpose: str, subscriber_id: int, *, public_id: str 
     payload: dict[str, Any] = {"s": subscriber_id, "p": purpose, **extra}
     if public_id:
         payload["u"] = public_id
-    return _serializer(secret, purpose, issued_at).dumps(payload)
+    if issued_at is not None:
+        return _serializer(secret, purpose, issued_at).dumps(payload)
+    serializer, signer = _minting(secret, purpose)
+    # Exactly what ``serializer.dumps`` does (same bytes: tests/unit/test_tokens.py), minus
+    # building a new signer and deriving its key for every token; a digest carries 22.
+    # Measured on 5,000 feedback tokens, CPU per token, best of 3 (load 2.3 on 2 cores):
+    # 17.6 us through dumps(), 13.6 us with this cached signer. What remains is the format
+    # itself (zlib attempt, JSON, HMAC-SHA1, base64); a hand-written minting of it measured
+    # only ~10% faster, not worth owning.
+    return signer.sign(serializer.dump_payload(payload)).decode("utf-8")
+
+
+@lru_cache(maxsize=64)
+def _minting(secret: str, purpose: str) -> tuple[URLSafeTimedSerializer, Signer]:
+    """The serializer and signer for one (secret, purpose), built once per process."""
+    serializer = _serializer(secret, purpose)
+    return serializer, serializer.make_signer()
 
 
 def read_token_issued(secret: str, purpose: str, token: str, *,

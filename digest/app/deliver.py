@@ -8,23 +8,26 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from digest.app.build_mail import MessageMaker, read_jobs
+from digest.app.build_pool import BuildPool, MakerRecipe, processes_for
 from digest.app.digest_mail import DigestMail
 from digest.config import SmtpSettings
-from digest.models import Claim, Pick, Ranking
+from digest.errors import StoreError
+from digest.models import Claim
+from digest.send.build_ahead import Built
 from digest.send.delivery_loop import Outgoing, SendReport, deliver_due
 from digest.send.dkim import DkimSigner
 from digest.send.ledger import Ledger
 from digest.send.owners import owner_id
 from digest.send.pacing import RateLimiter
-from digest.send.transport import OutboxTransport, Transport, flatten, needs_smtputf8
+from digest.send.transport import OutboxTransport, Transport
 from digest.send.verp import Verp
 from digest.store import Engine, claims, leases, ledger
-from digest.store.papers import get_papers
 from digest.store.subscribers import get_subscriber
 
 __all__ = ["Delivery", "SendReport", "utcnow", "worker_id"]
@@ -57,28 +60,37 @@ class Delivery:
     dkim: DkimSigner | None = None
     verp: Verp | None = None  # DIGEST_BOUNCE_ADDRESS: the envelope sender names the row
 
+    @property
+    def maker(self) -> MessageMaker:
+        """The store-free part of building: render, compose, flatten, DKIM-sign."""
+        return MessageMaker(self.mail, self.dkim, self.verp)
+
     def build(self, claim: Claim, clock: Clock = utcnow) -> Outgoing:
         """The message for one claimed row, rendered from its frozen picks; a subscriber who
         left since planning gets none (whether mail may still go is asked again right
         before sending: the ledger's ``refusal``)."""
-        sub = get_subscriber(self.engine, subscriber_id=claim.subscriber_id)
-        if sub is None or sub.status != "active":
-            return Outgoing(None, skip_state="suppressed",
-                            skip_reason=f"subscriber is {sub.status if sub else 'gone'}")
-        papers = get_papers(self.engine, [p["id"] for p in claim.picks])
-        picks = tuple(Pick(paper=papers[p["id"]], score=p["score"], reasons=tuple(p["reasons"]))
-                      for p in claim.picks if p["id"] in papers)
-        ranking = Ranking(picks=picks, quiet=claim.quiet, considered=len(picks))
-        _, message = self.mail.compose(sub, ranking, edition_key=claim.edition_key, now=clock())
-        # The envelope sender (Return-Path) is where a later bounce goes: with VERP it
-        # names this very row, so the bounce can be matched without reading its text.
-        sender = (self.verp.address("delivery", claim.id) if self.verp
-                  else self.mail.from_address)
-        data = flatten(message, utf8=needs_smtputf8(sender, sub.email))
-        if self.dkim is not None:
-            data = self.dkim(data)
-        return Outgoing(message, sender=sender, recipient=sub.email, data=data,
-                        message_id=str(message["Message-ID"]))
+        return self.maker.make(read_jobs(self.engine, [claim])[0], clock())
+
+    def build_batch(self, claims: Sequence[Claim], clock: Clock = utcnow,
+                    pool: BuildPool | None = None) -> Iterator[Built]:
+        """``build`` for a whole claimed batch from one store read (``read_jobs``), in the
+        worker processes of ``pool`` when given: one result per claim, in order, an
+        exception for a message that cannot be built (a StoreError for all of them when the
+        read fails)."""
+        try:
+            jobs = read_jobs(self.engine, claims)
+        except StoreError as exc:
+            yield from (exc for _ in claims)
+            return
+        if pool is not None:
+            yield from pool.build(jobs, clock())
+            return
+        maker = self.maker
+        for job in jobs:
+            try:
+                yield maker.make(job, clock())
+            except Exception as exc:
+                yield exc
 
     def subscriber_ids(self, only: str | None) -> list[int] | None:
         """The ids ``--only EMAIL`` narrows a run to (None: everyone; []: nobody)."""
@@ -115,14 +127,37 @@ class Delivery:
         ids = self.subscriber_ids(only)
         if dry_run:
             return await self._dry_run(build, clock=clock, limit=limit, subscriber_ids=ids)
+        pool: BuildPool | None = None
+
+        def build_batch(batch: Sequence[Claim]) -> Iterator[Built]:
+            return self.build_batch(batch, clock, pool)
+
         transport = self.open_transport()
         try:
+            pool = self.build_pool(ids, limit, clock())
             return await deliver_due(self.open_ledger(), transport, build,
                                      owner=owner or worker_id(), smtp=self.smtp, clock=clock,
                                      limit=limit, subscriber_ids=ids,
-                                     limiter=self.limiter(clock()), on_progress=on_progress)
+                                     limiter=self.limiter(clock()), on_progress=on_progress,
+                                     build_batch=build_batch)
         finally:
             await transport.close()
+            if pool is not None:
+                await asyncio.to_thread(pool.close)
+
+    def build_pool(self, subscriber_ids: list[int] | None, limit: int | None,
+                   now: datetime) -> BuildPool | None:
+        """Worker processes for this run's builds, or None to build in this process
+        (DIGEST_SMTP__BUILD_PROCESSES; "auto" counts what is due first)."""
+        setting = self.smtp.build_processes
+        due = None
+        if setting < 0:
+            due = claims.count_due(self.engine, now=now, subscriber_ids=subscriber_ids)
+            due = min(due, limit) if limit is not None else due
+        processes = processes_for(setting, due)
+        if processes == 0:
+            return None
+        return BuildPool(MakerRecipe.of(self.maker, self.smtp), processes, self.maker)
 
     def deliver(self, *, clock: Clock | None = None, limit: int | None = None,
                 only: str | None = None, dry_run: bool = False,

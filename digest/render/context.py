@@ -103,6 +103,13 @@ def paper_fields(paper: Paper) -> PaperView:
     )
 
 
+@lru_cache(maxsize=8192)
+def clean_reasons(reasons: tuple[str, ...]) -> tuple[str, ...]:
+    """A pick's first four reasons cleaned for display, empties dropped; cached because an
+    edition repeats the same few reasons across its readers."""
+    return tuple(r for r in (display_line(x, limit=160) for x in reasons[:4]) if r)
+
+
 def paper_view(pick: Pick, links: DigestLinks) -> PaperView:
     paper = pick.paper
     # Paper ids come from feeds (``url:<link>``): a monstrous one loses its feedback links
@@ -110,7 +117,7 @@ def paper_view(pick: Pick, links: DigestLinks) -> PaperView:
     more = http_url(links.feedback_url(paper.id, "more"))
     less = http_url(links.feedback_url(paper.id, "less"))
     return paper_fields(paper)._replace(
-        reasons=tuple(r for r in (display_line(x, limit=160) for x in pick.reasons[:4]) if r),
+        reasons=clean_reasons(tuple(pick.reasons)),
         more_url=more if less else None,
         less_url=less if more else None,
     )

@@ -23,7 +23,7 @@ from digest.send.build_ahead import BuildAhead, Built
 from digest.send.fates import Fates, backoff
 from digest.send.group_commit import GroupCommit
 from digest.send.ledger import Ledger
-from digest.send.outcome import Builder, Outgoing, SendReport
+from digest.send.outcome import BatchBuilder, Builder, Outgoing, SendReport
 from digest.send.owners import holder_state
 from digest.send.pacing import RateLimiter, RetryWait
 from digest.send.transport import Transport
@@ -42,9 +42,9 @@ class _Run:
     def __init__(self, ledger: Ledger, transport: Transport, build: Builder, *, owner: str,
                  smtp: SmtpSettings, clock: Clock, limit: int | None,
                  subscriber_ids: Sequence[int] | None, limiter: RateLimiter,
-                 on_progress: Callable[[int], None] | None) -> None:
+                 on_progress: Callable[[int], None] | None, batch: BatchBuilder | None) -> None:
         self.ledger, self.transport = ledger, transport
-        self.builder = BuildAhead(build)
+        self.builder = BuildAhead(build, batch)
         self.owner, self.smtp, self.clock, self.limit = owner, smtp, clock, limit
         self.subscriber_ids, self.limiter, self.on_progress = subscriber_ids, limiter, on_progress
         self.lease = timedelta(seconds=smtp.lease_seconds)
@@ -266,13 +266,14 @@ async def deliver_due(ledger: Ledger, transport: Transport, build: Builder, *, o
                       smtp: SmtpSettings, clock: Clock = _utcnow, limit: int | None = None,
                       subscriber_ids: Sequence[int] | None = None,
                       limiter: RateLimiter | None = None,
-                      on_progress: Callable[[int], None] | None = None) -> SendReport:
-    """Send every due delivery (at most ``limit``). Raises SendMisconfigured when the setup
-    refuses every message (every connection fails alike, the server refuses us as a
-    sender), SendAborted after too many failures or when the ledger fails; either carries
-    the report so far on ``exc.report``."""
+                      on_progress: Callable[[int], None] | None = None,
+                      build_batch: BatchBuilder | None = None) -> SendReport:
+    """Send every due delivery (at most ``limit``), built a claimed batch at a time by
+    ``build_batch`` if given, else by ``build``. Raises SendMisconfigured when the setup
+    refuses every message (all connections fail alike, the server refuses our sender),
+    SendAborted after too many failures or a ledger fault (report on ``exc.report``)."""
     run = _Run(ledger, transport, build, owner=owner, smtp=smtp, clock=clock, limit=limit,
-               subscriber_ids=subscriber_ids,
+               subscriber_ids=subscriber_ids, batch=build_batch,
                limiter=limiter or RateLimiter(smtp.rate_per_second, smtp.hourly_cap),
                on_progress=on_progress)
     results: list[BaseException | None] = []

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from email.message import EmailMessage
 
@@ -27,6 +27,9 @@ class Outgoing:
 
 
 Builder = Callable[[Claim], Outgoing]
+# A claimed batch in, one result per claim out, in order, as each is ready; a result that
+# is an exception fails that delivery only (a StoreError stops the run).
+BatchBuilder = Callable[[Sequence[Claim]], Iterable[Outgoing | Exception]]
 
 
 @dataclass(slots=True)

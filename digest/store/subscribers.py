@@ -139,6 +139,19 @@ def get_subscriber(engine: Engine, *, email: str | None = None,
     return row_to_subscriber(row, liked=fb[row.id][0], disliked=fb[row.id][1])
 
 
+def subscribers_by_id(engine: Engine, ids: Sequence[int]) -> dict[int, Subscriber]:
+    """The subscribers with these ids, by id, in one read (ids with no row are absent).
+    Their liked/disliked papers are left empty: this is the read of a send batch, and a
+    digest never shows them (ranking, which does, reads them with ``list_subscribers``)."""
+    found: dict[int, Subscriber] = {}
+    unique = sorted(set(ids))
+    with reading(engine) as conn:
+        for start in range(0, len(unique), 500):  # under every backend's bound-parameter cap
+            query = select(subscribers).where(subscribers.c.id.in_(unique[start:start + 500]))
+            found.update((row.id, row_to_subscriber(row)) for row in conn.execute(query))
+    return found
+
+
 def created_at(engine: Engine, subscriber_id: int) -> datetime | None:
     """When the row that now has ``subscriber_id`` was created (None: no such row)."""
     with reading(engine) as conn:
