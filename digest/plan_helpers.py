@@ -64,16 +64,22 @@ class PlanProcesses:
 
     def __call__(self, args: PlanArgs, due: int) -> PlanProcesses | None:
         count = helper_count(self.settings, due)
-        if count == 0:
+        # A daemonic process (e.g. the service's job child) may not have children.
+        if count == 0 or multiprocessing.current_process().daemon:
             return None
         ctx = multiprocessing.get_context("spawn")
         run = PlanProcesses(self.settings)
-        for _ in range(count):
-            process = ctx.Process(target=_helper, args=(self.settings, args), daemon=True,
-                                  name="digest-plan-helper")
-            process.start()
-            run.started.append(process)
-        return run
+        try:
+            for _ in range(count):
+                process = ctx.Process(target=_helper, args=(self.settings, args), daemon=True,
+                                      name="digest-plan-helper")
+                process.start()
+                run.started.append(process)
+        except (OSError, ValueError, AssertionError, RuntimeError) as exc:
+            # No helpers (no /dev/shm, a process limit, a frozen interpreter): the pass is
+            # planned by this process alone, as with DIGEST_PLAN_PROCESSES=1.
+            log.warning("planning in one process: helpers could not start (%s)", exc)
+        return run if run.started else None
 
     def join(self) -> None:
         """Wait for this pass's helpers to end."""
