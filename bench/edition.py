@@ -245,7 +245,9 @@ def run_edition(url: str, port: int, n: int, deliver: bool, tmp: Path,
     figures["plan_processes"] = plan_processes
     figures["planned_by_helpers"] = report.elsewhere - sum(others)
     figures["first_batch_planned_s"] = round(ticks[1] - start, 2) if len(ticks) > 1 else None
-    figures["planned"] = report.planned + sum(others)
+    # Everything due was planned in this run (a fresh world): here, by helpers or by
+    # other workers ("already" counts batches a helper finished before this process looked).
+    figures["planned"] = report.planned + report.elsewhere + report.already
     figures["quiet_skipped"] = report.skipped_quiet
     figures["nothing_new"], figures["pool"] = report.nothing_new, report.pool
     ranked_here = report.planned + report.skipped_quiet + report.nothing_new
