@@ -88,22 +88,28 @@ def upsert_subscriber(engine: Engine, data: SubscriberInput, *, now: datetime, s
         return int(row.id), False
 
 
+ID_CHUNK = 10_000  # ids bound in one IN (...)
+
+
 def _feedback_for(conn: Any, ids: Sequence[int]) -> dict[int, tuple[list[str], list[str]]]:
     out: dict[int, tuple[list[str], list[str]]] = {i: ([], []) for i in ids}
     if not ids:
         return out
-    query = (
-        select(feedback.c.subscriber_id, feedback.c.paper_id, feedback.c.signal)
-        .where(feedback.c.subscriber_id.in_(ids))
-        .order_by(feedback.c.created_at)
-    )
-    for sid, pid, signal in conn.execute(query):
-        liked, disliked = out[sid]
-        # The latest signal for a paper wins: "more" after "less" means more.
-        for bucket in (liked, disliked):
-            if pid in bucket:
-                bucket.remove(pid)
-        (liked if signal > 0 else disliked).append(pid)
+    # Chunks of ids: PostgreSQL binds at most 65,535 parameters a statement (a 100,000-reader
+    # edition failed there). Each reader is in one chunk, so their order by time holds.
+    for start in range(0, len(ids), ID_CHUNK):
+        query = (
+            select(feedback.c.subscriber_id, feedback.c.paper_id, feedback.c.signal)
+            .where(feedback.c.subscriber_id.in_(ids[start:start + ID_CHUNK]))
+            .order_by(feedback.c.created_at)
+        )
+        for sid, pid, signal in conn.execute(query):
+            liked, disliked = out[sid]
+            # The latest signal for a paper wins: "more" after "less" means more.
+            for bucket in (liked, disliked):
+                if pid in bucket:
+                    bucket.remove(pid)
+            (liked if signal > 0 else disliked).append(pid)
     return out
 
 
