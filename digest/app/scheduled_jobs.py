@@ -13,10 +13,8 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from digest.app.fetch import Fetcher
-from digest.app.plan import Planner
 from digest.app.sender import Sender, counts
 from digest.app.status import job_intervals
 from digest.config import ScheduleSettings
@@ -25,6 +23,10 @@ from digest.schedule.threads import in_daemon_thread
 from digest.store import Engine
 from digest.store.history import expire_pending
 from digest.store.job_runs import record_job_run
+
+if TYPE_CHECKING:  # only types here: the service runs fetch and plan in a child process
+    from digest.app.fetch import Fetcher
+    from digest.app.plan import Planner
 
 log = logging.getLogger("digest.service")
 
