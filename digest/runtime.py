@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cached_property
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from digest.config import Settings
 
@@ -212,12 +212,26 @@ class Runtime:
 
         return Sender(self.delivery, self.engine, clock, owner=owner)
 
-    def scheduled_jobs(self, sender: Sender, clock: Callable[[], datetime]) -> ScheduledJobs:
-        """The jobs the leader schedules, sending through ``sender``."""
+    def scheduled_jobs(self, sender: Sender, clock: Callable[[], datetime], *,
+                       in_child: bool = False) -> ScheduledJobs:
+        """The jobs the leader schedules, sending through ``sender``. ``in_child``: fetch
+        and plan each run in a short-lived child process (``digest.schedule.child``), so this
+        process never imports the numeric stack nor keeps its memory (the service)."""
         from digest.app.scheduled_jobs import ScheduledJobs
 
-        return ScheduledJobs(self.engine, self.fetcher, self.planner, sender,
+        fetcher, planner = self.fetcher_and_planner(in_child)
+        return ScheduledJobs(self.engine, fetcher, planner, sender,
                              self.settings.schedule, self.settings.outbox_dir, clock)
+
+    def fetcher_and_planner(self, in_child: bool) -> tuple[Fetcher, Planner]:
+        """This process's fetcher and planner, or stand-ins that run them in a child."""
+        if not in_child:
+            return self.fetcher, self.planner
+        from digest.schedule.child import ChildFetcher, ChildPlanner
+
+        # Same calls, same results (the jobs use ``fetch(now=)`` and ``plan(now=, ...)``).
+        return (cast("Fetcher", ChildFetcher(self.settings)),
+                cast("Planner", ChildPlanner(self.settings)))
 
     def close(self) -> None:
         """Release the database pool (if it was ever opened)."""

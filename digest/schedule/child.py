@@ -1,0 +1,181 @@
+"""The service's numeric jobs (fetch, plan) in a short-lived child process each.
+
+Why: the long-running process (web app, scheduler, send loop) would otherwise import numpy,
+scikit-learn, the int8 MiniLM and the feed parsers for its first edition and keep them for
+good: measured with bench/service_memory.py on the demo, 360 MB settled after the first
+edition against ~90 MB without them. A child started with ``spawn`` imports only what its
+job needs, and the operating system gets every page back when it exits.
+
+The child builds its own ``Runtime`` from the parent's settings, runs one use case and sends
+the result (or the exception) back through a pipe; the caller sees the same return value or
+exception type and text as when the work ran in-process. Ctrl-C reaches the whole process
+group: the child ignores SIGINT and is ended by the parent's exit (it is a daemon process,
+which multiprocessing terminates at exit), like the daemon thread that waits for it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import multiprocessing
+import pickle
+import signal
+import traceback
+from collections.abc import Callable
+from datetime import datetime
+from multiprocessing.connection import Connection
+from types import SimpleNamespace
+from typing import TYPE_CHECKING, Any, TypeVar, cast
+
+from digest.errors import DigestError
+
+if TYPE_CHECKING:
+    from digest.app.fetch import FeedResult
+    from digest.app.plan import PlanReport
+    from digest.config import Settings
+
+T = TypeVar("T")
+
+# Loggers set to a level of their own in the parent (apscheduler, ...) keep it in the child;
+# alembic's "Context impl SQLiteImpl" lines would repeat at every job (each child opens the
+# store once), so the child keeps them for DEBUG.
+_LogSetup = tuple[int, str | None, dict[str, int]]
+
+
+def _log_setup() -> _LogSetup:
+    root = logging.getLogger()
+    fmt = None
+    for handler in root.handlers:
+        if handler.formatter is not None:
+            fmt = handler.formatter._fmt
+            break
+    levels = {name: lg.level for name, lg in logging.Logger.manager.loggerDict.items()
+              if isinstance(lg, logging.Logger) and lg.level != logging.NOTSET}
+    return root.level, fmt, levels
+
+
+def _apply_log_setup(setup: _LogSetup) -> None:
+    level, fmt, levels = setup
+    if fmt is not None:
+        logging.basicConfig(level=level, format=fmt)
+    logging.getLogger().setLevel(level)
+    if level > logging.DEBUG:
+        logging.getLogger("alembic").setLevel(logging.WARNING)
+    for name, named_level in levels.items():
+        logging.getLogger(name).setLevel(named_level)
+
+
+class _Unpicklable(Exception):
+    """Stands in for an exception that cannot cross the pipe (see ``_portable``)."""
+
+
+def _portable(exc: BaseException) -> BaseException:
+    """``exc`` if it survives a pickle round trip, else an exception of a class with the same
+    name (and DigestError as base when it was one), so ``f"{type(e).__name__}: {e}"`` reads
+    the same."""
+    try:
+        pickle.loads(pickle.dumps(exc))
+        return exc
+    except Exception:
+        base = DigestError if isinstance(exc, DigestError) else _Unpicklable
+        stand_in: BaseException = type(type(exc).__name__, (base,), {})(str(exc))
+        return stand_in
+
+
+def _child_main(conn: Connection, setup: _LogSetup, fn: Callable[..., Any],
+                args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent owns Ctrl-C
+    _apply_log_setup(setup)
+    try:
+        result = fn(*args, **kwargs)
+    except BaseException as exc:  # everything goes back to the parent, which decides
+        sent = _portable(exc)
+        sent.add_note("in the job's child process:\n" + "".join(traceback.format_exception(exc)))
+        conn.send(("error", sent))
+    else:
+        conn.send(("ok", result))
+    finally:
+        conn.close()
+
+
+def run_in_child(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+    """``fn(*args, **kwargs)`` in a new spawned process; blocks until it is done (call it off
+    the event loop). ``fn`` and its arguments must pickle (a module-level function). Returns
+    what ``fn`` returned; raises what it raised (its child traceback as a note), or
+    RuntimeError when the child died without an answer (killed, out of memory)."""
+    ctx = multiprocessing.get_context("spawn")
+    receive, send = ctx.Pipe(duplex=False)
+    child = ctx.Process(target=_child_main, name="digest-job", daemon=True,
+                        args=(send, _log_setup(), fn, args, kwargs))
+    child.start()
+    send.close()  # ours closed, so recv() sees EOF if the child dies
+    try:
+        kind, value = receive.recv()
+    except EOFError:
+        child.join()
+        raise RuntimeError(f"the job's child process ended without an answer "
+                           f"(exit code {child.exitcode})") from None
+    finally:
+        receive.close()
+    child.join()
+    if kind == "error":
+        raise value
+    return value  # type: ignore[no-any-return]
+
+
+def plain(value: Any) -> Any:
+    """Dataclass instances (nested, in lists and tuples) as ``SimpleNamespace`` with the same
+    fields. Unpickling a ``PlanReport`` would import ``digest.app.plan`` in the parent, and
+    with it the ranker, numpy and scikit-learn (+100 MB, seen in the service's memory maps):
+    the whole point of the child. Properties of the original class are not carried."""
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return SimpleNamespace(**{f.name: plain(getattr(value, f.name))
+                                  for f in dataclasses.fields(value)})
+    if isinstance(value, list | tuple):
+        return type(value)(plain(v) for v in value)
+    return value
+
+
+# -- the two jobs' use cases, as module-level functions a child can be handed ---------------
+def _fetch(settings: Settings, kwargs: dict[str, Any]) -> Any:
+    from digest.runtime import Runtime
+
+    rt = Runtime(settings)
+    try:
+        return plain(rt.fetcher.fetch(**kwargs))
+    finally:
+        rt.close()
+
+
+def _plan(settings: Settings, kwargs: dict[str, Any]) -> Any:
+    from digest.runtime import Runtime
+
+    rt = Runtime(settings)
+    try:
+        return plain(rt.planner.plan(**kwargs))
+    finally:
+        rt.close()
+
+
+class ChildFetcher:
+    """``Fetcher.fetch`` (keyword arguments that pickle: no callbacks) in a child process."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+
+    def fetch(self, *, now: datetime, **kwargs: Any) -> list[FeedResult]:
+        """See ``digest.app.fetch.Fetcher.fetch``; each result is a ``plain`` copy (same
+        fields, no methods)."""
+        return cast("list[FeedResult]",
+                    run_in_child(_fetch, self.settings, {"now": now, **kwargs}))
+
+
+class ChildPlanner:
+    """``Planner.plan`` (keyword arguments that pickle: no progress callback) in a child."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+
+    def plan(self, *, now: datetime, **kwargs: Any) -> PlanReport:
+        """See ``digest.app.plan.Planner.plan``; the report is a ``plain`` copy."""
+        return cast("PlanReport", run_in_child(_plan, self.settings, {"now": now, **kwargs}))
