@@ -69,17 +69,25 @@ class _Unpicklable(Exception):
     """Stands in for an exception that cannot cross the pipe (see ``_portable``)."""
 
 
-def _portable(exc: BaseException) -> BaseException:
-    """``exc`` if it survives a pickle round trip, else an exception of a class with the same
-    name (and DigestError as base when it was one), so ``f"{type(e).__name__}: {e}"`` reads
-    the same."""
+def _crossing(exc: BaseException) -> tuple[BaseException | None, str, str, bool]:
+    """What goes back for ``exc``: itself if it survives a pickle round trip (else None),
+    its class name, its text, and whether it is a DigestError (see ``_raised``)."""
     try:
-        pickle.loads(pickle.dumps(exc))
-        return exc
+        same: BaseException | None = pickle.loads(pickle.dumps(exc))
     except Exception:
-        base = DigestError if isinstance(exc, DigestError) else _Unpicklable
-        stand_in: BaseException = type(type(exc).__name__, (base,), {})(str(exc))
-        return stand_in
+        same = None
+    return same, type(exc).__name__, str(exc), isinstance(exc, DigestError)
+
+
+def _raised(crossed: tuple[BaseException | None, str, str, bool], note: str) -> BaseException:
+    """The exception to raise in the parent: the child's own, or one of a class with the same
+    name (DigestError as base when it was one), so ``f"{type(e).__name__}: {e}"`` reads
+    the same in the job's log line and ``job_runs`` row."""
+    same, name, text, digest_error = crossed
+    if same is None:
+        same = type(name, (DigestError if digest_error else _Unpicklable,), {})(text)
+    same.add_note(note)
+    return same
 
 
 def _child_main(conn: Connection, setup: _LogSetup, fn: Callable[..., Any],
@@ -89,9 +97,8 @@ def _child_main(conn: Connection, setup: _LogSetup, fn: Callable[..., Any],
     try:
         result = fn(*args, **kwargs)
     except BaseException as exc:  # everything goes back to the parent, which decides
-        sent = _portable(exc)
-        sent.add_note("in the job's child process:\n" + "".join(traceback.format_exception(exc)))
-        conn.send(("error", sent))
+        note = "in the job's child process:\n" + "".join(traceback.format_exception(exc))
+        conn.send(("error", (_crossing(exc), note)))
     else:
         conn.send(("ok", result))
     finally:
@@ -119,7 +126,7 @@ def run_in_child(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         receive.close()
     child.join()
     if kind == "error":
-        raise value
+        raise _raised(*value)
     return value  # type: ignore[no-any-return]
 
 
