@@ -20,9 +20,10 @@ import logging
 import multiprocessing
 import pickle
 import signal
+import time
 import traceback
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 from multiprocessing.connection import Connection
 from types import SimpleNamespace
 from typing import TYPE_CHECKING, Any, TypeVar, cast
@@ -143,22 +144,39 @@ def plain(value: Any) -> Any:
     return value
 
 
+def started_now(now: datetime, called_at: float) -> datetime:
+    """``now`` moved on by the time the child took to start (``called_at``: the caller's
+    ``time.monotonic()``; CLOCK_MONOTONIC is one clock for every process on the machine).
+
+    Why: a job's ``now`` is taken when it starts; in-process, the work begins a moment later,
+    in a child seconds later (2-10 s measured under load: interpreter, imports, store). A
+    plan whose ``now`` is older than papers a concurrent fetch stored meanwhile counts them
+    as not yet seen, and the next plan (``digest send``) sends them again as a new edition
+    (tests/e2e/test_service_process.py's SIGTERM test caught it). Moving ``now`` by the start
+    delay keeps "stored before the work began" older than ``now``, as in-process."""
+    return now + timedelta(seconds=max(0.0, time.monotonic() - called_at))
+
+
 # -- the two jobs' use cases, as module-level functions a child can be handed ---------------
-def _fetch(settings: Settings, kwargs: dict[str, Any]) -> Any:
+def _fetch(settings: Settings, called_at: float, kwargs: dict[str, Any]) -> Any:
     from digest.runtime import Runtime
 
     rt = Runtime(settings)
     try:
+        rt.engine  # noqa: B018  (open and migrate the store before the clock is read)
+        kwargs["now"] = started_now(kwargs["now"], called_at)
         return plain(rt.fetcher.fetch(**kwargs))
     finally:
         rt.close()
 
 
-def _plan(settings: Settings, kwargs: dict[str, Any]) -> Any:
+def _plan(settings: Settings, called_at: float, kwargs: dict[str, Any]) -> Any:
     from digest.runtime import Runtime
 
     rt = Runtime(settings)
     try:
+        rt.planner  # noqa: B018  (import the ranker and open the store before the clock is read)
+        kwargs["now"] = started_now(kwargs["now"], called_at)
         return plain(rt.planner.plan(**kwargs))
     finally:
         rt.close()
@@ -174,7 +192,8 @@ class ChildFetcher:
         """See ``digest.app.fetch.Fetcher.fetch``; each result is a ``plain`` copy (same
         fields, no methods)."""
         return cast("list[FeedResult]",
-                    run_in_child(_fetch, self.settings, {"now": now, **kwargs}))
+                    run_in_child(_fetch, self.settings, time.monotonic(),
+                                 {"now": now, **kwargs}))
 
 
 class ChildPlanner:
@@ -185,4 +204,5 @@ class ChildPlanner:
 
     def plan(self, *, now: datetime, **kwargs: Any) -> PlanReport:
         """See ``digest.app.plan.Planner.plan``; the report is a ``plain`` copy."""
-        return cast("PlanReport", run_in_child(_plan, self.settings, {"now": now, **kwargs}))
+        return cast("PlanReport", run_in_child(_plan, self.settings, time.monotonic(),
+                                                {"now": now, **kwargs}))

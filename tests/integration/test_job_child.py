@@ -158,3 +158,15 @@ def test_fetch_and_deliver_in_children_send_the_edition_and_the_parent_stays_lig
     assert (fetch_error, fetched["new"], deliver_error) == (None, 60, None)
     assert (delivered["planned"], delivered["sent"]) == (1, 1)
     assert len(list((tmp_path / "outbox").glob("*.eml"))) == 1
+
+
+def test_a_childs_now_moves_on_by_its_start_delay() -> None:
+    """A plan whose ``now`` predates papers stored while its child started would count them
+    as unseen, and the next plan would send them again (the SIGTERM e2e test caught it)."""
+    import time
+    from datetime import timedelta
+
+    from digest.schedule.child import started_now
+
+    moved = started_now(SUNDAY, time.monotonic() - 5)
+    assert timedelta(seconds=5) <= moved - SUNDAY < timedelta(seconds=60)
