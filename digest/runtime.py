@@ -8,11 +8,12 @@ that need them, so a command pays only for what it uses.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cached_property
-from typing import TYPE_CHECKING, cast
+from typing import TYPE_CHECKING, Any, cast
 
 from digest.config import Settings
 
@@ -235,21 +236,52 @@ class Runtime:
         process never imports the numeric stack nor keeps its memory (the service)."""
         from digest.app.scheduled_jobs import ScheduledJobs
 
-        fetcher, planner = self.fetcher_and_planner(in_child)
+        if in_child:  # same calls, same results (the jobs use fetch(now=) and plan(now=, ...))
+            fetcher = cast("Fetcher", _InChild(self.settings))
+            planner = cast("Planner", _InChild(self.settings))
+        else:
+            fetcher, planner = self.fetcher, self.planner
         return ScheduledJobs(self.engine, fetcher, planner, sender,
                              self.settings.schedule, self.settings.outbox_dir, clock)
-
-    def fetcher_and_planner(self, in_child: bool) -> tuple[Fetcher, Planner]:
-        """This process's fetcher and planner, or stand-ins that run them in a child."""
-        if not in_child:
-            return self.fetcher, self.planner
-        from digest.schedule.child import ChildFetcher, ChildPlanner
-
-        # Same calls, same results (the jobs use ``fetch(now=)`` and ``plan(now=, ...)``).
-        return (cast("Fetcher", ChildFetcher(self.settings)),
-                cast("Planner", ChildPlanner(self.settings)))
 
     def close(self) -> None:
         """Release the database pool (if it was ever opened)."""
         if "engine" in self.__dict__:
             self.engine.dispose()
+
+
+class _InChild:
+    """Stands in for the service's Fetcher and Planner: ``fetch`` and ``plan`` run in a
+    short-lived child process each (``digest.schedule.child`` says why); keyword arguments
+    must pickle (no callbacks); results are ``plain`` copies (same fields, no methods)."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+
+    def fetch(self, *, now: datetime, **kwargs: Any) -> Any:
+        """See ``digest.app.fetch.Fetcher.fetch``."""
+        from digest.schedule.child import run_in_child
+
+        return run_in_child(_child_work, "fetch", self.settings, time.monotonic(),
+                            {"now": now, **kwargs})
+
+    def plan(self, *, now: datetime, **kwargs: Any) -> Any:
+        """See ``digest.app.plan.Planner.plan``."""
+        from digest.schedule.child import run_in_child
+
+        return run_in_child(_child_work, "plan", self.settings, time.monotonic(),
+                            {"now": now, **kwargs})
+
+
+def _child_work(what: str, settings: Settings, called_at: float, kwargs: dict[str, Any]) -> Any:
+    """In the child: one fetch or plan over a Runtime of its own."""
+    from digest.schedule.child import plain, started_now
+
+    rt = Runtime(settings)
+    try:
+        # Store opened (and the ranker loaded) before the clock is read: see started_now.
+        work = rt.fetcher.fetch if what == "fetch" else rt.planner.plan
+        kwargs["now"] = started_now(kwargs["now"], called_at)
+        return plain(work(**kwargs))
+    finally:
+        rt.close()

@@ -26,14 +26,9 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from multiprocessing.connection import Connection
 from types import SimpleNamespace
-from typing import TYPE_CHECKING, Any, TypeVar, cast
+from typing import Any, TypeVar
 
 from digest.errors import DigestError
-
-if TYPE_CHECKING:
-    from digest.app.fetch import FeedResult
-    from digest.app.plan import PlanReport
-    from digest.config import Settings
 
 T = TypeVar("T")
 
@@ -155,54 +150,3 @@ def started_now(now: datetime, called_at: float) -> datetime:
     (tests/e2e/test_service_process.py's SIGTERM test caught it). Moving ``now`` by the start
     delay keeps "stored before the work began" older than ``now``, as in-process."""
     return now + timedelta(seconds=max(0.0, time.monotonic() - called_at))
-
-
-# -- the two jobs' use cases, as module-level functions a child can be handed ---------------
-def _fetch(settings: Settings, called_at: float, kwargs: dict[str, Any]) -> Any:
-    from digest.runtime import Runtime
-
-    rt = Runtime(settings)
-    try:
-        rt.engine  # noqa: B018  (open and migrate the store before the clock is read)
-        kwargs["now"] = started_now(kwargs["now"], called_at)
-        return plain(rt.fetcher.fetch(**kwargs))
-    finally:
-        rt.close()
-
-
-def _plan(settings: Settings, called_at: float, kwargs: dict[str, Any]) -> Any:
-    from digest.runtime import Runtime
-
-    rt = Runtime(settings)
-    try:
-        rt.planner  # noqa: B018  (import the ranker and open the store before the clock is read)
-        kwargs["now"] = started_now(kwargs["now"], called_at)
-        return plain(rt.planner.plan(**kwargs))
-    finally:
-        rt.close()
-
-
-class ChildFetcher:
-    """``Fetcher.fetch`` (keyword arguments that pickle: no callbacks) in a child process."""
-
-    def __init__(self, settings: Settings) -> None:
-        self.settings = settings
-
-    def fetch(self, *, now: datetime, **kwargs: Any) -> list[FeedResult]:
-        """See ``digest.app.fetch.Fetcher.fetch``; each result is a ``plain`` copy (same
-        fields, no methods)."""
-        return cast("list[FeedResult]",
-                    run_in_child(_fetch, self.settings, time.monotonic(),
-                                 {"now": now, **kwargs}))
-
-
-class ChildPlanner:
-    """``Planner.plan`` (keyword arguments that pickle: no progress callback) in a child."""
-
-    def __init__(self, settings: Settings) -> None:
-        self.settings = settings
-
-    def plan(self, *, now: datetime, **kwargs: Any) -> PlanReport:
-        """See ``digest.app.plan.Planner.plan``; the report is a ``plain`` copy."""
-        return cast("PlanReport", run_in_child(_plan, self.settings, time.monotonic(),
-                                                {"now": now, **kwargs}))

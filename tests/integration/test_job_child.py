@@ -102,7 +102,7 @@ def run_job(rt: Runtime, job: str, *, in_child: bool) -> None:
 
 def test_a_broken_feed_setting_is_recorded_the_same_from_the_child(
         settings_kw: dict[str, object]) -> None:
-    rt = Runtime(load_settings(feeds=["broken="], **settings_kw))  # type: ignore[arg-type]
+    rt = Runtime(load_settings(feeds=["broken="], **settings_kw))
     try:
         with pytest.raises(ConfigError) as direct:
             rt.fetcher.fetch(now=SUNDAY)
@@ -137,7 +137,7 @@ print(json.dumps({
 
 def test_fetch_and_deliver_in_children_send_the_edition_and_the_parent_stays_light(
         settings_kw: dict[str, object], tmp_path: Path) -> None:
-    settings = load_settings(feeds=[str(SEED)], **settings_kw)  # type: ignore[arg-type]
+    settings = load_settings(feeds=[str(SEED)], **settings_kw)
     rt = Runtime(settings)
     try:
         upsert_subscriber(rt.engine, SubscriberInput(
