@@ -15,7 +15,9 @@ descendants, summed, every 0.5 s, through these phases:
   runs) and ``parent_1`` the service process alone;
 - ``settled_2``/``idle_2``/``parent_2``: the same after a second edition: ``digest subscribers
   add`` (its own short process, not counted) adds a reader whose first edition the next
-  deliver run sends.
+  deliver run sends;
+- ``after_visit``: ``idle`` again after two visits to the subscribe page (``/``), whose
+  sample picks the web app ranks in its own process (not moved to a child yet).
 
 It also reads the service's CPU seconds (user+system of the process and its reaped children,
 from /proc/PID/stat) at the end. The same sampling runs twice in one go: ``new`` is this
@@ -132,9 +134,9 @@ class Sampler:
         return round(sum(tail) / len(tail), 1), round(quiet, 1), round(self.parent[-1], 1)
 
 
-def healthy(port: int) -> bool:
+def healthy(port: int, path: str = "/healthz") -> bool:
     try:
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2) as r:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=10) as r:
             return bool(r.status == 200)
     except OSError:
         return False
@@ -165,6 +167,11 @@ def measure(label: str, pythonpath: str | None, settle: float) -> dict[str, Any]
         s.until(lambda: outbox_count(where) >= DEMO_PEOPLE + 1, "the second edition")
         out["settled_2_mb"], out["idle_2_mb"], out["parent_2_mb"] = s.hold(settle)
         out["peak_mb"] = round(max(r for _, r in s.samples), 1)
+        # A visitor on the subscribe page: its sample picks are ranked in the web process.
+        healthy(port, "/")
+        s.hold(10)
+        healthy(port, "/")
+        out["after_visit_mb"] = s.hold(10)[1]
         out["cpu_s"] = round(cpu_seconds(proc.pid), 1)
     finally:
         proc.send_signal(signal.SIGTERM)
@@ -203,11 +210,13 @@ def main() -> None:
     print(f"load average (1 min) at start: {load:.2f}; RSS = the service and its children, MB")
     print(f"{'':12}{'old ' + args.old_commit:>16}{'new':>10}")
     for key in ("start_mb", "peak_mb", "settled_1_mb", "idle_1_mb", "parent_1_mb",
-                "settled_2_mb", "idle_2_mb", "parent_2_mb", "cpu_s",
+                "settled_2_mb", "idle_2_mb", "parent_2_mb", "after_visit_mb", "cpu_s",
                 "first_edition_s", "tolerant_lines", "job_errors", "exit"):
         print(f"{key:12}{old[key]:>16}{new[key]:>10}")
     ratio = round(new["idle_2_mb"] / old["idle_2_mb"], 2)
     print(f"idle (between deliver runs) after two editions, new/old: {ratio}x")
+    print("peak: the service plus its job children (fetch and plan may overlap); cpu_s: the "
+          "service and its reaped children, over the whole run")
     print(json.dumps({"benchmark": "service_memory", "load": round(load, 2),
                       "old_commit": args.old_commit, "old": old, "new": new,
                       "idle_ratio": ratio}))
