@@ -2,9 +2,11 @@
 
 Why: the long-running process (web app, scheduler, send loop) would otherwise import numpy,
 scikit-learn, the int8 MiniLM and the feed parsers for its first edition and keep them for
-good: measured with bench/service_memory.py on the demo, 360 MB settled after the first
-edition against ~90 MB without them. A child started with ``spawn`` imports only what its
-job needs, and the operating system gets every page back when it exits.
+good. bench/service_memory.py on the demo (load 2.5): idle after two editions 359 MB in one
+process, 108 MB with job children (the service 96 MB, multiprocessing's resource tracker
+13 MB). A child started with ``spawn`` imports only what its job needs, and the operating
+system gets every page back when it exits. The price: each run pays the child's start and
+imports again (the demo's plan: a few CPU seconds per deliver run).
 
 The child builds its own ``Runtime`` from the parent's settings, runs one use case and sends
 the result (or the exception) back through a pipe; the caller sees the same return value or
