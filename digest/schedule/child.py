@@ -11,8 +11,9 @@ imports again (the demo's plan: a few CPU seconds per deliver run).
 The child builds its own ``Runtime`` from the parent's settings, runs one use case and sends
 the result (or the exception) back through a pipe; the caller sees the same return value or
 exception type and text as when the work ran in-process. Ctrl-C reaches the whole process
-group: the child ignores SIGINT and is ended by the parent's exit (it is a daemon process,
-which multiprocessing terminates at exit), like the daemon thread that waits for it.
+group: the child starts with SIGINT blocked, then ignores it, and is ended by the parent's
+exit (it is a daemon process, which multiprocessing terminates at exit), like the daemon
+thread that waits for it.
 """
 
 from __future__ import annotations
@@ -112,7 +113,13 @@ def run_in_child(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
     receive, send = ctx.Pipe(duplex=False)
     child = ctx.Process(target=_child_main, name="digest-job", daemon=True,
                         args=(send, _log_setup(), fn, args, kwargs))
-    child.start()
+    # SIGINT blocked in this thread while the child is created: the mask is inherited, so
+    # a Ctrl-C during the child's start-up (before _child_main ignores it) is never delivered.
+    mask = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    try:
+        child.start()
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, mask)
     send.close()  # ours closed, so recv() sees EOF if the child dies
     try:
         kind, value = receive.recv()

@@ -51,6 +51,10 @@ def interrupt_myself() -> str:
     return "still here"
 
 
+def sigint_blocked_from_the_start() -> bool:
+    return signal.SIGINT in signal.pthread_sigmask(signal.SIG_BLOCK, [])
+
+
 def die() -> None:
     os._exit(3)
 
@@ -73,6 +77,12 @@ def test_an_exception_that_cannot_cross_keeps_its_name_and_text() -> None:
 
 def test_the_child_leaves_ctrl_c_to_the_parent() -> None:
     assert run_in_child(interrupt_myself) == "still here"
+
+
+def test_ctrl_c_cannot_reach_a_child_while_it_starts() -> None:
+    """Before the child's own code runs (interpreter start, imports: a second or more), a
+    Ctrl-C would print a KeyboardInterrupt traceback: the child starts with SIGINT blocked."""
+    assert run_in_child(sigint_blocked_from_the_start) is True
 
 
 def test_a_child_that_dies_is_an_error_naming_its_exit_code() -> None:
