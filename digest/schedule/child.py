@@ -18,15 +18,18 @@ thread that waits for it.
 
 from __future__ import annotations
 
+import atexit
 import dataclasses
 import logging
 import multiprocessing
 import pickle
 import signal
+import threading
 import time
 import traceback
 from collections.abc import Callable
 from datetime import datetime, timedelta
+from multiprocessing import resource_tracker
 from multiprocessing.connection import Connection
 from types import SimpleNamespace
 from typing import Any, TypeVar
@@ -104,6 +107,12 @@ def _child_main(conn: Connection, setup: _LogSetup, fn: Callable[..., Any],
         conn.close()
 
 
+# Set when the interpreter starts to exit: atexit runs this before multiprocessing's own
+# handler (registered earlier, run later), which terminates the daemonic job children.
+_exiting = threading.Event()
+atexit.register(_exiting.set)
+
+
 def run_in_child(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
     """``fn(*args, **kwargs)`` in a new spawned process; blocks until it is done (call it off
     the event loop). ``fn`` and its arguments must pickle (a module-level function). Returns
@@ -115,6 +124,8 @@ def run_in_child(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
                         args=(send, _log_setup(), fn, args, kwargs))
     # SIGINT blocked in this thread while the child is created: the mask is inherited, so
     # a Ctrl-C during the child's start-up (before _child_main ignores it) is never delivered.
+    # The resource tracker first: starting it unblocks SIGINT on its way out (3.11).
+    resource_tracker.ensure_running()
     mask = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
     try:
         child.start()
@@ -125,6 +136,8 @@ def run_in_child(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         kind, value = receive.recv()
     except EOFError:
         child.join()
+        if _exiting.is_set():  # we ended it (multiprocessing's atexit): as for a daemon
+            threading.Event().wait()  # thread, exit does not wait, and nothing is raised
         raise RuntimeError(f"the job's child process ended without an answer "
                            f"(exit code {child.exitcode})") from None
     finally:
