@@ -8,11 +8,12 @@ that need them, so a command pays only for what it uses.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cached_property
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, cast
 
 from digest.config import Settings
 
@@ -39,6 +40,19 @@ if TYPE_CHECKING:
     from digest.send.transport import Transport
     from digest.send.verp import Verp
     from digest.store import Engine
+
+
+class _OnFirstUse:
+    """Stands in for the object ``make()`` returns, building it at the first attribute read."""
+
+    def __init__(self, make: Callable[[], object]) -> None:
+        self._make = make
+        self._real: object | None = None
+
+    def __getattr__(self, name: str) -> object:
+        if self._real is None:
+            self._real = self._make()
+        return getattr(self._real, name)
 
 
 @dataclass
@@ -175,7 +189,10 @@ class Runtime:
         from digest.app.notices import Notifier
 
         s = self.settings
-        return Notifier(self.engine, self.renderer, self.transport, s.from_address, s.from_name,
+        # The renderer on first use: admin commands that build the notifier but mail nothing
+        # (``digest subscribers list``) then never import Jinja and MJML (~0.1 s).
+        renderer = cast("Renderer", _OnFirstUse(lambda: self.renderer))
+        return Notifier(self.engine, renderer, self.transport, s.from_address, s.from_name,
                         s.product_name, self.verp)
 
     @cached_property
@@ -213,14 +230,59 @@ class Runtime:
 
         return Sender(self.delivery, self.engine, clock, owner=owner)
 
-    def scheduled_jobs(self, sender: Sender, clock: Callable[[], datetime]) -> ScheduledJobs:
-        """The jobs the leader schedules, sending through ``sender``."""
+    def scheduled_jobs(self, sender: Sender, clock: Callable[[], datetime], *,
+                       in_child: bool = False) -> ScheduledJobs:
+        """The jobs the leader schedules, sending through ``sender``. ``in_child``: fetch
+        and plan each run in a short-lived child process (``digest.schedule.child``), so this
+        process never imports the numeric stack nor keeps its memory (the service)."""
         from digest.app.scheduled_jobs import ScheduledJobs
 
-        return ScheduledJobs(self.engine, self.fetcher, self.planner, sender,
+        if in_child:  # same calls, same results (the jobs use fetch(now=) and plan(now=, ...))
+            fetcher = cast("Fetcher", _InChild(self.settings))
+            planner = cast("Planner", _InChild(self.settings))
+        else:
+            fetcher, planner = self.fetcher, self.planner
+        return ScheduledJobs(self.engine, fetcher, planner, sender,
                              self.settings.schedule, self.settings.outbox_dir, clock)
 
     def close(self) -> None:
         """Release the database pool (if it was ever opened)."""
         if "engine" in self.__dict__:
             self.engine.dispose()
+
+
+class _InChild:
+    """Stands in for the service's Fetcher and Planner: ``fetch`` and ``plan`` run in a
+    short-lived child process each (``digest.schedule.child`` says why); keyword arguments
+    must pickle (no callbacks); results are ``plain`` copies (same fields, no methods)."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+
+    def fetch(self, *, now: datetime, **kwargs: Any) -> Any:
+        """See ``digest.app.fetch.Fetcher.fetch``."""
+        from digest.schedule.child import run_in_child
+
+        return run_in_child(_child_work, "fetch", self.settings, time.monotonic(),
+                            {"now": now, **kwargs})
+
+    def plan(self, *, now: datetime, **kwargs: Any) -> Any:
+        """See ``digest.app.plan.Planner.plan``."""
+        from digest.schedule.child import run_in_child
+
+        return run_in_child(_child_work, "plan", self.settings, time.monotonic(),
+                            {"now": now, **kwargs})
+
+
+def _child_work(what: str, settings: Settings, called_at: float, kwargs: dict[str, Any]) -> Any:
+    """In the child: one fetch or plan over a Runtime of its own."""
+    from digest.schedule.child import plain, started_now
+
+    rt = Runtime(settings)
+    try:
+        # Store opened (and the ranker loaded) before the clock is read: see started_now.
+        work = rt.fetcher.fetch if what == "fetch" else rt.planner.plan
+        kwargs["now"] = started_now(kwargs["now"], called_at)
+        return plain(work(**kwargs))
+    finally:
+        rt.close()

@@ -54,7 +54,8 @@ class Service:
         self.settings = rt.settings.schedule
         self.leadership = leadership or rt.leadership()
         self.sender = rt.sender(clock)
-        self.jobs = rt.scheduled_jobs(self.sender, clock)
+        # Fetch and plan in a child process each: this process stays light (schedule/child).
+        self.jobs = rt.scheduled_jobs(self.sender, clock, in_child=True)
         self.scheduler: AsyncIOScheduler | None = None
         self.stop_event = asyncio.Event()
         config = uvicorn.Config(web_app, host=host, port=port, log_config=None,

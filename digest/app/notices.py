@@ -17,15 +17,17 @@ from email import policy
 from email.headerregistry import Address
 from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from digest.addresses import address_hash, wire_address
-from digest.render import RenderedEmail, Renderer
-from digest.render.renderer import NoticeKind
 from digest.send.transport import Transport
 from digest.send.verp import Verp
 from digest.store import Engine
 from digest.store.subscribers import get_subscriber, is_suppressed
+
+if TYPE_CHECKING:  # types only: commands that never mail (subscribers list) skip Jinja and MJML
+    from digest.render import RenderedEmail, Renderer
+    from digest.render.renderer import NoticeKind
 
 
 def _one_line(value: str) -> str:

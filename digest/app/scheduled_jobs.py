@@ -13,10 +13,8 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from digest.app.fetch import Fetcher
-from digest.app.plan import Planner, Progress
 from digest.app.sender import Sender, counts
 from digest.app.status import job_intervals
 from digest.config import ScheduleSettings
@@ -26,6 +24,10 @@ from digest.store import Engine
 from digest.store.history import expire_pending
 from digest.store.job_runs import record_job_run
 from digest.store.profile_vectors import prune_profile_vectors
+
+if TYPE_CHECKING:  # only types here: the service runs fetch and plan in a child process
+    from digest.app.fetch import Fetcher
+    from digest.app.plan import Planner, Progress
 
 log = logging.getLogger("digest.service")
 # A stored profile vector read by no edition for this long belongs to interests nobody has

@@ -2,4 +2,6 @@
 
 from digest.cli import main
 
-main()
+# Guarded: the service's job children (multiprocessing spawn) import the main module again.
+if __name__ == "__main__":
+    main()

@@ -16,7 +16,6 @@ import typer
 from rich.table import Table
 from rich.text import Text
 
-from digest.app.consent import EXPORT_COLUMNS
 from digest.cli.common import (
     EXIT_FAILED,
     EXIT_USAGE,
@@ -167,6 +166,8 @@ def import_command(
 
     with runtime() as rt:
         report = rt.subscribers.import_rows(rows(), now=utcnow(), activate=activate)
+    from digest.app.consent import EXPORT_COLUMNS  # the store's imports only when used
+
     ignored = [h for h in header if h not in EXPORT_COLUMNS]
     for line, said in report.done:
         console.print(literal(f"{file}:{line}: {said}"), highlight=False)
@@ -197,6 +198,8 @@ def export_command(
     if fmt == "json":
         print(json.dumps([_record(s) for s in subs], ensure_ascii=False, indent=2))
         return
+    from digest.app.consent import EXPORT_COLUMNS  # the store's imports only when used
+
     writer = csv.writer(sys.stdout, lineterminator="\n")
     writer.writerow(EXPORT_COLUMNS)
     writer.writerows(rows)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import threading
 from collections.abc import Callable
 from typing import Any, TypeVar
@@ -21,12 +22,21 @@ async def in_daemon_thread(fn: Callable[[], T]) -> T:
         try:
             result = fn()
         except BaseException as exc:
-            loop.call_soon_threadsafe(_settle, future, None, exc)
+            _answer(loop, future, None, exc)
         else:
-            loop.call_soon_threadsafe(_settle, future, result, None)
+            _answer(loop, future, result, None)
 
     threading.Thread(target=work, daemon=True, name="digest-job").start()
     return await future
+
+
+def _answer(loop: asyncio.AbstractEventLoop, future: asyncio.Future[Any], result: Any,
+            exc: BaseException | None) -> None:
+    # A loop closed meanwhile (the service stopped while the work ran, more often now that
+    # fetch and plan run in a child that takes seconds to start): nobody awaits the answer,
+    # and raising here would print "Exception in thread digest-job" at exit.
+    with contextlib.suppress(RuntimeError):
+        loop.call_soon_threadsafe(_settle, future, result, exc)
 
 
 def _settle(future: asyncio.Future[Any], result: Any, exc: BaseException | None) -> None:

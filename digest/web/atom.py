@@ -5,9 +5,12 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from datetime import datetime
+from typing import TYPE_CHECKING
 from xml.etree import ElementTree as ET
 
-from digest.app.reader import FeedEntry
+if TYPE_CHECKING:  # a type only: the reader's module imports the ranker
+    from digest.app.reader import FeedEntry
+
 
 ATOM = "http://www.w3.org/2005/Atom"
 

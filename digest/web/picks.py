@@ -10,7 +10,6 @@ from typing import Any
 
 from fastapi import Request
 
-from digest.app.reader import example_reader
 from digest.models import Subscriber
 
 # The subscribe page's sample reader: a common interest, so the sample is never empty when
@@ -37,6 +36,8 @@ def zones_for(current: str) -> tuple[str, ...]:
 
 def sample_context(request: Request) -> dict[str, Any]:
     """The subscribe page's sample: this week's picks for ``SAMPLE_INTERESTS``."""
+    from digest.app.reader import example_reader  # ranking's imports only once a page asks
+
     rt = request.app.state.rt
     picks = rt.reader.this_week_soon(example_reader(SAMPLE_INTERESTS), SAMPLE_INTERESTS,
                                      now=datetime.now(UTC), limit=3)
