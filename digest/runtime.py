@@ -8,6 +8,7 @@ that need them, so a command pays only for what it uses.
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -251,6 +252,11 @@ class Runtime:
             self.engine.dispose()
 
 
+# Seconds between wake-ups of the send loop while a child plans (a planning batch of 200
+# readers takes ~0.3 s of CPU, so a few batches are committed between two looks).
+CHILD_PLAN_TICK = 2.0
+
+
 class _InChild:
     """Stands in for the service's Fetcher and Planner: ``fetch`` and ``plan`` run in a
     short-lived child process each (``digest.schedule.child`` says why); keyword arguments
@@ -266,12 +272,25 @@ class _InChild:
         return run_in_child(_child_work, "fetch", self.settings, time.monotonic(),
                             {"now": now, **kwargs})
 
-    def plan(self, *, now: datetime, **kwargs: Any) -> Any:
-        """See ``digest.app.plan.Planner.plan``."""
+    def plan(self, *, now: datetime, on_progress: Callable[[int, int], None] | None = None,
+             **kwargs: Any) -> Any:
+        """See ``digest.app.plan.Planner.plan``. ``on_progress`` cannot cross into the child:
+        it is called with (1, 0) every CHILD_PLAN_TICK seconds while the child plans, so a
+        send loop it wakes takes each committed batch as it would in-process."""
         from digest.schedule.child import run_in_child
 
-        return run_in_child(_child_work, "plan", self.settings, time.monotonic(),
-                            {"now": now, **kwargs})
+        stop = threading.Event()
+        if on_progress is not None:
+            def tick() -> None:
+                while not stop.wait(CHILD_PLAN_TICK):
+                    on_progress(1, 0)
+
+            threading.Thread(target=tick, name="digest-plan-tick", daemon=True).start()
+        try:
+            return run_in_child(_child_work, "plan", self.settings, time.monotonic(),
+                                {"now": now, **kwargs})
+        finally:
+            stop.set()
 
 
 def _child_work(what: str, settings: Settings, called_at: float, kwargs: dict[str, Any]) -> Any:

@@ -180,3 +180,22 @@ def test_a_childs_now_moves_on_by_its_start_delay() -> None:
 
     moved = started_now(SUNDAY, time.monotonic() - 5)
     assert timedelta(seconds=5) <= moved - SUNDAY < timedelta(seconds=60)
+
+
+def test_a_plan_in_a_child_still_wakes_the_send_loop_while_it_runs(
+        settings_kw: dict[str, object], monkeypatch: pytest.MonkeyPatch) -> None:
+    """The deliver job hands planning a callback that wakes the send loop after each batch;
+    a callback cannot cross into the child (it failed to pickle), so the parent calls it on
+    a timer while the child plans."""
+    import digest.runtime as runtime_module
+
+    monkeypatch.setattr(runtime_module, "CHILD_PLAN_TICK", 0.05)
+    rt = Runtime(load_settings(**settings_kw))
+    calls: list[tuple[int, int]] = []
+    try:
+        jobs = rt.scheduled_jobs(rt.sender(Clock(), owner="test-node"), Clock(), in_child=True)
+        counts = jobs.run_plan(now=SUNDAY, on_progress=lambda d, t: calls.append((d, t)))
+    finally:
+        rt.close()
+    assert counts["planned"] == 0  # nobody subscribed: the child still ran the plan
+    assert calls and set(calls) == {(1, 0)}  # a child takes far longer than 0.05 s to start
