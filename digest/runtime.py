@@ -8,13 +8,11 @@ that need them, so a command pays only for what it uses.
 
 from __future__ import annotations
 
-import threading
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cached_property
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, cast
 
 from digest.config import Settings
 
@@ -239,8 +237,10 @@ class Runtime:
         from digest.app.scheduled_jobs import ScheduledJobs
 
         if in_child:  # same calls, same results (the jobs use fetch(now=) and plan(now=, ...))
-            fetcher = cast("Fetcher", _InChild(self.settings))
-            planner = cast("Planner", _InChild(self.settings))
+            from digest.job_children import InChild
+
+            fetcher = cast("Fetcher", InChild(self.settings))
+            planner = cast("Planner", InChild(self.settings))
         else:
             fetcher, planner = self.fetcher, self.planner
         return ScheduledJobs(self.engine, fetcher, planner, sender,
@@ -250,58 +250,3 @@ class Runtime:
         """Release the database pool (if it was ever opened)."""
         if "engine" in self.__dict__:
             self.engine.dispose()
-
-
-# Seconds between wake-ups of the send loop while a child plans (a planning batch of 200
-# readers takes ~0.3 s of CPU, so a few batches are committed between two looks).
-CHILD_PLAN_TICK = 2.0
-
-
-class _InChild:
-    """Stands in for the service's Fetcher and Planner: ``fetch`` and ``plan`` run in a
-    short-lived child process each (``digest.schedule.child`` says why); keyword arguments
-    must pickle (no callbacks); results are ``plain`` copies (same fields, no methods)."""
-
-    def __init__(self, settings: Settings) -> None:
-        self.settings = settings
-
-    def fetch(self, *, now: datetime, **kwargs: Any) -> Any:
-        """See ``digest.app.fetch.Fetcher.fetch``."""
-        from digest.schedule.child import run_in_child
-
-        return run_in_child(_child_work, "fetch", self.settings, time.monotonic(),
-                            {"now": now, **kwargs})
-
-    def plan(self, *, now: datetime, on_progress: Callable[[int, int], None] | None = None,
-             **kwargs: Any) -> Any:
-        """See ``digest.app.plan.Planner.plan``. ``on_progress`` cannot cross into the child:
-        it is called with (1, 0) every CHILD_PLAN_TICK seconds while the child plans, so a
-        send loop it wakes takes each committed batch as it would in-process."""
-        from digest.schedule.child import run_in_child
-
-        stop = threading.Event()
-        if on_progress is not None:
-            def tick() -> None:
-                while not stop.wait(CHILD_PLAN_TICK):
-                    on_progress(1, 0)
-
-            threading.Thread(target=tick, name="digest-plan-tick", daemon=True).start()
-        try:
-            return run_in_child(_child_work, "plan", self.settings, time.monotonic(),
-                                {"now": now, **kwargs})
-        finally:
-            stop.set()
-
-
-def _child_work(what: str, settings: Settings, called_at: float, kwargs: dict[str, Any]) -> Any:
-    """In the child: one fetch or plan over a Runtime of its own."""
-    from digest.schedule.child import plain, started_now
-
-    rt = Runtime(settings)
-    try:
-        # Store opened (and the ranker loaded) before the clock is read: see started_now.
-        work = rt.fetcher.fetch if what == "fetch" else rt.planner.plan
-        kwargs["now"] = started_now(kwargs["now"], called_at)
-        return plain(work(**kwargs))
-    finally:
-        rt.close()

@@ -115,10 +115,13 @@ class Delivery:
     async def deliver_async(self, *, clock: Clock | None = None, limit: int | None = None,
                             owner: str | None = None, only: str | None = None,
                             dry_run: bool = False,
-                            on_progress: Callable[[int], None] | None = None) -> SendReport:
+                            on_progress: Callable[[int], None] | None = None,
+                            wait_for_retries: bool = True) -> SendReport:
         """Send due rows (at most ``limit``) inside the caller's event loop; with
-        ``dry_run``, write them to the outbox without touching the ledger. Raises
-        SendAborted (report on ``exc.report``) after too many consecutive failures."""
+        ``dry_run``, write them to the outbox without touching the ledger;
+        ``wait_for_retries=False``: leave a retry due later to a later run instead of waiting
+        up to ``retry_window_seconds`` for it. Raises SendAborted (report on ``exc.report``)
+        after too many consecutive failures."""
         clock = clock or utcnow
 
         def build(claim: Claim) -> Outgoing:
@@ -135,8 +138,10 @@ class Delivery:
         transport = self.open_transport()
         try:
             pool = self.build_pool(ids, limit, clock())
+            smtp = (self.smtp if wait_for_retries
+                    else self.smtp.model_copy(update={"retry_window_seconds": 0.0}))
             return await deliver_due(self.open_ledger(), transport, build,
-                                     owner=owner or worker_id(), smtp=self.smtp, clock=clock,
+                                     owner=owner or worker_id(), smtp=smtp, clock=clock,
                                      limit=limit, subscriber_ids=ids,
                                      limiter=self.limiter(clock()), on_progress=on_progress,
                                      build_batch=build_batch)

@@ -98,8 +98,11 @@ async def plan_and_deliver(planner: Planner, delivery: Delivery, *, now: datetim
             left = None if limit is None else limit - before
             if left is not None and left <= 0:
                 break
+            # Only the run after planning ended waits for retries: each run has its own
+            # window (DIGEST_SMTP__RETRY_WINDOW_SECONDS), and a wait while planning goes on
+            # made one send wait twice as long for a reply that kept failing.
             run = await delivery.deliver_async(
-                only=only, limit=left,
+                only=only, limit=left, wait_for_retries=finished,
                 on_progress=await _sent_hook(delivery, on_sent, only, before, left))
             sent = merge_reports(sent, run)
             if run.aborted or run.deferred or finished:

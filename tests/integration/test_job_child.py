@@ -187,7 +187,7 @@ def test_a_plan_in_a_child_still_wakes_the_send_loop_while_it_runs(
     """The deliver job hands planning a callback that wakes the send loop after each batch;
     a callback cannot cross into the child (it failed to pickle), so the parent calls it on
     a timer while the child plans."""
-    import digest.runtime as runtime_module
+    import digest.job_children as runtime_module
 
     monkeypatch.setattr(runtime_module, "CHILD_PLAN_TICK", 0.05)
     rt = Runtime(load_settings(**settings_kw))

@@ -5,7 +5,7 @@ The floors (DESIGN.md), top to bottom; a module may import its own floor's packa
 floor below it, never above:
 
     faces   cli, web                    (each other; never the store, never an edge)
-    root    runtime, service, plan_helpers
+    root    runtime, service, plan_helpers, job_children
     app     the use cases
     edges   feeds, store, send, schedule (each only itself below the app floor)
     core    rank, render, compose, editions, links, tokens, addresses, profiles, text
@@ -28,7 +28,7 @@ PACKAGE = REPO / "digest"
 
 FLOORS = {
     "faces": {"cli", "web"},
-    "root": {"runtime", "service", "plan_helpers"},
+    "root": {"runtime", "service", "plan_helpers", "job_children"},
     "app": {"app"},
     "edges": {"feeds", "store", "send", "schedule"},
     "core": {"rank", "render", "compose", "editions", "links", "tokens", "addresses",
