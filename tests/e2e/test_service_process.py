@@ -159,7 +159,10 @@ def test_sigterm_during_a_send_exits_zero_and_a_rerun_completes_without_duplicat
     add_subscribers(url, *people)
     with SmtpSink(ScriptedHandler(data_delay=1.0)) as sink:
         # One SMTP connection, so exactly one message is on the wire when SIGTERM lands.
-        env = {**service_env(url, sink, tmp_path), "DIGEST_SMTP__POOL_SIZE": "1"}
+        env = {**service_env(url, sink, tmp_path), "DIGEST_SMTP__POOL_SIZE": "1",
+               # The message cut off by SIGTERM is due again after the first backoff: 1 s,
+               # not the default 60 s the rerun would otherwise wait for.
+               "DIGEST_SMTP__RETRY_BASE_SECONDS": "1"}
         nodes.append(node := Node(tmp_path, env, "node"))
         wait_for(lambda: sink.handler.attempts, "the first message on the wire")
         assert node.stop(timeout=10 + 10) == 0
