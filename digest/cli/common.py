@@ -115,24 +115,35 @@ def warn(text: str) -> None:
 
 
 @contextmanager
-def progress_bar(label: str = "ranking subscribers") -> Iterator[Callable[[int, int], None]]:
-    """A progress bar on stderr (only on a terminal) titled ``label``: yields its
-    ``on_progress(done, total)`` hook (``Planner.plan``: subscribers ranked; ``digest rank``:
-    papers encoded); gone when the work ends."""
+def progress_bars(*labels: str) -> Iterator[tuple[Callable[[int, int], None], ...]]:
+    """Progress bars on stderr (only on a terminal), one per label, in one rich display
+    (rich allows one live display at a time); yields their ``on_progress(done, total)``
+    hooks in label order; gone when the work ends."""
     from rich.progress import (
         BarColumn,
         MofNCompleteColumn,
         Progress,
         SpinnerColumn,
+        TaskID,
         TextColumn,
         TimeElapsedColumn,
     )
 
-    with Progress(SpinnerColumn(), TextColumn(label), BarColumn(),
+    with Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(),
                   MofNCompleteColumn(), TimeElapsedColumn(), console=err_console,
                   transient=True, disable=not err_console.is_terminal) as progress:
-        task = progress.add_task(label, total=None)
-        yield lambda done, total: progress.update(task, completed=done, total=total)
+        def hook(task: TaskID) -> Callable[[int, int], None]:
+            return lambda done, total: progress.update(task, completed=done, total=total)
+
+        yield tuple(hook(progress.add_task(label, total=None)) for label in labels)
+
+
+@contextmanager
+def progress_bar(label: str = "ranking subscribers") -> Iterator[Callable[[int, int], None]]:
+    """One of :func:`progress_bars` titled ``label`` (``Planner.plan``: subscribers ranked;
+    ``digest rank``: papers encoded)."""
+    with progress_bars(label) as (hook,):
+        yield hook
 
 
 def plural(count: int, one: str, many: str | None = None) -> str:

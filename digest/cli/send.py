@@ -17,14 +17,6 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 import typer
-from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
-    Progress,
-    SpinnerColumn,
-    TextColumn,
-    TimeElapsedColumn,
-)
 from rich.table import Table
 
 from digest.cli.common import (
@@ -35,6 +27,7 @@ from digest.cli.common import (
     err_console,
     literal,
     plural,
+    progress_bars,
     runtime,
     say_error,
     utcnow,
@@ -162,13 +155,8 @@ def plan_send_bars() -> Iterator[tuple[Hook, Hook]]:
     ranked, and deliveries handled out of those planned and due so far. Yields their
     ``(on_planned, on_sent)`` hooks, both ``(done, total)``. One rich display for both:
     rich allows one live display at a time, and the two run at once."""
-    with Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(),
-                  MofNCompleteColumn(), TimeElapsedColumn(), console=err_console,
-                  transient=True, disable=not err_console.is_terminal) as progress:
-        ranking = progress.add_task("ranking subscribers", total=None)
-        sending = progress.add_task("sending", total=None)
-        yield (lambda done, total: progress.update(ranking, completed=done, total=total),
-               lambda done, total: progress.update(sending, completed=done, total=total))
+    with progress_bars("ranking subscribers", "sending") as (ranking, sending):
+        yield ranking, sending
 
 
 def plan_and_send(rt: Runtime, *, now: datetime | None = None, only: str | None = None,

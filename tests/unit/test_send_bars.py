@@ -9,6 +9,7 @@ import io
 import pytest
 from rich.console import Console
 
+import digest.cli.common as common_cli
 import digest.cli.send as send_cli
 
 
@@ -19,7 +20,7 @@ def _console(terminal: bool) -> tuple[Console, io.StringIO]:
 
 def test_both_bars_show_on_a_terminal(monkeypatch: pytest.MonkeyPatch) -> None:
     console, out = _console(True)
-    monkeypatch.setattr(send_cli, "err_console", console)
+    monkeypatch.setattr(common_cli, "err_console", console)  # the bars draw there
     with send_cli.plan_send_bars() as (on_planned, on_sent):
         on_planned(400, 1000)
         on_sent(37, 400)
@@ -30,7 +31,7 @@ def test_both_bars_show_on_a_terminal(monkeypatch: pytest.MonkeyPatch) -> None:
 
 def test_no_bars_off_a_terminal(monkeypatch: pytest.MonkeyPatch) -> None:
     console, out = _console(False)
-    monkeypatch.setattr(send_cli, "err_console", console)
+    monkeypatch.setattr(common_cli, "err_console", console)  # the bars draw there
     with send_cli.plan_send_bars() as (on_planned, on_sent):
         on_planned(400, 1000)
         on_sent(37, 400)
