@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import multiprocessing as mp
 import os
 import shutil
 import subprocess
@@ -36,7 +35,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.edition import SECRET, build_world, real_papers, subscriber_rows, week  # noqa: E402
-from bench.send import _sink_main  # noqa: E402
+from bench.send import start_sink  # noqa: E402
 
 OLD_COMMIT = "6c492e8"  # the last commit before the batch reads, cached signer and workers
 
@@ -83,7 +82,6 @@ def main() -> None:
     from digest.rank.encoder import load_encoder
     from digest.rank.lexical import paper_text
     from digest.runtime import Runtime
-    from tests.smtp_sink import free_port
 
     encoder = load_encoder()
     assert encoder is not None, "the shipped encoder is missing"
@@ -92,13 +90,7 @@ def main() -> None:
     papers, vecs = week(base, encoder.embed([paper_text(p) for p in base]), args.papers, now, rng)
     subs, feedback = subscriber_rows(args.subscribers, base, papers, now, rng)
 
-    ctx = mp.get_context("spawn")
-    port = free_port()
-    ready, stop, count = ctx.Event(), ctx.Event(), ctx.Value("q", 0)
-    sink = ctx.Process(target=_sink_main, args=(port, ready, count, stop), daemon=True)
-    sink.start()
-    if not ready.wait(30):
-        raise SystemExit("the SMTP sink did not start")
+    port, count, stop, sink = start_sink()
     runs: dict[str, dict[str, Any]] = {}
     try:
         with tempfile.TemporaryDirectory() as tmp_name:

@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import multiprocessing as mp
 import os
 import resource
 import subprocess
@@ -42,7 +41,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.send import _database, _sink_main  # noqa: E402
+from bench.send import _database, start_sink  # noqa: E402
 from digest.app.rank import read_feed_files  # noqa: E402
 from digest.models import Paper  # noqa: E402
 
@@ -326,7 +325,6 @@ def main() -> None:
 
     from digest.rank.encoder import load_encoder
     from digest.rank.lexical import paper_text
-    from tests.smtp_sink import free_port
 
     encoder = load_encoder()
     assert encoder is not None, "the shipped encoder is missing"
@@ -342,13 +340,7 @@ def main() -> None:
     print(f"{args.papers} papers from {len(base)} real ones (encoding {embed_ms:.0f} ms CPU per "
           f"paper, once per paper), {args.subscribers} subscribers, {backend}", flush=True)
 
-    ctx = mp.get_context("spawn")
-    port = free_port()
-    ready, stop, count = ctx.Event(), ctx.Event(), ctx.Value("q", 0)
-    sink = ctx.Process(target=_sink_main, args=(port, ready, count, stop), daemon=True)
-    sink.start()
-    if not ready.wait(30):
-        raise SystemExit("the SMTP sink did not start")
+    port, count, stop, sink = start_sink()
     result: dict[str, Any] = {"bench": "edition", "backend": backend, "papers": args.papers,
                               "embed_ms_per_paper_cpu": round(embed_ms, 1)}
     try:

@@ -38,6 +38,21 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 SENDER = "digest@bench.example"
 
 
+def start_sink() -> tuple[int, Any, Any, Any]:
+    """The aiosmtpd sink in its own (spawned) process on a free port: (port, accepted-message
+    counter, stop event, process); raises SystemExit if it does not start in 30 s."""
+    from tests.smtp_sink import free_port
+
+    ctx = mp.get_context("spawn")
+    port = free_port()
+    ready, stop, count = ctx.Event(), ctx.Event(), ctx.Value("q", 0)
+    sink = ctx.Process(target=_sink_main, args=(port, ready, count, stop), daemon=True)
+    sink.start()
+    if not ready.wait(30):
+        raise SystemExit("the SMTP sink did not start")
+    return port, count, stop, sink
+
+
 def _sink_main(port: int, ready: Any, count: Any, stop: Any) -> None:
     """The SMTP sink process: accept everything, count deliveries."""
     from aiosmtpd.controller import Controller
@@ -186,17 +201,10 @@ def main() -> None:
     args = parser.parse_args()
 
     from digest.store.ledger import counts_by_state
-    from tests.smtp_sink import free_port
 
     messages = [_message(i, args.size_kb) for i in range(args.messages)]
     avg_kb = statistics.mean(len(d) for _, d in messages) / 1024
-    ctx = mp.get_context("spawn")
-    port = free_port()
-    ready, stop, count = ctx.Event(), ctx.Event(), ctx.Value("q", 0)
-    sink = ctx.Process(target=_sink_main, args=(port, ready, count, stop), daemon=True)
-    sink.start()
-    if not ready.wait(30):
-        raise SystemExit("the SMTP sink did not start")
+    port, count, stop, sink = start_sink()
     raw_s = led_s = 0.0
     pairs: list[float] = []  # ledger/raw throughput of each back-to-back pair of chunks
     sent = 0
