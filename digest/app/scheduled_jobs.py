@@ -100,6 +100,8 @@ class ScheduledJobs:
             await in_daemon_thread(lambda: record_job_run(
                 self.engine, job=job, started_at=started, finished_at=self.clock(),
                 counts=found, error=error))
+        except asyncio.CancelledError:  # stopped while recording: the thread still writes it
+            log.info('{"event": "job_interrupted", "job": "%s"}', job)
         except StoreError as exc:  # the database is down: said once; the next run retries
             log.warning('{"event": "job_not_recorded", "job": "%s", "error": "%s"}', job,
                         str(exc).replace('"', "'"))

@@ -306,3 +306,37 @@ def test_planning_again_with_nothing_new_since_the_last_edition_is_harmless(rt: 
     assert rt.planner.plan(now=SUNDAY + timedelta(minutes=5)).already == 1
     # Next day, no paper arrived since the last edition: nothing new, no crash.
     assert rt.planner.plan(now=SUNDAY + timedelta(days=1)).nothing_new == 1
+
+
+def test_a_job_stopped_while_its_run_is_recorded_ends_quietly(
+        rt: Runtime, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> None:
+    """Ctrl-C can land while a finished job writes its ``job_runs`` row (CI saw apscheduler
+    print a CancelledError traceback for housekeeping): the run is interrupted, not failed."""
+    import threading
+
+    import digest.app.scheduled_jobs as scheduled_jobs
+    recording, release = threading.Event(), threading.Event()
+    real_record = scheduled_jobs.record_job_run
+
+    def slow_record(*args: object, **kwargs: object) -> object:
+        recording.set()
+        release.wait(10)
+        return real_record(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(scheduled_jobs, "record_job_run", slow_record)
+    clock = Clock(SUNDAY)
+
+    async def go() -> None:
+        jobs = rt.scheduled_jobs(rt.sender(clock, owner="test-node"), clock)
+        task = asyncio.create_task(jobs.housekeeping_job())
+        while not recording.is_set():
+            await asyncio.sleep(0.01)
+        task.cancel()
+        await task  # raised CancelledError into the scheduler before the fix
+
+    try:
+        with caplog.at_level(logging.INFO, logger="digest.service"):
+            asyncio.run(go())
+    finally:
+        release.set()
+    assert '"event": "job_interrupted", "job": "housekeeping"' in caplog.text
