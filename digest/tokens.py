@@ -13,7 +13,15 @@ from datetime import datetime
 from functools import lru_cache
 from typing import Any
 
-from itsdangerous import BadSignature, SignatureExpired, Signer, TimestampSigner, URLSafeTimedSerializer
+from itsdangerous import (
+    BadData,
+    BadSignature,
+    SignatureExpired,
+    Signer,
+    TimestampSigner,
+    URLSafeTimedSerializer,
+)
+from itsdangerous.encoding import base64_decode, base64_encode
 
 from digest.errors import TokenError
 
@@ -87,12 +95,24 @@ def _minting(secret: str, purpose: str) -> tuple[URLSafeTimedSerializer, Signer]
     return serializer, serializer.make_signer()
 
 
+def _canonical(token: str) -> bool:
+    """Whether the signature is in its one base64 spelling. The payload and timestamp are
+    signed as text, so any other spelling of them fails the HMAC; the signature itself is
+    decoded, and a lenient decoder ignores the padding bits of its last character (RFC 4648
+    §3.5), which would let one token be written four ways."""
+    signature = token.rpartition(".")[2]
+    try:
+        return base64_encode(base64_decode(signature)).decode("ascii") == signature
+    except BadData:
+        return False
+
+
 def read_token_issued(secret: str, purpose: str, token: str, *,
                       max_age: int | None = None) -> tuple[dict[str, Any], datetime]:
     """The token's payload and when it was signed (aware UTC, whole seconds); raises
     TokenError if forged, malformed or for another purpose, ExpiredToken past ``max_age``
     seconds."""
-    if not isinstance(token, str) or len(token) > MAX_TOKEN_LENGTH:
+    if not isinstance(token, str) or len(token) > MAX_TOKEN_LENGTH or not _canonical(token):
         raise TokenError("this link is not valid")
     try:
         data, issued = _serializer(secret, purpose).loads(token, max_age=max_age,

@@ -53,3 +53,27 @@ def test_cached_signer_mints_what_itsdangerous_mints() -> None:
             assert mine == fresh
             assert read_token(SECRET, str(data["p"]), mine) == data
             assert mine.startswith(".") == (data is payload)  # zlib branch only when it shrinks
+
+
+B64 = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+
+
+@pytest.mark.parametrize("part", [0, 1, 2])
+def test_one_token_has_one_spelling(part: int) -> None:
+    """Base64 of a 20-byte HMAC (or of the payload or timestamp) ends in a character whose low
+    bits are padding (RFC 4648 §3.5) that a lenient decoder ignores: changing them spells the
+    same bytes differently. A link that accepted those spellings made a "tampered" token pass
+    (CI, stop 24); every part must be in its one canonical spelling."""
+    token = make_token(SECRET, "unsubscribe", 7, public_id="u-abc")
+    pieces = token.split(".")
+    assert len(pieces) == 3 and all(pieces)
+    piece = pieces[part]
+    unused = (6 * len(piece)) % 8  # padding bits carried by the last character
+    if not unused:  # this part's length leaves no padding bits to vary
+        pytest.skip("no padding bits in this part")
+    last = B64.index(piece[-1])
+    assert last % (1 << unused) == 0  # the canonical spelling has them zero
+    for low in range(1, 1 << unused):
+        pieces[part] = piece[:-1] + B64[last + low]
+        with pytest.raises(TokenError):
+            read_token(SECRET, "unsubscribe", ".".join(pieces))
