@@ -64,7 +64,7 @@ class PlanProcesses:
 
     def __call__(self, args: PlanArgs, due: int) -> PlanProcesses | None:
         count = helper_count(self.settings, due)
-        # A daemonic process (e.g. the service's job child) may not have children.
+        # A daemonic process may not have children (the service's job child is not one).
         if count == 0 or multiprocessing.current_process().daemon:
             return None
         ctx = multiprocessing.get_context("spawn")

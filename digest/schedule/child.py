@@ -12,8 +12,10 @@ The child builds its own ``Runtime`` from the parent's settings, runs one use ca
 the result (or the exception) back through a pipe; the caller sees the same return value or
 exception type and text as when the work ran in-process. Ctrl-C reaches the whole process
 group: the child starts with SIGINT blocked, then ignores it, and is ended by the parent's
-exit (it is a daemon process, which multiprocessing terminates at exit), like the daemon
-thread that waits for it.
+exit, like the daemon thread that waits for it. It is not a daemonic process (those may not
+have children), so planning in it can start helper processes on every core
+(``digest.plan_helpers``); the parent's exit sends it SIGTERM instead (``_end_children``),
+and it exits normally, which ends its own daemonic helpers.
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from multiprocessing import resource_tracker
 from multiprocessing.connection import Connection
+from multiprocessing.process import BaseProcess
 from types import SimpleNamespace
 from typing import Any, TypeVar
 
@@ -92,12 +95,25 @@ def _raised(crossed: tuple[BaseException | None, str, str, bool], note: str) -> 
     return same
 
 
+class _Ended(BaseException):
+    """SIGTERM from the parent's exit: the child stops without an answer (nobody waits)."""
+
+
+def _end(_signum: int, _frame: object) -> None:
+    raise _Ended
+
+
 def _child_main(conn: Connection, setup: _LogSetup, fn: Callable[..., Any],
                 args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent owns Ctrl-C
+    # A normal exit, so multiprocessing's own exit handler ends this child's daemonic
+    # helpers (planning's), and stores are closed by the work's own ``finally``.
+    signal.signal(signal.SIGTERM, _end)
     _apply_log_setup(setup)
     try:
         result = fn(*args, **kwargs)
+    except _Ended:
+        return
     except BaseException as exc:  # everything goes back to the parent, which decides
         note = "in the job's child process:\n" + "".join(traceback.format_exception(exc))
         conn.send(("error", (_crossing(exc), note)))
@@ -108,9 +124,29 @@ def _child_main(conn: Connection, setup: _LogSetup, fn: Callable[..., Any],
 
 
 # Set when the interpreter starts to exit: atexit runs this before multiprocessing's own
-# handler (registered earlier, run later), which terminates the daemonic job children.
+# handler (registered earlier, run later), which would wait for the job children.
 _exiting = threading.Event()
-atexit.register(_exiting.set)
+_live: set[BaseProcess] = set()
+# Seconds a job child has to end after SIGTERM before it is killed (closing a store and
+# ending planning helpers takes well under a second).
+END_GRACE = 5.0
+
+
+def _end_children() -> None:
+    """At the parent's exit: SIGTERM every running job child, then wait for it (killed past
+    END_GRACE), so none outlives the service and multiprocessing finds none to wait for."""
+    _exiting.set()
+    children = list(_live)
+    for child in children:
+        child.terminate()
+    for child in children:
+        child.join(END_GRACE)
+        if child.exitcode is None:
+            child.kill()
+            child.join()
+
+
+atexit.register(_end_children)
 
 
 def run_in_child(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
@@ -120,7 +156,7 @@ def run_in_child(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
     RuntimeError when the child died without an answer (killed, out of memory)."""
     ctx = multiprocessing.get_context("spawn")
     receive, send = ctx.Pipe(duplex=False)
-    child = ctx.Process(target=_child_main, name="digest-job", daemon=True,
+    child = ctx.Process(target=_child_main, name="digest-job", daemon=False,
                         args=(send, _log_setup(), fn, args, kwargs))
     # SIGINT blocked in this thread while the child is created: the mask is inherited, so
     # a Ctrl-C during the child's start-up (before _child_main ignores it) is never delivered.
@@ -129,6 +165,7 @@ def run_in_child(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
     mask = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
     try:
         child.start()
+        _live.add(child)
     finally:
         signal.pthread_sigmask(signal.SIG_SETMASK, mask)
     send.close()  # ours closed, so recv() sees EOF if the child dies
@@ -136,13 +173,14 @@ def run_in_child(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         kind, value = receive.recv()
     except EOFError:
         child.join()
-        if _exiting.is_set():  # we ended it (multiprocessing's atexit): as for a daemon
-            threading.Event().wait()  # thread, exit does not wait, and nothing is raised
+        if _exiting.is_set():  # we ended it (_end_children): as for a daemon thread,
+            threading.Event().wait()  # exit does not wait, and nothing is raised
         raise RuntimeError(f"the job's child process ended without an answer "
                            f"(exit code {child.exitcode})") from None
     finally:
         receive.close()
     child.join()
+    _live.discard(child)
     if kind == "error":
         raise _raised(*value)
     return value  # type: ignore[no-any-return]

@@ -9,6 +9,7 @@ import os
 import signal
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -199,3 +200,62 @@ def test_a_plan_in_a_child_still_wakes_the_send_loop_while_it_runs(
         rt.close()
     assert counts["planned"] == 0  # nobody subscribed: the child still ran the plan
     assert calls and set(calls) == {(1, 0)}  # a child takes far longer than 0.05 s to start
+
+
+def start_a_process_of_its_own() -> int:
+    """What planning helpers need: a job child that can have children (a daemonic one may
+    not), so ``digest run`` plans on every core as ``digest send`` does."""
+    import multiprocessing
+
+    helper = multiprocessing.get_context("spawn").Process(target=os.getpid, daemon=True)
+    helper.start()
+    helper.join()
+    return int(helper.exitcode or 0)
+
+
+def test_a_job_child_may_start_planning_helpers() -> None:
+    assert run_in_child(start_a_process_of_its_own) == 0
+
+
+EXITING_PARENT = """
+import multiprocessing, os, sys, threading, time
+from pathlib import Path
+from digest.schedule.child import run_in_child
+
+def helper() -> None:
+    time.sleep(120)
+
+def job(pids: str) -> None:
+    h = multiprocessing.get_context("spawn").Process(target=helper, daemon=True)
+    h.start()
+    Path(pids).write_text(f"{os.getpid()} {h.pid}")
+    time.sleep(120)
+
+if __name__ == "__main__":
+    threading.Thread(target=run_in_child, args=(job, sys.argv[1]), daemon=True).start()
+    while not Path(sys.argv[1]).exists():
+        time.sleep(0.05)
+    sys.exit(0)  # the service stopping while a job child (and its helper) works
+"""
+
+
+def test_the_parents_exit_ends_a_job_child_and_its_helpers(tmp_path: Path) -> None:
+    script, pids = tmp_path / "parent.py", tmp_path / "pids"
+    script.write_text(EXITING_PARENT)
+    done = subprocess.run([sys.executable, str(script), str(pids)], cwd=REPO, timeout=60,
+                          capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert "Traceback" not in done.stderr, done.stderr
+    for pid in map(int, pids.read_text().split()):
+        for _ in range(100):  # reaped by now, or at the latest moments after
+            if not Path(f"/proc/{pid}").exists() or "Z" in _state(pid):
+                break
+            time.sleep(0.05)
+        assert not Path(f"/proc/{pid}").exists() or "Z" in _state(pid), pid
+
+
+def _state(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return "Z"
