@@ -9,6 +9,10 @@ issued before public ids existed carry "s" only (see ``Subscriptions.read_link``
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
+import re
 from datetime import datetime
 from functools import lru_cache
 from typing import Any
@@ -131,3 +135,79 @@ def read_token_issued(secret: str, purpose: str, token: str, *,
 def read_token(secret: str, purpose: str, token: str, *, max_age: int | None = None) -> dict[str, Any]:
     """The token's payload; raises TokenError if forged, expired or for another purpose."""
     return read_token_issued(secret, purpose, token, max_age=max_age)[0]
+
+
+# Feedback links: a digest carries two per paper. A full token each (JSON, zlib attempt,
+# HMAC-SHA1, base64: ~13.6 us) was half the cost of building a message; these are one
+# HMAC-SHA256 each (~1 us) under a key used for nothing else. Shape, one path segment:
+#     f1.<public id>.<paper id, base64url of UTF-8>.<more|less>.<tag>
+# where tag = base64url(HMAC-SHA256(key, everything before ".<tag>")[:16]): 128 bits, so no
+# link can be guessed, and every field is under it: not another reader (the public id is
+# random and never reused), paper or signal. A full token's payload starts "ey" (base64 of
+# "{") or "." (compressed), never "f1.", so the two formats never read as each other. No
+# expiry and no edition: like the full feedback tokens, a click means "this reader, this
+# paper, this signal" whenever and wherever it comes from.
+FEEDBACK_LINK = "f1."
+FEEDBACK_LINK_SIGNALS = ("more", "less")
+_TAG_BYTES = 16
+_PUBLIC_ID = re.compile(r"[A-Za-z0-9_\-]{1,64}")
+_FEEDBACK_LINK = re.compile(r"f1\.([A-Za-z0-9_\-]{1,64})\.([A-Za-z0-9_\-]+)\.(more|less)\."
+                            r"([A-Za-z0-9_\-]{22})")
+
+
+@lru_cache(maxsize=8)
+def _feedback_key(secret: str) -> bytes:
+    """The feedback links' own key: derived from the secret for this one use, once."""
+    return hmac.new(secret.encode("utf-8"), b"digest.feedback-link", hashlib.sha256).digest()
+
+
+def _tag(secret: str, signed: str) -> str:
+    mac = hmac.digest(_feedback_key(secret), signed.encode("ascii"), "sha256")[:_TAG_BYTES]
+    return base64.urlsafe_b64encode(mac).rstrip(b"=").decode("ascii")
+
+
+@lru_cache(maxsize=4096)
+def _paper_part(paper_id: str) -> str:
+    # An edition's papers repeat across its readers: each id is encoded once. A lone
+    # surrogate cannot be UTF-8: it becomes "?", as it did in the full tokens.
+    raw = paper_id.encode("utf-8", "replace")
+    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode("ascii")
+
+
+def can_make_feedback_token(public_id: str) -> bool:
+    """Whether ``public_id`` fits a feedback link (a store-made public id always does)."""
+    return _PUBLIC_ID.fullmatch(public_id) is not None
+
+
+def make_feedback_token(secret: str, public_id: str, paper_id: str, signal: str) -> str:
+    """The token of one feedback link: reader ``public_id`` says ``signal`` ("more" or
+    "less") about paper ``paper_id``. Raises ValueError for another signal or a public id
+    that ``can_make_feedback_token`` refuses."""
+    if signal not in FEEDBACK_LINK_SIGNALS or not can_make_feedback_token(public_id):
+        raise ValueError("a feedback link needs a public id and the signal more or less")
+    signed = f"{FEEDBACK_LINK}{public_id}.{_paper_part(paper_id)}.{signal}"
+    return f"{signed}.{_tag(secret, signed)}"
+
+
+def is_feedback_link_token(token: str) -> bool:
+    """Whether ``token`` claims the feedback link format (whether it is good is another
+    matter: ``read_feedback_token``)."""
+    return token.startswith(FEEDBACK_LINK)
+
+
+def read_feedback_token(secret: str, token: str) -> tuple[str, str, str]:
+    """(public id, paper id, signal) of a feedback link token; raises TokenError for anything
+    not signed as it stands (the tag is compared as text: one spelling only)."""
+    found = (_FEEDBACK_LINK.fullmatch(token)
+             if isinstance(token, str) and len(token) <= MAX_TOKEN_LENGTH else None)
+    if found is None:
+        raise TokenError("this link is not valid")
+    signed = token[: found.start(4) - 1]
+    if not hmac.compare_digest(_tag(secret, signed), found.group(4)):
+        raise TokenError("this link is not valid")
+    public_id, paper, signal = found.group(1, 2, 3)
+    try:
+        paper_id = base64.urlsafe_b64decode(paper + "=" * (-len(paper) % 4)).decode("utf-8")
+    except ValueError as exc:  # binascii.Error and UnicodeDecodeError both are
+        raise TokenError("this link is not valid") from exc
+    return public_id, paper_id, signal

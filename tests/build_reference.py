@@ -7,8 +7,12 @@ pins it to ``NOW``). Feed text is hostile on purpose (markup, entities, quotes, 
 a lone ``=_`` MIME-boundary lookalike) so that "outside text is data" is part of what is
 compared.
 
-The reference was written with the build path of commit 6c492e8 (``Delivery.build``, one
-store read per message) by:
+The reference was first written with the build path of commit 6c492e8 (``Delivery.build``,
+one store read per message), and written again when feedback links became short HMAC-tagged
+tokens (``tokens.make_feedback_token``) instead of one full signed token each: checked then
+that the new messages equal the old ones with each old feedback token swapped for the short
+one naming the same reader, paper and signal (headers, text and HTML alike; three HTML parts
+went from quoted-printable to 7bit, their longest line now under 990 characters). By:
 
     .venv/bin/python -m tests.build_reference tests/fixtures/build_reference
 """

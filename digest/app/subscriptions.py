@@ -22,7 +22,7 @@ from digest.profiles import validate_profile
 from digest.store import Engine, consent, rate_limits
 from digest.store import subscribers as store
 from digest.store.papers import get_papers
-from digest.tokens import read_token_issued
+from digest.tokens import is_feedback_link_token, read_feedback_token, read_token_issued
 
 FEEDBACK_SIGNALS = {"more": 1, "less": -1}
 PREFERENCE_FIELDS = ("interests", "seed_papers", "frequency", "weekday", "hour", "timezone",
@@ -213,9 +213,20 @@ class Subscriptions:
         return updated
 
     def feedback_request(self, token: str) -> tuple[Subscriber, str, str]:
-        """The (subscriber, paper id, signal) a feedback link names; TokenError if malformed."""
-        payload, sub = self.read_link("feedback", token)
-        paper, signal = payload.get("paper"), payload.get("signal")
+        """The (subscriber, paper id, signal) a feedback link names, in either format (the
+        short one digests carry now, or a full token as older digests carried); TokenError if
+        malformed, LinkGone when the subscriber is gone."""
+        paper: object
+        signal: object
+        if is_feedback_link_token(token):
+            public_id, paper, signal = read_feedback_token(self.secret, token)
+            found = store.get_subscriber(self.engine, public_id=public_id)
+            if found is None:
+                raise LinkGone()
+            sub = found
+        else:
+            payload, sub = self.read_link("feedback", token)
+            paper, signal = payload.get("paper"), payload.get("signal")
         if (not isinstance(paper, str) or not paper or len(paper) > 300
                 or signal not in FEEDBACK_SIGNALS):
             raise TokenError("this link is not valid")
