@@ -15,7 +15,7 @@ from typing import Any
 from urllib.parse import quote
 
 from digest.render.types import DigestLinks
-from digest.tokens import can_make_feedback_token, make_feedback_token, make_token
+from digest.tokens import can_make_feedback_token, feedback_minter, make_token
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,12 +56,12 @@ class Links:
         base = self.base_url.rstrip("/")
         # Links for someone without a public id (the subscribe page's made-up sample reader)
         # keep the full token format.
-        short = can_make_feedback_token(public_id)
+        mint = (feedback_minter(self.secret, public_id)
+                if can_make_feedback_token(public_id) else None)
 
         def feedback_url(paper_id: str, signal: str) -> str:
-            if short:  # one HMAC, not a full token: twenty of these in every digest
-                token = make_feedback_token(self.secret, public_id, paper_id, signal)
-                return f"{base}/feedback/{token}"
+            if mint is not None:  # one HMAC, not a full token: twenty of these in every digest
+                return f"{base}/feedback/{mint(paper_id, signal)}"
             # A lone surrogate cannot be signed (the payload is UTF-8 JSON); such an id
             # matches no stored paper anyway, so its link just records nothing useful.
             safe_id = paper_id.encode("utf-8", "replace").decode("utf-8")

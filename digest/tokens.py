@@ -10,9 +10,11 @@ issued before public ids existed carry "s" only (see ``Subscriptions.read_link``
 from __future__ import annotations
 
 import base64
+import binascii
 import hashlib
 import hmac
 import re
+from collections.abc import Callable
 from datetime import datetime
 from functools import lru_cache
 from typing import Any
@@ -149,21 +151,28 @@ def read_token(secret: str, purpose: str, token: str, *, max_age: int | None = N
 # paper, this signal" whenever and wherever it comes from.
 FEEDBACK_LINK = "f1."
 FEEDBACK_LINK_SIGNALS = ("more", "less")
-_TAG_BYTES = 16
 _PUBLIC_ID = re.compile(r"[A-Za-z0-9_\-]{1,64}")
 _FEEDBACK_LINK = re.compile(r"f1\.([A-Za-z0-9_\-]{1,64})\.([A-Za-z0-9_\-]+)\.(more|less)\."
                             r"([A-Za-z0-9_\-]{22})")
 
 
 @lru_cache(maxsize=8)
-def _feedback_key(secret: str) -> bytes:
-    """The feedback links' own key: derived from the secret for this one use, once."""
-    return hmac.new(secret.encode("utf-8"), b"digest.feedback-link", hashlib.sha256).digest()
+def _feedback_mac(secret: str) -> hmac.HMAC:
+    """HMAC-SHA256 under the feedback links' own key (derived from the secret for this one
+    use), keyed once: each tag then costs a copy, not the key setup."""
+    key = hmac.new(secret.encode("utf-8"), b"digest.feedback-link", hashlib.sha256).digest()
+    return hmac.new(key, digestmod=hashlib.sha256)
+
+
+_URL_SAFE = bytes.maketrans(b"+/", b"-_")
 
 
 def _tag(secret: str, signed: str) -> str:
-    mac = hmac.digest(_feedback_key(secret), signed.encode("ascii"), "sha256")[:_TAG_BYTES]
-    return base64.urlsafe_b64encode(mac).rstrip(b"=").decode("ascii")
+    mac = _feedback_mac(secret).copy()
+    mac.update(signed.encode("ascii"))
+    # 16 bytes are 22 base64 characters and two "=": the unpadded URL-safe spelling.
+    return binascii.b2a_base64(mac.digest()[:16], newline=False)[:22].translate(
+        _URL_SAFE).decode("ascii")
 
 
 @lru_cache(maxsize=4096)
@@ -179,14 +188,28 @@ def can_make_feedback_token(public_id: str) -> bool:
     return _PUBLIC_ID.fullmatch(public_id) is not None
 
 
+def feedback_minter(secret: str, public_id: str) -> Callable[[str, str], str]:
+    """``make_feedback_token`` for one reader: ``(paper_id, signal) -> token``, the reader
+    checked once (a digest mints twenty). Raises ValueError as ``make_feedback_token`` does
+    (the public id now, a signal on the call)."""
+    if not can_make_feedback_token(public_id):
+        raise ValueError("a feedback link needs a public id")
+    prefix = f"{FEEDBACK_LINK}{public_id}."
+
+    def mint(paper_id: str, signal: str) -> str:
+        if signal not in FEEDBACK_LINK_SIGNALS:
+            raise ValueError("a feedback link's signal is more or less")
+        signed = f"{prefix}{_paper_part(paper_id)}.{signal}"
+        return f"{signed}.{_tag(secret, signed)}"
+
+    return mint
+
+
 def make_feedback_token(secret: str, public_id: str, paper_id: str, signal: str) -> str:
     """The token of one feedback link: reader ``public_id`` says ``signal`` ("more" or
     "less") about paper ``paper_id``. Raises ValueError for another signal or a public id
     that ``can_make_feedback_token`` refuses."""
-    if signal not in FEEDBACK_LINK_SIGNALS or not can_make_feedback_token(public_id):
-        raise ValueError("a feedback link needs a public id and the signal more or less")
-    signed = f"{FEEDBACK_LINK}{public_id}.{_paper_part(paper_id)}.{signal}"
-    return f"{signed}.{_tag(secret, signed)}"
+    return feedback_minter(secret, public_id)(paper_id, signal)
 
 
 def is_feedback_link_token(token: str) -> bool:
