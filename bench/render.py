@@ -3,8 +3,9 @@ papers each, varied subscribers) against the naive path (Jinja -> MJML compile -
 stdlib EmailMessage, per subscriber), in the same run. Last line: one JSON object.
 
 Three figures: "compiled once" is the render + compose ceiling (links pre-made, unsigned);
-"product build" is what a send runs per message (``build_mail.MessageMaker.make``: 22
-signed links, render, compose, wire bytes; the store read is per batch and not timed here);
+"product build" is what a send runs per message (``build_mail.MessageMaker.make``: 3 signed
+tokens and 20 HMAC-tagged feedback links, render, compose, wire bytes; the store read is per
+batch and not timed here);
 "naive per msg" is the old per-message path (the baseline).
 
     python bench/render.py [--digests N] [--naive N] [--pool P] [--repeat R]
