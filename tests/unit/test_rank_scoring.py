@@ -7,9 +7,11 @@ from datetime import UTC, datetime, timedelta
 import numpy as np
 
 from digest.models import Paper
+from digest.rank import embed_papers
 from digest.rank.learned import logistic, rocchio
 from digest.rank.lexical import LexicalIndex
 from digest.rank.priors import popularity, prior_scores, recency
+from tests.unit.rank_fixtures import CountingEmbedder
 
 DOCS = [
     "kv cache compression for long context inference",
@@ -124,3 +126,20 @@ def test_prior_scales_with_the_subscriber_weight() -> None:
     assert base[0] > base[1] > 0
     assert np.allclose(prior_scores(papers, now, 2.0), 2 * base)
     assert not prior_scores(papers, now, 0.0).any()
+
+
+def test_logistic_gives_scikit_learns_own_probabilities_on_real_papers() -> None:
+    # The fast path skips only scikit-learn's input checks: its numbers must be exactly
+    # those of the checked fit + predict_proba, classes balanced or not.
+    from sklearn.linear_model import LogisticRegression
+
+    from tests.unit.test_rank_batch import corpus
+
+    week, _ = corpus()
+    vectors = np.array(list(embed_papers(week, CountingEmbedder()).values()))
+    for liked, disliked in (([0, 1, 2], [10, 11, 12]), ([3, 4, 5, 6, 7], [40, 41, 42])):
+        pos, neg = vectors[liked], vectors[disliked]
+        model = LogisticRegression(C=1.0, class_weight="balanced", max_iter=200).fit(
+            np.vstack([pos, neg]), np.r_[np.ones(len(pos)), np.zeros(len(neg))])
+        expected = (2 * model.predict_proba(vectors)[:, 1] - 1).astype(np.float32)
+        assert np.array_equal(logistic(pos, neg, vectors), expected)
