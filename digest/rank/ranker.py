@@ -25,7 +25,7 @@ from digest.rank.interests import FILLER
 from digest.rank.learned import LR_WEIGHT, logistic, rocchio
 from digest.rank.lexical import LexicalIndex, paper_text
 from digest.rank.profile import PaperLookup, ParsedProfile, parse_profile
-from digest.rank.reasons import reader_words, reasons_for
+from digest.rank.reasons import matched_in_doc, reader_words, reasons_for
 from digest.rank.select import pick_top
 from digest.rank.semantic import nearest, paper_matrix
 
@@ -223,6 +223,7 @@ class Ranker:
             closest_interest=closest,
             liked=liked,
             liked_sim=liked_sim,
+            matched=matched_in_doc(channels, self.papers[i], i, self.lexical),
         )
         return Pick(paper=self.papers[i], score=round(score, 4), reasons=reasons)
 
