@@ -26,7 +26,7 @@ from digest.rank.learned import LR_WEIGHT, logistic, rocchio
 from digest.rank.lexical import LexicalIndex, paper_text
 from digest.rank.profile import PaperLookup, ParsedProfile, parse_profile
 from digest.rank.reasons import matched_in_doc, reader_words, reasons_for
-from digest.rank.select import pick_top
+from digest.rank.select import pick_top, pick_top_many
 from digest.rank.semantic import nearest, paper_matrix
 
 # The quiet-week floor, on the paper's own MiniLM cosine to what the reader wrote (never
@@ -174,10 +174,22 @@ class Ranker:
                       for profile, _, _ in requests]
             if self._profiles is not None and self.semantic:
                 self._profiles.warm(t for one in parsed for t in one.encoded)
-            found = self.relevance_many(parsed) if self.papers else [None] * len(parsed)
-            return [self._rank(profile, now=now, k=k, exclude=exclude, parsed=one, rel=rel)
-                    for (profile, k, exclude), one, rel in zip(requests, parsed, found,
-                                                              strict=True)]
+            if not self.papers or not self.semantic:
+                found = self.relevance_many(parsed) if self.papers else [None] * len(parsed)
+                return [self._rank(profile, now=now, k=k, exclude=exclude, parsed=one, rel=rel)
+                        for (profile, k, exclude), one, rel in zip(requests, parsed, found,
+                                                                  strict=True)]
+            assert self.vectors is not None
+            rels = self.relevance_many(parsed)
+            scored = [self._scored(profile, exclude, one, rel, now)
+                      for (profile, _, exclude), one, rel in zip(requests, parsed, rels,
+                                                                strict=True)]
+            batch = [(score, eligible, k, rel.served)
+                     for (score, eligible), rel, (_, k, _) in zip(scored, rels, requests,
+                                                                 strict=True)]
+            return [self._ranking(k, one, rel, score, chosen)
+                    for (score, _, k, _), one, rel, chosen in zip(
+                        batch, parsed, rels, pick_top_many(batch, self.vectors), strict=True)]
 
     def rank(
         self,
@@ -197,11 +209,21 @@ class Ranker:
             return Ranking(picks=(), quiet=k > 0, considered=0)
         parsed = parsed or parse_profile(profile, self._refs, self._lookup)
         rel = rel or self.relevance(parsed)
-        known = set(exclude) | {p.id for p in parsed.seeds + parsed.liked + parsed.disliked}
-        eligible = rel.eligible & self._index.fresh(known)
-        score = rel.score + self._index.prior(now, profile.popularity_weight)
+        score, eligible = self._scored(profile, exclude, parsed, rel, now)
         chosen = pick_top(score, eligible, self.vectors if self.semantic else None, k,
                           groups=rel.served)
+        return self._ranking(k, parsed, rel, score, chosen)
+
+    def _scored(self, profile: Profile, exclude: Collection[str], parsed: ParsedProfile,
+                rel: Relevance, now: datetime) -> tuple[np.ndarray, np.ndarray]:
+        """(score, eligible) over the papers: relevance plus priors; the floor, minus what
+        the reader was sent or named."""
+        known = set(exclude) | {p.id for p in parsed.seeds + parsed.liked + parsed.disliked}
+        eligible = rel.eligible & self._index.fresh(known)
+        return rel.score + self._index.prior(now, profile.popularity_weight), eligible
+
+    def _ranking(self, k: int, parsed: ParsedProfile, rel: Relevance, score: np.ndarray,
+                 chosen: list[int]) -> Ranking:
         picks = tuple(self._pick(i, float(score[i]), parsed, rel) for i in chosen)
         return Ranking(picks=picks, quiet=len(picks) < k, considered=len(self.papers))
 
