@@ -224,10 +224,18 @@ class Ranker:
 
     def _ranking(self, k: int, parsed: ParsedProfile, rel: Relevance, score: np.ndarray,
                  chosen: list[int]) -> Ranking:
-        picks = tuple(self._pick(i, float(score[i]), parsed, rel) for i in chosen)
+        # The channel whose words each pick shares most (None: none): two reductions a reader.
+        shared: list[int | None] = [None] * len(chosen)
+        if len(rel.coverage) and chosen:
+            cover = rel.coverage[:, chosen]
+            shared = [int(c) if top > 0 else None
+                      for c, top in zip(cover.argmax(axis=0), cover.max(axis=0), strict=True)]
+        picks = tuple(self._pick(i, float(score[i]), parsed, rel, channel)
+                      for i, channel in zip(chosen, shared, strict=True))
         return Ranking(picks=picks, quiet=len(picks) < k, considered=len(self.papers))
 
-    def _pick(self, i: int, score: float, parsed: ParsedProfile, rel: Relevance) -> Pick:
+    def _pick(self, i: int, score: float, parsed: ParsedProfile, rel: Relevance,
+              channel: int | None) -> Pick:
         liked, liked_sim = None, 0.0
         if rel.liked is not None and rel.liked[2]:
             sims, idx, refs = rel.liked
@@ -236,8 +244,8 @@ class Ranker:
         closest = parsed.phrases[served] if parsed.phrases else None
         channels = parsed.phrases + parsed.examples
         words: list[str] = []
-        if len(rel.coverage) and rel.coverage[:, i].max() > 0:  # the channel whose words it shares
-            words = reader_words(channels[int(np.argmax(rel.coverage[:, i]))], self.lexical, i)
+        if channel is not None:
+            words = reader_words(channels[channel], self.lexical, i)
         reasons = reasons_for(
             self.papers[i],
             parsed,
