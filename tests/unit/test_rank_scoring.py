@@ -143,3 +143,20 @@ def test_logistic_gives_scikit_learns_own_probabilities_on_real_papers() -> None
             np.vstack([pos, neg]), np.r_[np.ones(len(pos)), np.zeros(len(neg))])
         expected = (2 * model.predict_proba(vectors)[:, 1] - 1).astype(np.float32)
         assert np.array_equal(logistic(pos, neg, vectors), expected)
+
+
+def test_expansion_takes_each_rows_best_papers_as_partitioning_does_ties_included() -> None:
+    # Real papers (bench/data, the tests' hashing encoder) and three re-posts with the same
+    # vector, so some rows have ties among their best: the fast top-k must give the rows,
+    # and their order, that partitioning gives (ties falling as they always did).
+    from digest.rank.cosine import _best, _partitioned
+    from tests.unit.test_rank_batch import corpus
+
+    week, _ = corpus()
+    vectors = np.array(list(embed_papers(week, CountingEmbedder()).values()))
+    vectors[[20, 30, 40]] = vectors[5]
+    sims = np.vstack([vectors[:60], vectors[[5, 20]] + 0.01]) @ vectors.T
+    sims = np.vstack([sims, np.round(sims[:20], 1)])  # and rows where most best ones tie
+    assert (np.sort(sims, axis=1)[:, -4:-1] == np.sort(sims, axis=1)[:, -3:]).any()  # ties
+    for k in (1, 3):
+        assert np.array_equal(_best(sims, k), _partitioned(sims, k))
