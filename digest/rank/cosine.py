@@ -112,8 +112,8 @@ def cosines(queries: Sequence[Query], vectors: np.ndarray) -> list[Cosines]:
     sims = rows @ vectors.T
     # expand works row by row: one call for the batch's rows gives each reader's rows the
     # values a call per reader gave (tests/unit/test_rank_batch.py), without a top-k
-    # selection, gather and renormalization per reader (0.16 ms a reader, 25% of the
-    # encoder's part of planning under cProfile: bench/edition.py, 5,000 readers).
+    # selection, gather and renormalization per reader (0.16 ms a reader under cProfile,
+    # 41% of this function: bench/edition.py, 5,000 readers).
     again = expand(rows, vectors, sims) @ vectors.T
     out, at = [], 0
     for q, first in zip(queries, firsts, strict=True):

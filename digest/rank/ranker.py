@@ -224,7 +224,7 @@ class Ranker:
 
     def _ranking(self, k: int, parsed: ParsedProfile, rel: Relevance, score: np.ndarray,
                  chosen: list[int]) -> Ranking:
-        # The channel whose words each pick shares most (None: none): two reductions a reader.
+        # The channel whose words each pick shares most (None: none): 4 us a reader, not 35.
         shared: list[int | None] = [None] * len(chosen)
         if len(rel.coverage) and chosen:
             cover = rel.coverage[:, chosen]
