@@ -20,6 +20,10 @@ SPECIFIC_DF = 0.2  # a word in one paper of five or more says little about any o
 K1 = 1.2  # classic Okapi defaults, not tuned here
 B = 0.75
 TERMS_CACHE = 100_000  # analysed words and phrases kept per corpus (a few MB at most)
+# Coverage rows kept per corpus: readers share phrases ("large language models"), and a
+# phrase's row was 6% of planning (bench/edition.py, 5,000 readers, py-spy). A row is 4
+# bytes a paper: 16 MB at most for a 2,000-paper pool.
+COVERAGE_CACHE = 2048
 
 
 def paper_text(paper: Paper) -> str:
@@ -35,6 +39,7 @@ class LexicalIndex:
         self._doc_terms: dict[int, frozenset[str]] = {}
         self.memo: dict[str, Any] = {}  # per-corpus caches of callers (reasons.reader_words)
         self._terms: dict[str, list[str]] = {}
+        self._coverage: dict[tuple[str, frozenset[str]], np.ndarray] = {}
         docs = list(texts) or [""]
         self._count = CountVectorizer(stop_words="english", lowercase=True)
         self._tfidf = TfidfVectorizer(stop_words="english", sublinear_tf=True)
@@ -122,19 +127,30 @@ class LexicalIndex:
         shared "trained", "AI" and "systems" as much as one that shared the reader's topic.
         """
         out = np.zeros((len(texts), self._n), dtype=np.float32)
+        skip = frozenset(ignore)
         for row, text in enumerate(texts):
-            terms = [t for t in self.terms(text) if t not in ignore]
-            mass = sum(self.idf_of(t) for t in terms)
-            known = [self.vocabulary[t] for t in terms if t in self.vocabulary]
-            if mass <= 0 or not known:
+            known_row = self._coverage.get((text, skip))
+            if known_row is not None:
+                out[row] = known_row
                 continue
-            # Each known term's papers straight from the (vocab, papers) CSR rows: a sparse
-            # row slice and product per phrase cost ~0.3 ms, this ~10 us a term (issue 20).
-            indptr, indices = self._present.indptr, self._present.indices
-            for j in known:
-                out[row, indices[indptr[j]:indptr[j + 1]]] += self.idf[j]
-            out[row] /= mass
+            self._cover(out, row, text, skip)
+            if len(self._coverage) < COVERAGE_CACHE:
+                self._coverage[(text, skip)] = out[row].copy()
         return out
+
+    def _cover(self, out: np.ndarray, row: int, text: str, ignore: frozenset[str]) -> None:
+        """Fill ``out[row]`` with ``text``'s coverage of each paper (see :meth:`coverage`)."""
+        terms = [t for t in self.terms(text) if t not in ignore]
+        mass = sum(self.idf_of(t) for t in terms)
+        known = [self.vocabulary[t] for t in terms if t in self.vocabulary]
+        if mass <= 0 or not known:
+            return
+        # Each known term's papers straight from the (vocab, papers) CSR rows: a sparse
+        # row slice and product per phrase cost ~0.3 ms, this ~10 us a term (issue 20).
+        indptr, indices = self._present.indptr, self._present.indices
+        for j in known:
+            out[row, indices[indptr[j]:indptr[j + 1]]] += self.idf[j]
+        out[row] /= mass
 
     def doc_terms(self, doc: int) -> frozenset[str]:
         """The index terms paper ``doc`` contains (kept per paper: every reader whose digest

@@ -25,8 +25,8 @@ from digest.rank.interests import FILLER
 from digest.rank.learned import LR_WEIGHT, logistic, rocchio
 from digest.rank.lexical import LexicalIndex, paper_text
 from digest.rank.profile import PaperLookup, ParsedProfile, parse_profile
-from digest.rank.reasons import reader_words, reasons_for
-from digest.rank.select import pick_top
+from digest.rank.reasons import matched_in_doc, reader_words, reasons_for
+from digest.rank.select import pick_top, pick_top_many
 from digest.rank.semantic import nearest, paper_matrix
 
 # The quiet-week floor, on the paper's own MiniLM cosine to what the reader wrote (never
@@ -174,10 +174,22 @@ class Ranker:
                       for profile, _, _ in requests]
             if self._profiles is not None and self.semantic:
                 self._profiles.warm(t for one in parsed for t in one.encoded)
-            found = self.relevance_many(parsed) if self.papers else [None] * len(parsed)
-            return [self._rank(profile, now=now, k=k, exclude=exclude, parsed=one, rel=rel)
-                    for (profile, k, exclude), one, rel in zip(requests, parsed, found,
-                                                              strict=True)]
+            if not self.papers or not self.semantic:
+                found = self.relevance_many(parsed) if self.papers else [None] * len(parsed)
+                return [self._rank(profile, now=now, k=k, exclude=exclude, parsed=one, rel=rel)
+                        for (profile, k, exclude), one, rel in zip(requests, parsed, found,
+                                                                  strict=True)]
+            assert self.vectors is not None
+            rels = self.relevance_many(parsed)
+            scored = [self._scored(profile, exclude, one, rel, now)
+                      for (profile, _, exclude), one, rel in zip(requests, parsed, rels,
+                                                                strict=True)]
+            batch = [(score, eligible, k, rel.served)
+                     for (score, eligible), rel, (_, k, _) in zip(scored, rels, requests,
+                                                                 strict=True)]
+            return [self._ranking(k, one, rel, score, chosen)
+                    for (score, _, k, _), one, rel, chosen in zip(
+                        batch, parsed, rels, pick_top_many(batch, self.vectors), strict=True)]
 
     def rank(
         self,
@@ -197,15 +209,33 @@ class Ranker:
             return Ranking(picks=(), quiet=k > 0, considered=0)
         parsed = parsed or parse_profile(profile, self._refs, self._lookup)
         rel = rel or self.relevance(parsed)
-        known = set(exclude) | {p.id for p in parsed.seeds + parsed.liked + parsed.disliked}
-        eligible = rel.eligible & self._index.fresh(known)
-        score = rel.score + self._index.prior(now, profile.popularity_weight)
+        score, eligible = self._scored(profile, exclude, parsed, rel, now)
         chosen = pick_top(score, eligible, self.vectors if self.semantic else None, k,
                           groups=rel.served)
-        picks = tuple(self._pick(i, float(score[i]), parsed, rel) for i in chosen)
+        return self._ranking(k, parsed, rel, score, chosen)
+
+    def _scored(self, profile: Profile, exclude: Collection[str], parsed: ParsedProfile,
+                rel: Relevance, now: datetime) -> tuple[np.ndarray, np.ndarray]:
+        """(score, eligible) over the papers: relevance plus priors; the floor, minus what
+        the reader was sent or named."""
+        known = set(exclude) | {p.id for p in parsed.seeds + parsed.liked + parsed.disliked}
+        eligible = rel.eligible & self._index.fresh(known)
+        return rel.score + self._index.prior(now, profile.popularity_weight), eligible
+
+    def _ranking(self, k: int, parsed: ParsedProfile, rel: Relevance, score: np.ndarray,
+                 chosen: list[int]) -> Ranking:
+        # The channel whose words each pick shares most (None: none): 4 us a reader, not 35.
+        shared: list[int | None] = [None] * len(chosen)
+        if len(rel.coverage) and chosen:
+            cover = rel.coverage[:, chosen]
+            shared = [int(c) if top > 0 else None
+                      for c, top in zip(cover.argmax(axis=0), cover.max(axis=0), strict=True)]
+        picks = tuple(self._pick(i, float(score[i]), parsed, rel, channel)
+                      for i, channel in zip(chosen, shared, strict=True))
         return Ranking(picks=picks, quiet=len(picks) < k, considered=len(self.papers))
 
-    def _pick(self, i: int, score: float, parsed: ParsedProfile, rel: Relevance) -> Pick:
+    def _pick(self, i: int, score: float, parsed: ParsedProfile, rel: Relevance,
+              channel: int | None) -> Pick:
         liked, liked_sim = None, 0.0
         if rel.liked is not None and rel.liked[2]:
             sims, idx, refs = rel.liked
@@ -214,8 +244,8 @@ class Ranker:
         closest = parsed.phrases[served] if parsed.phrases else None
         channels = parsed.phrases + parsed.examples
         words: list[str] = []
-        if len(rel.coverage) and rel.coverage[:, i].max() > 0:  # the channel whose words it shares
-            words = reader_words(channels[int(np.argmax(rel.coverage[:, i]))], self.lexical, i)
+        if channel is not None:
+            words = reader_words(channels[channel], self.lexical, i)
         reasons = reasons_for(
             self.papers[i],
             parsed,
@@ -223,6 +253,7 @@ class Ranker:
             closest_interest=closest,
             liked=liked,
             liked_sim=liked_sim,
+            matched=matched_in_doc(channels, self.papers[i], i, self.lexical),
         )
         return Pick(paper=self.papers[i], score=round(score, 4), reasons=reasons)
 

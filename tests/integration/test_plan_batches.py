@@ -145,3 +145,29 @@ def test_two_workers_split_planning_on_postgresql(pg_database: str,
     finally:
         for engine in engines:
             engine.dispose()
+
+
+def test_a_pass_keeps_its_objects_from_the_collector_and_gives_them_back(
+        engine: Engine, monkeypatch: pytest.MonkeyPatch) -> None:
+    # During the batches what was alive is frozen out of the cyclic collector's passes; once
+    # the pass ends, done or failed, nothing stays frozen (a service plans week after week).
+    import gc
+
+    upsert_papers(engine, read_feed_files([FEED]).papers, now=NOW - timedelta(days=1))
+    for data in READERS:
+        upsert_subscriber(engine, data, now=NOW - timedelta(days=9), status="active",
+                          origin="cli")
+    monkeypatch.setattr(plan_module, "PLAN_BATCH", 3)
+    frozen: list[int] = []
+    Planner(engine, Rankers(engine, CountingEmbedder())).plan(
+        now=NOW, on_progress=lambda d, t: frozen.append(gc.get_freeze_count()))
+    assert frozen[-1] > 0 and gc.get_freeze_count() == 0
+
+    def fail(done: int, total: int) -> None:
+        if done:
+            raise RuntimeError("stopped")
+
+    with pytest.raises(RuntimeError):
+        Planner(engine, Rankers(engine, CountingEmbedder())).plan(
+            now=NOW + timedelta(days=7), on_progress=fail)
+    assert gc.get_freeze_count() == 0

@@ -7,9 +7,11 @@ from datetime import UTC, datetime, timedelta
 import numpy as np
 
 from digest.models import Paper
+from digest.rank import embed_papers
 from digest.rank.learned import logistic, rocchio
 from digest.rank.lexical import LexicalIndex
 from digest.rank.priors import popularity, prior_scores, recency
+from tests.unit.rank_fixtures import CountingEmbedder
 
 DOCS = [
     "kv cache compression for long context inference",
@@ -124,3 +126,37 @@ def test_prior_scales_with_the_subscriber_weight() -> None:
     assert base[0] > base[1] > 0
     assert np.allclose(prior_scores(papers, now, 2.0), 2 * base)
     assert not prior_scores(papers, now, 0.0).any()
+
+
+def test_logistic_gives_scikit_learns_own_probabilities_on_real_papers() -> None:
+    # The fast path skips only scikit-learn's input checks: its numbers must be exactly
+    # those of the checked fit + predict_proba, classes balanced or not.
+    from sklearn.linear_model import LogisticRegression
+
+    from tests.unit.test_rank_batch import corpus
+
+    week, _ = corpus()
+    vectors = np.array(list(embed_papers(week, CountingEmbedder()).values()))
+    for liked, disliked in (([0, 1, 2], [10, 11, 12]), ([3, 4, 5, 6, 7], [40, 41, 42])):
+        pos, neg = vectors[liked], vectors[disliked]
+        model = LogisticRegression(C=1.0, class_weight="balanced", max_iter=200).fit(
+            np.vstack([pos, neg]), np.r_[np.ones(len(pos)), np.zeros(len(neg))])
+        expected = (2 * model.predict_proba(vectors)[:, 1] - 1).astype(np.float32)
+        assert np.array_equal(logistic(pos, neg, vectors), expected)
+
+
+def test_expansion_takes_each_rows_best_papers_as_partitioning_does_ties_included() -> None:
+    # Real papers (bench/data, the tests' hashing encoder) and three re-posts with the same
+    # vector, so some rows have ties among their best: the fast top-k must give the rows,
+    # and their order, that partitioning gives (ties falling as they always did).
+    from digest.rank.cosine import _best, _partitioned
+    from tests.unit.test_rank_batch import corpus
+
+    week, _ = corpus()
+    vectors = np.array(list(embed_papers(week, CountingEmbedder()).values()))
+    vectors[[20, 30, 40]] = vectors[5]
+    sims = np.vstack([vectors[:60], vectors[[5, 20]] + 0.01]) @ vectors.T
+    sims = np.vstack([sims, np.round(sims[:20], 1)])  # and rows where most best ones tie
+    assert (np.sort(sims, axis=1)[:, -4:-1] == np.sort(sims, axis=1)[:, -3:]).any()  # ties
+    for k in (1, 3):
+        assert np.array_equal(_best(sims, k), _partitioned(sims, k))

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from digest.rank.select import pick_top
+from digest.rank import embed_papers
+from digest.rank.select import pick_top, pick_top_many
 
 
 def _unit(rows: list[list[float]]) -> np.ndarray:
@@ -56,3 +57,27 @@ def test_shortlist_keeps_the_best_of_a_large_pool() -> None:
     got = pick_top(score, np.ones(500, bool), vecs, k=5)
     assert got[0] == int(np.argmax(score))
     assert len(set(got)) == 5
+
+
+def test_a_batch_picks_what_each_reader_picks_alone() -> None:
+    # Real papers (bench/data listings, the tests' hashing encoder), with two re-posts (the
+    # same vector: the duplicate cut), tied scores, readers with and without sub-interest
+    # groups, a short shortlist, k = 0 and nothing eligible, in one batch.
+    from tests.unit.rank_fixtures import CountingEmbedder
+    from tests.unit.test_rank_batch import corpus
+
+    week, _ = corpus()
+    vectors = np.array(list(embed_papers(week, CountingEmbedder()).values()))
+    vectors[7], vectors[9] = vectors[3], vectors[3]
+    rng = np.random.default_rng(7)
+    batch = []
+    for reader in range(40):
+        score = (vectors @ vectors[reader] + 0.05 * rng.random(len(vectors))).astype(np.float32)
+        score[[3, 7, 9, 11]] = score[3]  # ties, some of them between re-posts
+        eligible = rng.random(len(vectors)) < (0.1 if reader % 5 == 0 else 0.8)
+        groups = rng.integers(0, 1 + reader % 3, len(vectors)) if reader % 2 else None
+        batch.append((score, eligible, [10, 5, 0, 3, 150][reader % 5], groups))
+    batch.append((batch[0][0], np.zeros(len(vectors), bool), 10, None))
+    alone = [pick_top(s, e, vectors, k, groups=g) for s, e, k, g in batch]
+    assert pick_top_many(batch, vectors) == alone
+    assert any(len(p) > 10 for p in alone) and [] in alone
