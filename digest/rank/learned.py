@@ -61,11 +61,16 @@ def logistic(positives: np.ndarray, negatives: np.ndarray, papers: np.ndarray) -
     if len(positives) < MIN_PER_CLASS or len(negatives) < MIN_PER_CLASS:
         return np.zeros(papers.shape[0], dtype=np.float32)
     x = np.vstack([positives, negatives])
-    if _LOSS is None:
+    try:
+        if _LOSS is None:
+            raise TypeError("no private objective")
+        coef, intercept = _fit(x, len(positives))
+    except (TypeError, AttributeError):
+        # A scikit-learn whose private objective is called another way (pyproject allows
+        # >= 1.4): the public estimator, slower, never a failed edition.
         model = LogisticRegression(C=1.0, class_weight="balanced", max_iter=200)
         model.fit(x, np.r_[np.ones(len(positives)), np.zeros(len(negatives))])
         return np.asarray(2 * model.predict_proba(papers)[:, 1] - 1, dtype=np.float32)
-    coef, intercept = _fit(x, len(positives))
     # predict_proba of two classes: the expit of X @ coef_.T + intercept_ (its decision function)
     positive = expit(papers @ coef[None, :].T + intercept).ravel()
     return np.asarray(2 * positive - 1, dtype=np.float32)

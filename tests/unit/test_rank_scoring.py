@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import numpy as np
+import pytest
 
 from digest.models import Paper
 from digest.rank import embed_papers
@@ -143,6 +144,24 @@ def test_logistic_gives_scikit_learns_own_probabilities_on_real_papers() -> None
             np.vstack([pos, neg]), np.r_[np.ones(len(pos)), np.zeros(len(neg))])
         expected = (2 * model.predict_proba(vectors)[:, 1] - 1).astype(np.float32)
         assert np.array_equal(logistic(pos, neg, vectors), expected)
+
+
+def test_logistic_falls_back_to_the_estimator_when_the_private_objective_moved(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """The fast path calls scikit-learn's private loss; a release that changed its call must
+    cost speed, not an edition."""
+    import digest.rank.learned as learned
+
+    class Moved:
+        def loss_gradient(self, coef: np.ndarray) -> None:  # another signature
+            raise AssertionError("not reached")
+
+    rng = np.random.default_rng(7)
+    rows = rng.normal(size=(20, 8)).astype(np.float32)
+    rows /= np.linalg.norm(rows, axis=1, keepdims=True)
+    expected = logistic(rows[:3], rows[3:6], rows)
+    monkeypatch.setattr(learned, "_LOSS", Moved())
+    assert np.array_equal(logistic(rows[:3], rows[3:6], rows), expected)
 
 
 def test_expansion_takes_each_rows_best_papers_as_partitioning_does_ties_included() -> None:
