@@ -17,6 +17,11 @@ def cli_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("DIGEST_DATABASE_URL", f"sqlite:///{tmp_path / 'digest.db'}")
     monkeypatch.setenv("COLUMNS", "200")
+    # The CLI's console read COLUMNS when first imported, maybe by an earlier test in this
+    # process (pytest-xdist workers): its width is set here, not left to import order.
+    from digest.cli.common import console
+
+    monkeypatch.setattr(console, "width", 200)
     return tmp_path
 
 
