@@ -6,12 +6,9 @@ links minted the old way (one full signed token per link) keep working."""
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from html import unescape
-from pathlib import Path
 
-import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
@@ -22,24 +19,11 @@ from digest.runtime import Runtime
 from digest.store.schema import feedback
 from digest.store.subscribers import delete_subscriber, get_subscriber, upsert_subscriber
 from digest.tokens import make_token
-from digest.web import create_app
-from tests.web_support import SECRET, body_text, make_runtime
+from tests.web_support import SECRET, body_text
 
 NOW = datetime.now(UTC) - timedelta(hours=1)
 EDITION = "weekly:2026-W48"
 FEEDBACK = re.compile(r"https?://[^\s<>\"]+/feedback/[A-Za-z0-9_.\-]+")
-
-
-@pytest.fixture
-def rt(db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Runtime]:
-    runtime = make_runtime(tmp_path, monkeypatch, DIGEST_DATABASE_URL=db_url)
-    yield runtime
-    runtime.close()
-
-
-@pytest.fixture
-def web(rt: Runtime) -> TestClient:
-    return TestClient(create_app(rt), base_url="http://127.0.0.1:8000")
 
 
 def member(rt: Runtime, email: str) -> Subscriber:

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Iterator
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from email import message_from_bytes, policy
@@ -28,23 +27,10 @@ from digest.store.rate_limits import hit
 from digest.store.schema import suppressions
 from digest.store.subscribers import get_subscriber, suppress_address, upsert_subscriber
 from digest.tokens import make_token
-from digest.web import create_app
-from tests.web_support import SECRET, body_text, find_link, form_token, make_runtime
+from tests.web_support import SECRET, body_text, find_link, form_token
 
 EMAIL = "owner@example.org"
 NOW = datetime.now(UTC) - timedelta(hours=1)
-
-
-@pytest.fixture
-def rt(db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Runtime]:
-    runtime = make_runtime(tmp_path, monkeypatch, DIGEST_DATABASE_URL=db_url)
-    yield runtime
-    runtime.close()
-
-
-@pytest.fixture
-def web(rt: Runtime) -> TestClient:
-    return TestClient(create_app(rt), base_url="http://127.0.0.1:8000")
 
 
 def outbox(rt: Runtime) -> list[EmailMessage]:

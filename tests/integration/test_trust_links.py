@@ -10,9 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
@@ -23,23 +21,10 @@ from digest.profiles import validate_profile
 from digest.runtime import Runtime
 from digest.store.subscribers import delete_subscriber, get_subscriber, upsert_subscriber
 from digest.tokens import make_token
-from digest.web import create_app
-from tests.web_support import SECRET, make_runtime
+from tests.web_support import SECRET
 
 GONE = "this subscription no longer exists"
 NOW = datetime.now(UTC) - timedelta(hours=1)
-
-
-@pytest.fixture
-def rt(db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Runtime]:
-    runtime = make_runtime(tmp_path, monkeypatch, DIGEST_DATABASE_URL=db_url)
-    yield runtime
-    runtime.close()
-
-
-@pytest.fixture
-def web(rt: Runtime) -> TestClient:
-    return TestClient(create_app(rt), base_url="http://127.0.0.1:8000")
 
 
 def join(rt: Runtime, email: str, *, status: str = "active",
