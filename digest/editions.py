@@ -9,13 +9,33 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
-from typing import Literal
+from typing import Generic, Literal, Protocol, TypeVar
 
-from digest.models import EditionInfo, Paper, Subscriber
+from digest.models import EditionInfo, Frequency, Paper, SubscriberStatus
 from digest.zones import load_zone
 
 DEFAULT_TOO_LATE = timedelta(hours=24)
 FIRST_EDITION_LOOKBACK = timedelta(days=30)
+
+
+class Scheduled(Protocol):
+    """What deciding an edition reads of a subscriber (a ``Subscriber`` or a ``Schedule``)."""
+
+    @property
+    def id(self) -> int: ...
+    @property
+    def status(self) -> SubscriberStatus: ...
+    @property
+    def frequency(self) -> Frequency: ...
+    @property
+    def weekday(self) -> int: ...
+    @property
+    def hour(self) -> int: ...
+    @property
+    def timezone(self) -> str: ...
+
+
+S = TypeVar("S", bound=Scheduled)
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,7 +61,7 @@ def _local_start(day: date, tz: tzinfo) -> datetime:
     return datetime.combine(day, time(0), tzinfo=tz).astimezone(UTC)
 
 
-def edition_for(subscriber: Subscriber, now: datetime) -> EditionInfo:
+def edition_for(subscriber: Scheduled, now: datetime) -> EditionInfo:
     """The calendar edition containing ``now``: the subscriber's local ISO week or day.
 
     The key is shared by everyone in the same local period (``weekly:2026-W48``), and the
@@ -90,7 +110,7 @@ def _at_hour(day: date, hour: int, tz: tzinfo) -> datetime:
     return datetime.combine(day, time(hour), tzinfo=tz).astimezone(UTC)
 
 
-def last_due(subscriber: Subscriber, now: datetime) -> datetime:
+def last_due(subscriber: Scheduled, now: datetime) -> datetime:
     """The most recent scheduled delivery time at or before ``now`` (UTC)."""
     tz = load_zone(subscriber.timezone)
     local = now.astimezone(tz)
@@ -103,7 +123,7 @@ def last_due(subscriber: Subscriber, now: datetime) -> datetime:
     return due
 
 
-def next_due(subscriber: Subscriber, now: datetime) -> datetime:
+def next_due(subscriber: Scheduled, now: datetime) -> datetime:
     """The first scheduled delivery time strictly after ``now`` (UTC)."""
     tz = load_zone(subscriber.timezone)
     step = 1 if subscriber.frequency == "daily" else 7
@@ -111,7 +131,7 @@ def next_due(subscriber: Subscriber, now: datetime) -> datetime:
     return _at_hour(day, subscriber.hour, tz)
 
 
-def is_due(subscriber: Subscriber, now: datetime, last_edition: LastEdition | None, *,
+def is_due(subscriber: Scheduled, now: datetime, last_edition: LastEdition | None, *,
            too_late: timedelta = DEFAULT_TOO_LATE, active_since: datetime | None = None,
            first_at_once: bool = True) -> Due:
     """Should this subscriber's edition go out now?
@@ -153,18 +173,19 @@ def _hours(delta: timedelta) -> str:
 
 
 @dataclass(frozen=True, slots=True)
-class Selection:
+class Selection(Generic[S]):
     """Who gets which edition now: ``send`` to plan, ``skip`` to record as skipped (with
     the reason), and how many are ``waiting`` for their delivery time."""
 
-    send: list[tuple[Subscriber, EditionInfo]]
-    skip: list[tuple[Subscriber, EditionInfo, str]]
+    send: list[tuple[S, EditionInfo]]
+    skip: list[tuple[S, EditionInfo, str]]
     waiting: int = 0
 
 
-def select_due(subscribers: Sequence[Subscriber], now: datetime, *, scheduled: bool,
+def select_due(subscribers: Sequence[S], now: datetime, *, scheduled: bool,
                last: Mapping[int, LastEdition], joined: Mapping[int, datetime],
-               too_late: timedelta = DEFAULT_TOO_LATE, first_at_once: bool = True) -> Selection:
+               too_late: timedelta = DEFAULT_TOO_LATE, first_at_once: bool = True,
+               ) -> Selection[S]:
     """Which of these subscribers' editions are due at ``now``.
 
     ``scheduled=False`` (an operator's ``digest send``): everyone's current calendar edition,
@@ -173,8 +194,8 @@ def select_due(subscribers: Sequence[Subscriber], now: datetime, *, scheduled: b
     """
     if not scheduled:
         return Selection(send=[(sub, edition_for(sub, now)) for sub in subscribers], skip=[])
-    send: list[tuple[Subscriber, EditionInfo]] = []
-    skip: list[tuple[Subscriber, EditionInfo, str]] = []
+    send: list[tuple[S, EditionInfo]] = []
+    skip: list[tuple[S, EditionInfo, str]] = []
     waiting = 0
     for sub in subscribers:
         due = is_due(sub, now, last.get(sub.id), too_late=too_late,

@@ -83,6 +83,21 @@ class Subscriber:
 
 
 @dataclass(frozen=True, slots=True)
+class Schedule:
+    """When a subscriber gets editions, without their profile: what deciding who is due
+    reads for every subscriber (a planning pass reads profiles only for the batches it
+    ranks)."""
+
+    id: int
+    email: str
+    status: SubscriberStatus = "active"
+    frequency: Frequency = "weekly"
+    weekday: int = 0
+    hour: int = 8
+    timezone: str = "UTC"
+
+
+@dataclass(frozen=True, slots=True)
 class Pick:
     """A paper chosen for one subscriber, with its score and the human-readable reasons."""
 

@@ -15,10 +15,10 @@ from typing import Any, Protocol
 
 from digest.app.rankers import Rankers
 from digest.editions import DEFAULT_TOO_LATE, outside_window, select_due, window_start
-from digest.models import EditionInfo, Ranking, Subscriber
+from digest.models import EditionInfo, Ranking, Schedule, Subscriber
 from digest.store import Engine, history, ledger
 from digest.store.plan_locks import batch_lock
-from digest.store.subscribers import list_subscribers
+from digest.store.schedules import history_paper_ids, list_schedules, subscribers_to_rank
 
 # Subscribers ranked, then written to the ledger in one transaction, at a time: one read of
 # what they were sent, one insert, one progress tick per batch (small enough that delivery,
@@ -67,6 +67,7 @@ class PlanReport:
     per_subscriber: dict[str, str] = field(default_factory=dict)
     elsewhere: int = 0  # in a batch another worker was planning (PostgreSQL)
     pool: int = 0  # candidate papers ranked against
+    left: int = 0  # unsubscribed or paused between the pass's start and their batch
     pool_total: int = 0  # candidates before DIGEST_RANK_POOL_MAX cut the pool
 
 
@@ -100,13 +101,15 @@ class Planner:
         (``total``: subscribers due; first called with ``done=0``). With ``helpers``, other
         processes plan the same pass and take batches too (by the same locks); the batches
         they held are looked at again once they end, so none is left unplanned by a helper
-        that failed. Raises StoreError when the store fails.
+        that failed. Who is due is decided from everyone's schedule; profiles are read batch
+        by batch, by the process that ranks the batch, as they are then (a reader who left
+        meanwhile is counted in ``left``, not planned). Raises StoreError when the store fails.
         """
         report = PlanReport()
-        subscribers = [s for s in list_subscribers(self.engine, status="active")
-                       if s.frequency != "off" and (only is None or s.email == only)]
+        schedules = [s for s in list_schedules(self.engine, status="active")
+                     if s.frequency != "off" and (only is None or s.email == only)]
         due = select_due(
-            subscribers, now, scheduled=scheduled, too_late=too_late,
+            schedules, now, scheduled=scheduled, too_late=too_late,
             first_at_once=first_at_once,
             last=history.last_editions(self.engine) if scheduled else {},
             joined=history.active_since(self.engine) if scheduled else {})
@@ -122,7 +125,7 @@ class Planner:
                 gc.unfreeze()  # what _plan_batches froze is the collector's again
         return report
 
-    def _plan_pass(self, todo: list[tuple[Subscriber, int]], now: datetime, report: PlanReport,
+    def _plan_pass(self, todo: list[tuple[Schedule, int]], now: datetime, report: PlanReport,
                    on_progress: Progress | None, args: PlanArgs) -> None:
         helpers = self.helpers(args, len(todo)) if self.helpers else None
         try:
@@ -136,7 +139,7 @@ class Planner:
         if helpers is not None and skipped:
             self._plan_batches(skipped, now, report, None, again=todo)
 
-    def _record_skip(self, sub: Subscriber, edition: EditionInfo, reason: str, now: datetime,
+    def _record_skip(self, sub: Schedule, edition: EditionInfo, reason: str, now: datetime,
                      report: PlanReport) -> None:
         edition_id = ledger.ensure_edition(self.engine, edition, now=now)
         if ledger.add_delivery(self.engine, edition_id=edition_id, subscriber_id=sub.id,
@@ -144,8 +147,8 @@ class Planner:
             report.skipped_late += 1
             report.per_subscriber[sub.email] = reason
 
-    def _editions(self, todo: list[tuple[Subscriber, EditionInfo]],
-                  now: datetime) -> list[tuple[Subscriber, int]]:
+    def _editions(self, todo: list[tuple[Schedule, EditionInfo]],
+                  now: datetime) -> list[tuple[Schedule, int]]:
         """(subscriber, edition id) in subscriber id order: every worker cuts the same batches."""
         ids: dict[str, int] = {}
         out = []
@@ -155,8 +158,8 @@ class Planner:
             out.append((sub, ids[edition.key]))
         return out
 
-    def _fresh(self, chunk: list[tuple[Subscriber, int]],
-               report: PlanReport) -> list[tuple[Subscriber, int]]:
+    def _fresh(self, chunk: list[tuple[Schedule, int]],
+               report: PlanReport) -> list[tuple[Schedule, int]]:
         have = ledger.existing_deliveries(self.engine, [(e, s.id) for s, e in chunk])
         for sub, edition_id in chunk:
             if (edition_id, sub.id) in have:
@@ -164,10 +167,10 @@ class Planner:
                 report.per_subscriber[sub.email] = "already planned"
         return [(s, e) for s, e in chunk if (e, s.id) not in have]
 
-    def _plan_batches(self, todo: list[tuple[Subscriber, int]], now: datetime,
+    def _plan_batches(self, todo: list[tuple[Schedule, int]], now: datetime,
                       report: PlanReport, on_progress: Progress | None,
-                      again: list[tuple[Subscriber, int]] | None = None,
-                      ) -> list[tuple[Subscriber, int]]:
+                      again: list[tuple[Schedule, int]] | None = None,
+                      ) -> list[tuple[Schedule, int]]:
         """Rank and write ``todo`` batch by batch; returns the subscribers of the batches
         another worker held. ``again`` (the whole pass's list): a second look at such
         batches once the helpers ended; what they planned stays counted as elsewhere, the
@@ -176,7 +179,7 @@ class Planner:
         starts = {sub.id: window_start(delivered.get(sub.id), now) for sub, _ in again or todo}
         built: list[Any] = []  # [pool, ranker], at the first batch with someone to rank
         windows: dict[tuple[datetime, bool], set[str]] = {}  # most readers share one window
-        skipped: list[tuple[Subscriber, int]] = []
+        skipped: list[tuple[Schedule, int]] = []
         if on_progress:
             on_progress(0, len(todo))
         for start in range(0, len(todo), PLAN_BATCH):
@@ -202,21 +205,38 @@ class Planner:
                     candidates = self.rankers.pool(min(starts.values()))
                     report.pool, report.pool_total = len(candidates.papers), candidates.total
                     built += [candidates.papers, self.rankers.over(
-                        candidates.papers, [s for s, _ in todo]) if candidates.papers else None]
-                if fresh:
+                        candidates.papers, history=history_paper_ids(self.engine))
+                        if candidates.papers else None]
+                ready = self._current(fresh, report)
+                if ready:
                     pool, ranker = built
                     batch = []
-                    for sub, _ in fresh:
-                        key = (starts[sub.id], sub.id in delivered)
+                    for reader, _ in ready:
+                        key = (starts[reader.id], reader.id in delivered)
                         if key not in windows:
                             windows[key] = outside_window(pool, key[0], had_edition=key[1])
-                        batch.append((sub, windows[key]))
+                        batch.append((reader, windows[key]))
                     rankings = (self.rankers.rank_many(ranker, batch, now=now) if ranker
-                                else [Ranking(quiet=True)] * len(fresh))
-                    self._write(fresh, rankings, now, report)
+                                else [Ranking(quiet=True)] * len(ready))
+                    self._write(ready, rankings, now, report)
             if on_progress:
                 on_progress(start + len(chunk), len(todo))
         return skipped
+
+    def _current(self, fresh: list[tuple[Schedule, int]],
+                 report: PlanReport) -> list[tuple[Subscriber, int]]:
+        """The batch's subscribers as they are now, profiles and feedback read in one go;
+        those who unsubscribed or paused since the pass began are left out (``left``)."""
+        now_rows = subscribers_to_rank(self.engine, [s.id for s, _ in fresh]) if fresh else {}
+        ready = []
+        for sched, edition_id in fresh:
+            sub = now_rows.get(sched.id)
+            if sub is None or sub.status != "active" or sub.frequency == "off":
+                report.left += 1
+                report.per_subscriber[sched.email] = "no longer subscribed"
+            else:
+                ready.append((sub, edition_id))
+        return ready
 
     def _write(self, chunk: list[tuple[Subscriber, int]], rankings: list[Ranking],
                now: datetime, report: PlanReport) -> None:

@@ -83,15 +83,17 @@ def _history_ids(subscribers: Iterable[Subscriber], pool: set[str]) -> list[str]
 
 
 def pool_ranker(engine: Engine, pool: Sequence[Paper], *, embedder: Embedder | None,
-                subscribers: Iterable[Subscriber] = ()) -> Ranker:
-    """A ranker over ``pool`` for these subscribers, with cached embeddings and history; profile
-    texts' vectors are read from (and new ones kept in) the store."""
+                subscribers: Iterable[Subscriber] = (), history: Iterable[str] = ()) -> Ranker:
+    """A ranker over ``pool`` for these subscribers (and the papers ``history`` names), with
+    cached embeddings and history; profile texts' vectors are read from (and new ones kept
+    in) the store."""
     ids = {p.id for p in pool}
-    history = list(get_papers(engine, _history_ids(subscribers, ids)).values())
+    wanted = [*_history_ids(subscribers, ids), *(pid for pid in history if pid not in ids)]
+    known = list(get_papers(engine, list(dict.fromkeys(wanted))).values())
     if embedder is None:  # no encoder installed: lexical ranking only
-        return build_ranker(pool, semantic=False, history=history)
-    vectors = cached_embeddings(engine, [*pool, *history], embedder)
-    return build_ranker(pool, embedder=embedder, embeddings=vectors, history=history,
+        return build_ranker(pool, semantic=False, history=known)
+    vectors = cached_embeddings(engine, [*pool, *known], embedder)
+    return build_ranker(pool, embedder=embedder, embeddings=vectors, history=known,
                         profile_store=StoredProfiles(engine))
 
 
@@ -114,9 +116,12 @@ class Rankers:
             total = count_seen_since(self.engine, since, include_revisions=self.include_revisions)
         return Pool(papers, total)
 
-    def over(self, pool: Sequence[Paper], subscribers: Iterable[Subscriber] = ()) -> Ranker:
-        """A ranker over ``pool`` that knows these subscribers' liked/disliked/seed papers."""
-        return pool_ranker(self.engine, pool, embedder=self.embedder, subscribers=subscribers)
+    def over(self, pool: Sequence[Paper], subscribers: Iterable[Subscriber] = (), *,
+             history: Iterable[str] = ()) -> Ranker:
+        """A ranker over ``pool`` that knows these subscribers' liked/disliked/seed papers
+        and the papers ``history`` names (ids; unknown ones are left out)."""
+        return pool_ranker(self.engine, pool, embedder=self.embedder, subscribers=subscribers,
+                           history=history)
 
     def rank(self, ranker: Ranker, subscriber: Subscriber, *, now: datetime,
              exclude: set[str] | None = None) -> Ranking:

@@ -96,8 +96,8 @@ class Recording:
     def pool(self, since: datetime) -> Any:
         return self.inner.pool(since)
 
-    def over(self, pool: Any, subscribers: Any) -> Any:
-        return self.inner.over(pool, subscribers)
+    def over(self, pool: Any, subscribers: Any = (), **history: Any) -> Any:
+        return self.inner.over(pool, subscribers, **history)
 
     def rank_many(self, ranker: Any, batch: Any, *, now: datetime) -> Any:
         if self.entered is not None and not self.entered.is_set():
