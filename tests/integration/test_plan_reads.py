@@ -72,7 +72,7 @@ def test_schedules_and_batch_reads_match_the_full_subscriber_read(engine: Engine
     assert [(s.id, s.email, s.status, s.frequency, s.weekday, s.hour, s.timezone)
             for s in schedules] == [(s.id, s.email, s.status, s.frequency, s.weekday, s.hour,
                                      s.timezone) for s in full]
-    assert subscribers_to_rank(engine, [s.id for s in full][::-1] + [10_000]) == {
+    assert subscribers_to_rank(engine, [*(s.id for s in reversed(full)), 10_000]) == {
         s.id: s for s in full}
     assert subscribers_to_rank(engine, []) == {}
     a_now = next(s for s in full if s.email == "a@example.org")
