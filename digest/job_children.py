@@ -1,6 +1,7 @@
-"""The service's fetch and plan, each in a short-lived child process (``digest.schedule.child``
-says why): a stand-in with the Fetcher's and the Planner's calls, and the child's body over a
-Runtime of its own."""
+"""The service's numeric work in short-lived child processes (``digest.schedule.child`` says
+why): fetch and plan (a stand-in with the Fetcher's and the Planner's calls), and the web
+pages' "this week's picks" (a ``digest.app.reader.Picker``), each child over a Runtime of its
+own."""
 
 from __future__ import annotations
 
@@ -11,7 +12,13 @@ from datetime import datetime
 from typing import Any
 
 from digest.config import Settings
+from digest.models import Ranking, Subscriber
 from digest.runtime import Runtime
+
+# Picks ranked in children at once. One: a ranking child costs a core for a few seconds
+# (interpreter, numpy, the encoder, the pool's index) and ~250 MB; visitors who check
+# interests together wait their turn instead of starting one child each.
+RANKING_CHILDREN = 1
 
 # Seconds between wake-ups of the send loop while a child plans (a planning batch of 200
 # readers takes ~0.3 s of CPU, so a few batches are committed between two looks).
@@ -64,5 +71,37 @@ def child_work(what: str, settings: Settings, called_at: float, kwargs: dict[str
         work = rt.fetcher.fetch if what == "fetch" else rt.planner.plan
         kwargs["now"] = started_now(kwargs["now"], called_at)
         return plain(work(**kwargs))
+    finally:
+        rt.close()
+
+
+class RankInChild:
+    """``digest.app.reader.Picker`` for the web app: each ranking in a short-lived child
+    process (the web process never imports the ranker; its ~250 MB goes back to the system
+    when the child exits), at most RANKING_CHILDREN at a time. Blocks until done (called
+    from request threads, never on the event loop); raises what the ranking raised."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self._turns = threading.BoundedSemaphore(RANKING_CHILDREN)
+
+    def __call__(self, subscriber: Subscriber, interests: str, *, now: datetime,
+                 limit: int) -> Ranking:
+        from digest.schedule.child import run_in_child
+
+        with self._turns:
+            ranking: Ranking = run_in_child(child_picks, self.settings, subscriber, interests,
+                                            now, limit)
+        return ranking
+
+
+def child_picks(settings: Settings, subscriber: Subscriber, interests: str, now: datetime,
+                limit: int) -> Ranking:
+    """In the child: ``digest.app.rankers.ThisWeek`` over a Runtime of its own."""
+    from digest.app.rankers import ThisWeek
+
+    rt = Runtime(settings)
+    try:
+        return ThisWeek(rt.rankers)(subscriber, interests, now=now, limit=limit)
     finally:
         rt.close()

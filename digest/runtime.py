@@ -59,6 +59,9 @@ class Runtime:
     """One process's parts and use cases; ``close()`` releases the database pool."""
 
     settings: Settings
+    # Web pages' picks in a short-lived child process each (``digest serve``, ``digest run``),
+    # so a long-running web app never holds the ranker (digest.job_children.RankInChild).
+    rank_in_child: bool = False
 
     # -- parts ------------------------------------------------------------------------
     @cached_property
@@ -178,10 +181,20 @@ class Runtime:
 
     @cached_property
     def reader(self) -> Reader:
-        """Editions in a browser and in a feed reader, and this week's picks."""
-        from digest.app.reader import Reader
+        """Editions in a browser and in a feed reader, and this week's picks (ranked in a
+        child process each when ``rank_in_child``: the web app of the service)."""
+        from digest.app.reader import Picker, Reader
 
-        return Reader(self.engine, self.rankers, self.mail)
+        picker: Picker
+        if self.rank_in_child:
+            from digest.job_children import RankInChild
+
+            picker = RankInChild(self.settings)
+        else:
+            from digest.app.rankers import ThisWeek
+
+            picker = ThisWeek(self.rankers)
+        return Reader(self.engine, picker, self.mail)
 
     @cached_property
     def notifier(self) -> Notifier:

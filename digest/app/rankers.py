@@ -18,6 +18,7 @@ from datetime import datetime
 import numpy as np
 
 from digest.app.profile_store import StoredProfiles
+from digest.editions import FIRST_EDITION_LOOKBACK
 from digest.models import REVISIONS, Paper, Ranking, Subscriber
 from digest.rank import Embedder, Ranker, build_ranker, embed_papers, from_blob, to_blob
 from digest.store import Engine
@@ -139,3 +140,21 @@ class Rankers:
         requests = [(sub.profile, sub.papers_per_email, sent[sub.id] | exclude)
                     for sub, exclude in batch]
         return [with_revision_marks(r) for r in ranker.rank_many(requests, now=now)]
+
+
+@dataclass(frozen=True, slots=True)
+class ThisWeek:
+    """``digest.app.reader.Picker`` in this process: the papers of the last
+    ``FIRST_EDITION_LOOKBACK`` ranked for ``interests`` with the subscriber's feedback and
+    history (what a first edition would hold), ``limit`` picks."""
+
+    rankers: Rankers
+
+    def __call__(self, subscriber: Subscriber, interests: str, *, now: datetime,
+                 limit: int) -> Ranking:
+        sub = replace(subscriber, papers_per_email=limit,
+                      profile=replace(subscriber.profile, interests=interests))
+        pool = self.rankers.pool(now - FIRST_EDITION_LOOKBACK).papers
+        if not pool or not interests.strip():
+            return Ranking()
+        return self.rankers.rank(self.rankers.over(pool, [sub]), sub, now=now)

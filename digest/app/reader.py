@@ -1,18 +1,20 @@
 """Use case: the reader's face beyond the inbox — an edition in a browser (the email's own
 HTML), the private Atom feed of their editions, and "your digest this week": what the ranker
-would pick now for some interests (cached, for the subscribe and preferences pages)."""
+would pick now for some interests (cached, for the subscribe and preferences pages).
+
+The ranking itself is a ``Picker``: in this process (``digest.app.rankers.ThisWeek``) or, in
+the service, in a short-lived child process (``digest.job_children.RankInChild``), so the web
+app never imports the ranker nor keeps its memory."""
 
 from __future__ import annotations
 
 import logging
 import threading
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Protocol
 
 from digest.app.digest_mail import DigestMail
-from digest.app.rankers import Rankers
-from digest.editions import FIRST_EDITION_LOOKBACK
 from digest.models import Pick, Profile, Ranking, Subscriber
 from digest.render import RenderedEmail
 from digest.render.context import PaperView, paper_view
@@ -47,12 +49,20 @@ class FeedEntry:
     papers: list[PaperView]
 
 
+class Picker(Protocol):
+    """Ranks this week's papers for ``interests`` as ``subscriber``'s (their feedback and
+    history kept), ``limit`` picks; an empty Ranking when there is nothing to rank."""
+
+    def __call__(self, subscriber: Subscriber, interests: str, *, now: datetime,
+                 limit: int) -> Ranking: ...
+
+
 @dataclass
 class Reader:
-    """Editions read elsewhere, and this week's picks, over the store, rankers and mail."""
+    """Editions read elsewhere, and this week's picks, over the store, a picker and mail."""
 
     engine: Engine
-    rankers: Rankers
+    picker: Picker
     mail: DigestMail
     _cache: dict[tuple[Any, ...], tuple[datetime, list[PaperView]]] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
@@ -103,12 +113,9 @@ class Reader:
             hit = self._cache.get(key)
             if hit is not None and now - hit[0] < CHECK_TTL:
                 return hit[1]
-        sub = replace(subscriber, papers_per_email=limit,
-                      profile=replace(subscriber.profile, interests=interests))
-        pool = self.rankers.pool(now - FIRST_EDITION_LOOKBACK).papers
+        ranking = self.picker(subscriber, interests, now=now, limit=limit)
         picks: list[PaperView] = []
-        if pool and interests.strip():
-            ranking = self.rankers.rank(self.rankers.over(pool, [sub]), sub, now=now)
+        if ranking.picks:
             links = self.mail.links.for_digest(subscriber.id, subscriber.public_id)
             picks = [paper_view(pick, links) for pick in ranking.picks]
         with self._lock:

@@ -56,6 +56,7 @@ def _serve(host: str | None, port: int | None) -> None:
     # digest logs one JSON line per job run; APScheduler's own per-run lines would double it.
     logging.getLogger("apscheduler").setLevel(logging.WARNING)
     with runtime(ready=True) as rt:
+        rt.rank_in_child = True  # pages' picks in a child: the web app stays light
         # The web app's own settings (DIGEST_WEB__HOST/PORT) are the defaults when present.
         web = getattr(rt.settings, "web", None)
         bind_host = host if host is not None else str(getattr(web, "host", "127.0.0.1"))

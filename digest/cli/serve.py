@@ -17,6 +17,7 @@ def serve_command(
     from digest.web import create_app
 
     with runtime(ready=True) as rt:
+        rt.rank_in_child = True  # pages' picks in a child: the web app stays light
         app = create_app(rt)  # checks the secret: production refuses to start without one
         rt.status.collect()  # migrate and read before the first request: fail here, not there
         bind_host, bind_port = host or rt.settings.web.host, port or rt.settings.web.port
