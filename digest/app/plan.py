@@ -24,6 +24,7 @@ from digest.store.schedules import history_paper_ids, list_schedules, subscriber
 # what they were sent, one insert, one progress tick per batch (small enough that delivery,
 # overlapped with planning, starts early).
 PLAN_BATCH = 200
+PER_SUBSCRIBER_KEPT = 200  # lines of PlanReport.per_subscriber
 Progress = Callable[[int, int], None]
 
 
@@ -64,11 +65,22 @@ class PlanReport:
     skipped_late: int = 0  # scheduled: due too long ago, recorded as skipped
     nothing_new: int = 0  # no paper cleared the relevance floor
     skipped_quiet: int = 0
+    # What happened to each subscriber, for the first PER_SUBSCRIBER_KEPT only (``note``):
+    # a million-reader pass keeps a bounded report, and a table shows the first ones.
     per_subscriber: dict[str, str] = field(default_factory=dict)
+    unlisted: bool = False  # some subscribers' lines were not kept
     elsewhere: int = 0  # in a batch another worker was planning (PostgreSQL)
     pool: int = 0  # candidate papers ranked against
     left: int = 0  # unsubscribed or paused between the pass's start and their batch
     pool_total: int = 0  # candidates before DIGEST_RANK_POOL_MAX cut the pool
+
+    def note(self, email: str, what: str) -> None:
+        """Say what happened to ``email`` (a later note replaces an earlier one); kept for the
+        first PER_SUBSCRIBER_KEPT subscribers, ``unlisted`` set for the rest."""
+        if email in self.per_subscriber or len(self.per_subscriber) < PER_SUBSCRIBER_KEPT:
+            self.per_subscriber[email] = what
+        else:
+            self.unlisted = True
 
 
 def frozen_picks(ranking: Ranking) -> list[dict[str, Any]]:
@@ -145,7 +157,7 @@ class Planner:
         if ledger.add_delivery(self.engine, edition_id=edition_id, subscriber_id=sub.id,
                                picks=[], quiet=False, now=now, state="skipped", note=reason):
             report.skipped_late += 1
-            report.per_subscriber[sub.email] = reason
+            report.note(sub.email, reason)
 
     def _editions(self, todo: list[tuple[Schedule, EditionInfo]],
                   now: datetime) -> list[tuple[Schedule, int]]:
@@ -164,7 +176,7 @@ class Planner:
         for sub, edition_id in chunk:
             if (edition_id, sub.id) in have:
                 report.already += 1
-                report.per_subscriber[sub.email] = "already planned"
+                report.note(sub.email, "already planned")
         return [(s, e) for s, e in chunk if (e, s.id) not in have]
 
     def _plan_batches(self, todo: list[tuple[Schedule, int]], now: datetime,
@@ -200,7 +212,7 @@ class Planner:
                     report.elsewhere += len(chunk)
                     skipped += chunk
                     for sub, _ in chunk:
-                        report.per_subscriber[sub.email] = "planned by another worker"
+                        report.note(sub.email, "planned by another worker")
                 if fresh and not built:
                     candidates = self.rankers.pool(min(starts.values()))
                     report.pool, report.pool_total = len(candidates.papers), candidates.total
@@ -233,7 +245,7 @@ class Planner:
             sub = now_rows.get(sched.id)
             if sub is None or sub.status != "active" or sub.frequency == "off":
                 report.left += 1
-                report.per_subscriber[sched.email] = "no longer subscribed"
+                report.note(sched.email, "no longer subscribed")
             else:
                 ready.append((sub, edition_id))
         return ready
@@ -244,7 +256,7 @@ class Planner:
         for (sub, edition_id), ranking in zip(chunk, rankings, strict=True):
             if not ranking.picks:
                 report.nothing_new += 1
-                report.per_subscriber[sub.email] = "nothing new"
+                report.note(sub.email, "nothing new")
                 continue
             skip = ranking.quiet and sub.quiet_week == "skip"
             rows.append(ledger.NewDelivery(
@@ -256,9 +268,9 @@ class Planner:
                 subs, rows, ledger.add_deliveries(self.engine, rows, now=now), strict=True):
             if not added:
                 report.already += 1  # another node planned it between our check and insert
-                report.per_subscriber[sub.email] = "already planned"
+                report.note(sub.email, "already planned")
                 continue
             report.skipped_quiet += skip
             report.planned += not skip
-            report.per_subscriber[sub.email] = (f"{len(row.picks)} papers"
-                                                + (" (quiet)" if ranking.quiet else ""))
+            report.note(sub.email, f"{len(row.picks)} papers"
+                        + (" (quiet)" if ranking.quiet else ""))

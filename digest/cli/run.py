@@ -111,6 +111,9 @@ def run_command(
         for email, what in planned.per_subscriber.items():
             table.add_row(literal(email), literal(what))
         console.print(table)
+        if planned.unlisted:
+            console.print(f"(the first {len(planned.per_subscriber)} subscribers; "
+                          "the counts below cover everyone)", highlight=False)
         console.print(send_table(report, rt.transport_name))
         notes(report, nothing_due_hint=False)
     # The same rule as `digest send` (cli/send.py): a dead SMTP server or a delivery left

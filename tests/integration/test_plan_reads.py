@@ -110,3 +110,18 @@ def test_a_pass_ranks_each_reader_as_they_are_when_their_batch_comes(
     # e is ranked by the interests they hold now: the same picks as a, who wrote the same.
     assert rows[subs["e@example.org"].id] == expected
     assert [p["id"] for p in expected] == [p["id"] for p in rows[subs["a@example.org"].id]]
+
+
+def test_a_big_pass_keeps_a_bounded_report(engine: Engine,
+                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    _world(engine)
+    monkeypatch.setattr(plan_module, "PER_SUBSCRIBER_KEPT", 2)
+    monkeypatch.setattr(plan_module, "PLAN_BATCH", 2)
+    report = Planner(engine, Rankers(engine, CountingEmbedder())).plan(now=NOW)
+    assert report.planned == len(READERS)
+    assert list(report.per_subscriber) == ["a@example.org", "b@example.org"]
+    assert report.unlisted
+    small = Planner(engine, Rankers(engine, CountingEmbedder())).plan(
+        now=NOW, only="e@example.org")
+    assert (small.per_subscriber, small.unlisted) == ({"e@example.org": "already planned"},
+                                                      False)
