@@ -21,7 +21,7 @@ import feedparser
 import httpx
 import pytest
 
-from digest.app.rankers import Rankers
+from digest.app.rankers import Rankers, ThisWeek
 from digest.models import Ranking, Subscriber
 from digest.profiles import validate_profile
 from digest.runtime import Runtime
@@ -190,7 +190,8 @@ def test_checking_interests_round_trips_without_saving_and_is_limited(
             return super().rank(ranker, subscriber, **kw)
 
     r = rt.rankers
-    rt.reader.rankers = CountingRankers(r.engine, r.embedder, r.pool_max, r.include_revisions)
+    rt.reader.picker = ThisWeek(CountingRankers(r.engine, r.embedder, r.pool_max,
+                                                r.include_revisions))
     prefs = rt.links.url("preferences", sub_id, public_id(rt, sub_id))
     form = {"interests": "protein design with diffusion models", "seed_papers": "",
             "frequency": "weekly", "weekday": "monday", "hour": "8",
