@@ -15,7 +15,7 @@ from sqlalchemy import Engine, select
 from digest.models import Schedule, Subscriber
 from digest.store.guard import reading
 from digest.store.schema import feedback, subscribers
-from digest.store.subscribers import ID_CHUNK, _feedback_for, row_to_subscriber
+from digest.store.subscribers import ID_CHUNK, feedback_for, row_to_subscriber
 
 _SCHEDULE = (subscribers.c.id, subscribers.c.email, subscribers.c.status,
              subscribers.c.frequency, subscribers.c.weekday, subscribers.c.hour,
@@ -41,7 +41,7 @@ def subscribers_to_rank(engine: Engine, ids: Sequence[int]) -> dict[int, Subscri
         for start in range(0, len(unique), ID_CHUNK):
             chunk = unique[start:start + ID_CHUNK]
             rows = conn.execute(select(subscribers).where(subscribers.c.id.in_(chunk))).all()
-            fb = _feedback_for(conn, [r.id for r in rows])
+            fb = feedback_for(conn, [r.id for r in rows])
             found.update((r.id, row_to_subscriber(r, liked=fb[r.id][0], disliked=fb[r.id][1]))
                          for r in rows)
     return found

@@ -91,7 +91,9 @@ def upsert_subscriber(engine: Engine, data: SubscriberInput, *, now: datetime, s
 ID_CHUNK = 10_000  # ids bound in one IN (...)
 
 
-def _feedback_for(conn: Any, ids: Sequence[int]) -> dict[int, tuple[list[str], list[str]]]:
+def feedback_for(conn: Any, ids: Sequence[int]) -> dict[int, tuple[list[str], list[str]]]:
+    """(liked, disliked) paper ids of each subscriber in ``ids``, over ``conn``: the latest
+    signal for a paper wins, oldest first."""
     out: dict[int, tuple[list[str], list[str]]] = {i: ([], []) for i in ids}
     if not ids:
         return out
@@ -119,7 +121,7 @@ def list_subscribers(engine: Engine, *, status: str | None = None) -> list[Subsc
         query = query.where(subscribers.c.status == status)
     with reading(engine) as conn:
         rows = conn.execute(query).all()
-        fb = _feedback_for(conn, [r.id for r in rows])
+        fb = feedback_for(conn, [r.id for r in rows])
     return [row_to_subscriber(r, liked=fb[r.id][0], disliked=fb[r.id][1]) for r in rows]
 
 
@@ -141,14 +143,15 @@ def get_subscriber(engine: Engine, *, email: str | None = None,
         row = conn.execute(query).first()
         if row is None:
             return None
-        fb = _feedback_for(conn, [row.id])
+        fb = feedback_for(conn, [row.id])
     return row_to_subscriber(row, liked=fb[row.id][0], disliked=fb[row.id][1])
 
 
 def subscribers_by_id(engine: Engine, ids: Sequence[int]) -> dict[int, Subscriber]:
     """The subscribers with these ids, by id, in one read (ids with no row are absent).
     Their liked/disliked papers are left empty: this is the read of a send batch, and a
-    digest never shows them (ranking, which does, reads them with ``list_subscribers``)."""
+    digest never shows them (ranking, which does, reads them with
+    ``store.schedules.subscribers_to_rank``)."""
     found: dict[int, Subscriber] = {}
     unique = sorted(set(ids))
     with reading(engine) as conn:
