@@ -18,7 +18,8 @@ from digest.editions import DEFAULT_TOO_LATE, outside_window, select_due, window
 from digest.models import EditionInfo, Ranking, Schedule, Subscriber
 from digest.store import Engine, history, ledger
 from digest.store.plan_locks import batch_lock
-from digest.store.schedules import history_paper_ids, list_schedules, subscribers_to_rank
+from digest.store.schedules import history_paper_ids, list_schedules
+from digest.store.subscribers import subscribers_by_id
 
 # Subscribers ranked, then written to the ledger in one transaction, at a time: one read of
 # what they were sent, one insert, one progress tick per batch (small enough that delivery,
@@ -239,7 +240,8 @@ class Planner:
                  report: PlanReport) -> list[tuple[Subscriber, int]]:
         """The batch's subscribers as they are now, profiles and feedback read in one go;
         those who unsubscribed or paused since the pass began are left out (``left``)."""
-        now_rows = subscribers_to_rank(self.engine, [s.id for s, _ in fresh]) if fresh else {}
+        now_rows = (subscribers_by_id(self.engine, [s.id for s, _ in fresh], feedback=True)
+                    if fresh else {})
         ready = []
         for sched, edition_id in fresh:
             sub = now_rows.get(sched.id)

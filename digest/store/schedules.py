@@ -1,5 +1,6 @@
-"""The reads of a planning pass: every subscriber's schedule (light: no profile), the full
-subscribers of one batch, and the papers any active reader's feedback or seeds name.
+"""The reads of a planning pass: every subscriber's schedule (light: no profile) and the
+papers any active reader's feedback or seeds name; each batch's full subscribers come from
+``store.subscribers.subscribers_by_id(..., feedback=True)``.
 
 A pass decides who is due from the schedules of all active subscribers and reads profiles
 (JSON columns, feedback rows) only for the batches it ranks: reading every profile up front
@@ -8,14 +9,11 @@ took each planning process seconds per 20,000 readers and held them all in memor
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 from sqlalchemy import Engine, select
 
-from digest.models import Schedule, Subscriber
+from digest.models import Schedule
 from digest.store.guard import reading
 from digest.store.schema import feedback, subscribers
-from digest.store.subscribers import ID_CHUNK, feedback_for, row_to_subscriber
 
 _SCHEDULE = (subscribers.c.id, subscribers.c.email, subscribers.c.status,
              subscribers.c.frequency, subscribers.c.weekday, subscribers.c.hour,
@@ -29,22 +27,6 @@ def list_schedules(engine: Engine, *, status: str = "active") -> list[Schedule]:
         return [Schedule(id=r.id, email=r.email, status=r.status, frequency=r.frequency,
                          weekday=r.weekday, hour=r.hour, timezone=r.timezone)
                 for r in conn.execute(query)]
-
-
-def subscribers_to_rank(engine: Engine, ids: Sequence[int]) -> dict[int, Subscriber]:
-    """The subscribers with these ids as they are now, with their liked and disliked papers
-    (what ranking reads), by id; ids with no row are absent. One read of rows and one of
-    feedback per ``ID_CHUNK`` ids."""
-    unique = sorted(set(ids))
-    found: dict[int, Subscriber] = {}
-    with reading(engine) as conn:
-        for start in range(0, len(unique), ID_CHUNK):
-            chunk = unique[start:start + ID_CHUNK]
-            rows = conn.execute(select(subscribers).where(subscribers.c.id.in_(chunk))).all()
-            fb = feedback_for(conn, [r.id for r in rows])
-            found.update((r.id, row_to_subscriber(r, liked=fb[r.id][0], disliked=fb[r.id][1]))
-                         for r in rows)
-    return found
 
 
 def history_paper_ids(engine: Engine, *, status: str = "active") -> list[str]:

@@ -147,17 +147,22 @@ def get_subscriber(engine: Engine, *, email: str | None = None,
     return row_to_subscriber(row, liked=fb[row.id][0], disliked=fb[row.id][1])
 
 
-def subscribers_by_id(engine: Engine, ids: Sequence[int]) -> dict[int, Subscriber]:
-    """The subscribers with these ids, by id, in one read (ids with no row are absent).
-    Their liked/disliked papers are left empty: this is the read of a send batch, and a
-    digest never shows them (ranking, which does, reads them with
-    ``store.schedules.subscribers_to_rank``)."""
+def subscribers_by_id(engine: Engine, ids: Sequence[int], *,
+                      feedback: bool = False) -> dict[int, Subscriber]:
+    """The subscribers with these ids as they are now, by id, in one read per 500 ids (ids
+    with no row are absent). Their liked/disliked papers are read too with ``feedback``
+    (what ranking needs: a planning batch); left empty otherwise (a send batch: a digest
+    never shows them)."""
     found: dict[int, Subscriber] = {}
     unique = sorted(set(ids))
     with reading(engine) as conn:
         for start in range(0, len(unique), 500):  # under every backend's bound-parameter cap
             query = select(subscribers).where(subscribers.c.id.in_(unique[start:start + 500]))
-            found.update((row.id, row_to_subscriber(row)) for row in conn.execute(query))
+            rows = conn.execute(query).all()
+            fb = feedback_for(conn, [r.id for r in rows]) if feedback else {}
+            for r in rows:
+                liked, disliked = fb.get(r.id, ([], []))
+                found[r.id] = row_to_subscriber(r, liked=liked, disliked=disliked)
     return found
 
 

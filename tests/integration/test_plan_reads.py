@@ -18,12 +18,13 @@ from digest.app.rank import read_feed_files
 from digest.app.rankers import Rankers
 from digest.models import SubscriberInput
 from digest.store.papers import upsert_papers
-from digest.store.schedules import history_paper_ids, list_schedules, subscribers_to_rank
+from digest.store.schedules import history_paper_ids, list_schedules
 from digest.store.schema import deliveries
 from digest.store.subscribers import (
     get_subscriber,
     list_subscribers,
     record_feedback,
+    subscribers_by_id,
     unsubscribe,
     update_subscriber,
     upsert_subscriber,
@@ -72,9 +73,10 @@ def test_schedules_and_batch_reads_match_the_full_subscriber_read(engine: Engine
     assert [(s.id, s.email, s.status, s.frequency, s.weekday, s.hour, s.timezone)
             for s in schedules] == [(s.id, s.email, s.status, s.frequency, s.weekday, s.hour,
                                      s.timezone) for s in full]
-    assert subscribers_to_rank(engine, [*(s.id for s in reversed(full)), 10_000]) == {
+    assert subscribers_by_id(engine, [*(s.id for s in reversed(full)), 10_000],
+                             feedback=True) == {
         s.id: s for s in full}
-    assert subscribers_to_rank(engine, []) == {}
+    assert subscribers_by_id(engine, [], feedback=True) == {}
     a_now = next(s for s in full if s.email == "a@example.org")
     assert (a_now.profile.liked, a_now.profile.disliked) == ((), (ids[1], ids[0]))
     # The pending reader's seed is not an active reader's history.
