@@ -21,6 +21,7 @@ from digest.store.papers import upsert_papers
 from digest.store.schedules import history_paper_ids, list_schedules
 from digest.store.schema import deliveries
 from digest.store.subscribers import (
+    delete_subscriber,
     get_subscriber,
     list_subscribers,
     record_feedback,
@@ -127,3 +128,21 @@ def test_a_big_pass_keeps_a_bounded_report(engine: Engine,
         now=NOW, only="e@example.org")
     assert (small.per_subscriber, small.unlisted) == ({"e@example.org": "already planned"},
                                                       False)
+
+
+def test_a_reader_erased_during_a_pass_gets_no_row(engine: Engine,
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    _world(engine)
+    subs = {s.email: s for s in list_subscribers(engine, status="active")}
+    monkeypatch.setattr(plan_module, "PLAN_BATCH", 2)
+
+    def meanwhile(done: int, total: int) -> None:
+        if done == 0:
+            delete_subscriber(engine, subs["b@example.org"].id, now=NOW)
+
+    report = Planner(engine, Rankers(engine, CountingEmbedder())).plan(now=NOW,
+                                                                        on_progress=meanwhile)
+    assert (report.planned, report.left) == (len(READERS) - 1, 1)
+    with engine.connect() as conn:
+        ids = set(conn.execute(select(deliveries.c.subscriber_id)).scalars())
+    assert subs["b@example.org"].id not in ids and len(ids) == len(READERS) - 1
