@@ -80,6 +80,10 @@ def as_json(ranking: Ranking) -> dict[str, Any]:
         {"id": p.paper.id, "score": p.score, "reasons": list(p.reasons)} for p in ranking.picks]}
 
 
+def _without_scores(ranking: dict[str, Any]) -> dict[str, Any]:
+    return {**ranking, "picks": [{**p, "score": None} for p in ranking["picks"]]}
+
+
 @pytest.fixture(scope="module")
 def golden() -> list[dict[str, Any]]:
     return list(json.loads(GOLDEN.read_text())["rankings"])
@@ -91,7 +95,14 @@ def test_batch_picks_equal_the_product_rankers_one_by_one(golden: list[dict[str,
     batch = ranker().rank_many([(p, k, ex) for p, k, ex in cases], now=NOW)
     one_by_one = [ranker().rank(p, now=NOW, k=k, exclude=ex) for p, k, ex in cases]
     assert [as_json(r) for r in batch] == [as_json(r) for r in one_by_one]
-    assert [as_json(r) for r in one_by_one] == golden
+    # Ids, order and reasons exactly as recorded; scores to 2e-4: the feedback regression is
+    # now solved to its optimum (learned.fit_logistic), where the recording's lbfgs stopped
+    # at gtol=1e-4 (profile 6's fourth decimal moved twice, its picks did not).
+    now = [as_json(r) for r in one_by_one]
+    assert [_without_scores(r) for r in now] == [_without_scores(g) for g in golden]
+    for ours, recorded in zip(now, golden, strict=True):
+        assert all(abs(a["score"] - b["score"]) <= 2e-4
+                   for a, b in zip(ours["picks"], recorded["picks"], strict=True))
     assert golden[5]["quiet"] and any(g["picks"] for g in golden)
 
 
