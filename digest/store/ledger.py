@@ -9,7 +9,7 @@ The send side (claims under a lease, outcomes) lives in ``store.claims`` and ``s
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Sequence, Set
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -108,6 +108,20 @@ def existing_deliveries(engine: Engine,
     wanted = set(pairs)
     with reading(engine) as conn:
         return {(e, s) for e, s in conn.execute(query) if (e, s) in wanted}
+
+
+def planned_among(engine: Engine,
+                  pairs: Set[tuple[int, int]]) -> set[tuple[int, int]]:
+    """Which of these (edition id, subscriber id) pairs have a row (in any state): one query
+    by edition, streamed, whatever the number of pairs (a whole pass's second look, where
+    :func:`existing_deliveries`' id lists would pass the driver's parameter limit)."""
+    if not pairs:
+        return set()
+    query = select(deliveries.c.edition_id, deliveries.c.subscriber_id).where(
+        deliveries.c.edition_id.in_(sorted({e for e, _ in pairs})))
+    with reading(engine) as conn:
+        rows = conn.execution_options(yield_per=10_000).execute(query)
+        return {(e, s) for e, s in rows if (e, s) in pairs}
 
 
 def has_delivery(engine: Engine, *, edition_id: int, subscriber_id: int) -> bool:

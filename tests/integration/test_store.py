@@ -56,6 +56,23 @@ def test_ledger_one_row_per_edition_and_subscriber(engine: Engine) -> None:
     assert ledger.sent_paper_ids(engine, sid) == {"p1"}
 
 
+
+def test_planned_among_reads_a_whole_pass_in_one_query_past_the_parameter_limit(
+        engine: Engine) -> None:
+    # 70,000 pairs: an IN list of them would pass PostgreSQL's 65,535 bind parameters.
+    sid, _ = upsert_subscriber(engine, SubscriberInput(email="a@example.org", interests="x"),
+                               now=NOW, status="active", origin="cli")
+    info = EditionInfo("weekly:2026-W48", "weekly", NOW, NOW + timedelta(days=7))
+    eid = ledger.ensure_edition(engine, info, now=NOW)
+    other = ledger.ensure_edition(engine, EditionInfo("weekly:2026-W49", "weekly",
+                                                      NOW + timedelta(days=7),
+                                                      NOW + timedelta(days=14)), now=NOW)
+    assert ledger.add_delivery(engine, edition_id=eid, subscriber_id=sid, picks=[],
+                               quiet=False, now=NOW, state="skipped")
+    asked = {(eid, sid), (other, sid)} | {(eid, n) for n in range(10**6, 10**6 + 70_000)}
+    assert ledger.planned_among(engine, asked) == {(eid, sid)}
+    assert ledger.planned_among(engine, set()) == set()
+
 def sent(delivery_id: int) -> Outcome:
     return Outcome(delivery_id, "sent", message_id="<m>", reply="250", transport="smtp")
 
