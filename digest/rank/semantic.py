@@ -86,12 +86,3 @@ def paper_matrix(
         mat[missing] = fresh
     norms = np.linalg.norm(mat, axis=1, keepdims=True)
     return cast(np.ndarray, mat / np.maximum(norms, 1e-12))  # Any in numpy's stubs
-
-
-def nearest(vectors: np.ndarray, papers: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """For each paper, the highest cosine to any of ``vectors`` and which one it was."""
-    if len(vectors) == 0:
-        n = papers.shape[0]
-        return np.zeros(n, dtype=np.float32), np.zeros(n, dtype=np.int64)
-    sims = vectors @ papers.T
-    return sims.max(axis=0), sims.argmax(axis=0)
