@@ -4,8 +4,9 @@ process that started them, each taking the batches it locks first (store.plan_lo
 Ranking is CPU work in Python and numpy; the GIL makes threads useless for it, so helpers
 are processes (spawned: a fresh interpreter, no forked locks or connections). Each opens
 its own store and encoder from the same settings. A helper that fails just ends: the
-starting process looks again at every batch a helper held (``Planner.plan``), so nothing is
-left unplanned and nothing is planned twice (one ledger row per edition and subscriber).
+starting process then reads the pass's ledger rows once and plans any batch still
+missing a row (``Planner.plan``), so nothing is left unplanned and nothing is planned twice
+(one ledger row per edition and subscriber).
 """
 
 from __future__ import annotations

@@ -112,11 +112,12 @@ class Planner:
         id order; on PostgreSQL a batch another worker is planning is left to it
         (``store.plan_locks``). ``on_progress(done, total)`` hears after each batch
         (``total``: subscribers due; first called with ``done=0``). With ``helpers``, other
-        processes plan the same pass and take batches too (by the same locks); the batches
-        they held are looked at again once they end, so none is left unplanned by a helper
-        that failed. Who is due is decided from everyone's schedule; profiles are read batch
-        by batch, by the process that ranks the batch, as they are then (a reader who left
-        meanwhile is counted in ``left``, not planned). Raises StoreError when the store fails.
+        processes plan the same pass and take batches too (by the same locks); once they end,
+        the pass's ledger rows are read once and only the batches still missing a row are
+        planned again, so none is left unplanned by a helper that failed. Who is due is
+        decided from everyone's schedule; profiles are read batch by batch, by the process
+        that ranks the batch, as they are then (a reader who left meanwhile is counted in
+        ``left``, not planned). Raises StoreError when the store fails.
         """
         report = PlanReport()
         schedules = [s for s in list_schedules(self.engine, status="active")

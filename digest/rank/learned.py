@@ -60,52 +60,87 @@ def fit_logistic(x: np.ndarray, liked: int) -> tuple[np.ndarray, float]:
     ``liked`` of them liked, the rest disliked: sum_i s_i * logloss_i + ||w||^2 / 2, s_i the
     balanced class weight n / (2 * count of i's class), the intercept not penalized.
 
-    Solved by Newton's method in the span of the rows (the representer theorem: w = x.T @ a,
-    so the unknowns are n + 1, not d + 1), with a backtracking line search; it stops at a
-    gradient under 1e-10, the optimum itself, where the estimator's lbfgs stops at gtol=1e-4
-    (tests/unit/test_rank_scoring.py checks both under scikit-learn's own loss_gradient).
-    Measured (bench/edition.py's 20,000 readers, one in ten with 6 labels): 1.3 ms a fit with
-    scipy's L-BFGS-B over scikit-learn's private loss (11% of planning, cProfile), 0.1 ms here.
-    Raises numpy.linalg.LinAlgError only for rows that make every step singular (not seen)."""
+    Solved by Newton's method with a backtracking line search, in whichever space is smaller:
+    the span of the rows (the representer theorem: w = x.T @ a, n + 1 unknowns) while n <= d,
+    else w itself (d + 1 unknowns), so a reader with thousands of labels costs n * d^2 a step,
+    not n^3 (2,000 labels: 0.9 s a fit in the span alone). It stops at a gradient under
+    1e-10 of its starting size, the optimum itself, where the estimator's lbfgs stops at
+    gtol=1e-4 (tests/unit/test_rank_scoring.py checks both under scikit-learn's own
+    loss_gradient). Measured (bench/edition.py's 20,000 readers, one in ten with 6 labels):
+    1.3 ms a fit with scipy's L-BFGS-B over scikit-learn's private loss (11% of planning,
+    cProfile), 0.1 ms here.
+    Raises ValueError unless both classes have a row."""
     rows = np.asarray(x, dtype=np.float64)
     n = len(rows)
+    if not 0 < liked < n:
+        raise ValueError(f"fit_logistic needs liked and disliked rows, got {liked} of {n} liked")
     target = np.r_[np.ones(liked), np.zeros(n - liked)]
     weight = (n / (2.0 * np.array([n - liked, liked])))[target.astype(np.intp)]
-    gram = rows @ rows.T
-    a, b = np.zeros(n), 0.0
+    if n > rows.shape[1]:
+        return _newton(rows, target, weight, gram=None)
+    a, b = _newton(rows, target, weight, gram=rows @ rows.T)
+    return rows.T @ a, b
 
-    def objective(a: np.ndarray, b: float) -> tuple[float, np.ndarray]:
-        z = gram @ a + b
+
+def _newton(
+    rows: np.ndarray, target: np.ndarray, weight: np.ndarray, *, gram: np.ndarray | None
+) -> tuple[np.ndarray, float]:
+    """Newton's method for fit_logistic over u: margins z = design @ u + b, penalty u.Q.u / 2.
+
+    With ``gram`` (the rows' span): design = Q = G = rows @ rows.T, u the rows' coefficients.
+    G is singular when rows repeat, so the step solves the system with G factored out of the
+    Hessian G(CG + I) and of the gradient G(u + r); w's gradient is rows.T(u + r). Without:
+    design = rows, Q = I, u = w: Hessian rows.T C rows + I, gradient rows.T r + u.
+    Returns (u, b)."""
+    design = rows if gram is None else gram
+    k = design.shape[1]
+
+    def objective(u: np.ndarray, b: float) -> tuple[float, np.ndarray]:
+        z = design @ u + b
         data = np.sum(weight * (np.logaddexp(0.0, z) - target * z))
-        return float(data + 0.5 * a @ gram @ a), z
+        return float(data + 0.5 * u @ (u if gram is None else gram @ u)), z
 
-    value, z = objective(a, b)
+    u, b = np.zeros(k), 0.0
+    value, z = objective(u, b)
+    tolerance = 0.0
     for _ in range(NEWTON_STEPS):
         p = _sigmoid(z)
         residual = weight * (p - target)
-        ga, gb = a + residual, float(residual.sum())  # gradient: (gram @ ga, gb); w's is x.T @ ga
-        if max(float(np.abs(rows.T @ ga).max()), abs(gb)) < 1e-10:
-            break
         curve = weight * p * (1 - p)
-        system = np.empty((n + 1, n + 1))
-        system[:n, :n] = np.eye(n) + curve[:, None] * gram
-        system[:n, n] = curve
-        system[n, :n] = curve @ gram
-        system[n, n] = curve.sum()
-        step = np.linalg.solve(system, -np.r_[ga, gb])
-        slope = float((gram @ ga) @ step[:n] + gb * step[n])
-        t = 1.0
+        system = np.empty((k + 1, k + 1))
+        system[k, k] = curve.sum()
+        if gram is not None:
+            direction = u + residual
+            gradient = np.r_[rows.T @ direction, residual.sum()]
+            system[:k, :k] = np.eye(k) + curve[:, None] * gram
+            system[:k, k] = curve
+            system[k, :k] = curve @ gram
+            rhs, slope_of = np.r_[direction, residual.sum()], np.r_[gram @ direction, residual.sum()]
+        else:
+            gradient = np.r_[rows.T @ residual + u, residual.sum()]
+            system[:k, :k] = rows.T @ (curve[:, None] * rows) + np.eye(k)
+            system[:k, k] = system[k, :k] = rows.T @ curve
+            rhs = slope_of = gradient
+        size = float(np.abs(gradient).max())
+        if tolerance == 0.0:
+            tolerance = 1e-10 * max(1.0, size)  # relative to the start's gradient
+        if size < tolerance:
+            break
+        step = np.linalg.solve(system, -rhs)
+        slope = float(slope_of @ step)
         # Armijo backtracking (the objective is convex: a full step nearly always does). The
         # allowance of 1e-12 of the value lets the last step, whose decrease is below
         # float64 rounding, pass at once instead of after 27 halvings.
         allowance = 1e-12 * max(1.0, abs(value))
-        while True:
-            new_value, new_z = objective(a + t * step[:n], b + t * step[n])
-            if new_value <= value + 1e-4 * t * slope + allowance or t < 1e-8:
-                break
+        t = 1.0
+        new_value, new_z = objective(u + step[:k], b + float(step[k]))
+        while new_value > value + 1e-4 * t * slope + allowance:
             t /= 2
-        a, b, value, z = a + t * step[:n], b + t * step[n], new_value, new_z
-    return rows.T @ a, b
+            if t < 1e-8:  # no step lowers the objective: u is as good as float64 allows
+                return u, b
+            new_value, new_z = objective(u + t * step[:k], b + t * float(step[k]))
+        u, b, value, z = u + t * step[:k], b + t * float(step[k]), new_value, new_z
+    return u, b
 
 
 def _sigmoid(z: np.ndarray) -> np.ndarray:

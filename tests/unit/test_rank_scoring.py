@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import numpy as np
+import pytest
 
 from digest.models import Paper
 from digest.rank import embed_papers
@@ -176,6 +177,51 @@ def test_logistic_is_scikit_learns_regression_solved_to_its_optimum_on_real_pape
         assert np.abs(gradient).max() <= np.abs(theirs).max()
         expected = 2 * model.predict_proba(vectors)[:, 1] - 1
         assert np.allclose(logistic(pos, neg, vectors), expected, atol=5e-3)
+
+
+def test_logistic_with_more_labels_than_dimensions_is_still_the_optimum(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # A reader with a long history: more liked and disliked papers (up to 125) than the vectors have
+    # dimensions (64 here, 384 for MiniLM), where the fit leaves the rows' span for w itself.
+    # Still scikit-learn's optimum, and the same answer the span gives just below the switch.
+    from digest.rank.learned import fit_logistic
+    from tests.unit.test_rank_batch import corpus
+
+    week, old = corpus()
+    vectors = np.array(list(embed_papers(week + old, CountingEmbedder()).values()))
+    rng = np.random.default_rng(5)
+    for liked, disliked in ((80, 45), (15, 100), (40, 26), (33, 33)):
+        rows = rng.choice(len(vectors), liked + disliked, replace=False)
+        pos, neg = vectors[rows[:liked]], vectors[rows[liked:]]
+        coef, intercept = fit_logistic(np.vstack([pos, neg]), liked)
+        loss, x, y, weight, l2 = _objective(pos, neg)
+        _, gradient = loss.loss_gradient(np.r_[coef, intercept], x, y, weight, l2, 1)
+        assert np.abs(gradient).max() < 1e-9, (liked, disliked)
+    # and the cost follows the smaller side: no Newton system larger than d + 1 (one of
+    # n + 1 made 2,000 labels cost 0.9 s a fit, n^3).
+    solved: list[int] = []
+    solve = np.linalg.solve
+    monkeypatch.setattr(np.linalg, "solve", lambda a, b: solved.append(len(a)) or solve(a, b))
+    fit_logistic(vectors[:125], 60)
+    assert solved and max(solved) <= vectors.shape[1] + 1
+    # The same regression posed both ways: 50 rows in a 40-dimensional basis q (n > d, solved
+    # in w) and the same rows embedded back in 64 dimensions (n <= d, solved in the span). An
+    # isometry changes nothing, so the weights must map onto each other and the intercepts agree.
+    q, _ = np.linalg.qr(rng.normal(size=(64, 40)))
+    small = vectors[rng.choice(len(vectors), 50, replace=False)] @ q
+    w_small, b_small = fit_logistic(small, 20)
+    w_wide, b_wide = fit_logistic(small @ q.T, 20)
+    assert np.allclose(q @ w_small, w_wide, atol=1e-8) and abs(b_small - b_wide) < 1e-8
+
+
+def test_logistic_refuses_a_single_class() -> None:
+    from digest.rank.learned import fit_logistic
+
+    with pytest.raises(ValueError, match="liked and disliked"):
+        fit_logistic(np.eye(4), 4)
+    with pytest.raises(ValueError, match="liked and disliked"):
+        fit_logistic(np.eye(4), 0)
 
 
 def test_expansion_takes_each_rows_best_papers_as_partitioning_does_ties_included() -> None:
