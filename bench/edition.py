@@ -153,7 +153,7 @@ from datetime import UTC, datetime
 from digest.config import load_settings
 from digest.runtime import Runtime
 rt = Runtime(load_settings(database_url=sys.argv[1], secret_key="b" * 32,
-                           from_address="digest@bench.example"))
+                           from_address="digest@bench.example", plan_processes=int(sys.argv[2])))
 print(rt.planner.plan(now=datetime.now(UTC)).planned)
 rt.close()
 """
@@ -235,14 +235,16 @@ def run_edition(url: str, port: int, n: int, deliver: bool, tmp: Path,
         figures["profile_texts"] = encode_profiles(rt)
     start = time.perf_counter()
     with stage(figures, "plan"):
-        extra = [subprocess.Popen([sys.executable, "-c", EXTRA_WORKER, url], cwd=ROOT,
+        # each extra worker runs with the same --plan-processes (its helpers plan for it)
+        extra = [subprocess.Popen([sys.executable, "-c", EXTRA_WORKER, url, str(plan_processes)],
+                                  cwd=ROOT,
                                   stdout=subprocess.PIPE, text=True) for _ in range(workers - 1)]
         report = rt.planner.plan(now=datetime.now(UTC),
                                  on_progress=lambda d, t: ticks.append(time.perf_counter()))
         others = [int((p.communicate()[0].strip().splitlines() or ["0"])[-1]) for p in extra]
     figures["workers"], figures["planned_by_others"] = workers, sum(others)
     figures["plan_processes"] = plan_processes
-    figures["planned_by_helpers"] = report.elsewhere - sum(others)
+    figures["planned_by_helpers"] = report.elsewhere - sum(others)  # any worker's helpers
     figures["first_batch_planned_s"] = round(ticks[1] - start, 2) if len(ticks) > 1 else None
     # Everything due was planned in this run (a fresh world): here, by helpers or by
     # other workers ("already" counts batches a helper finished before this process looked).
