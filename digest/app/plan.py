@@ -7,6 +7,7 @@ row is unique, so a rerun, a crash or a second worker never plans (or sends) it 
 
 from __future__ import annotations
 
+import contextlib
 import gc
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -15,6 +16,7 @@ from typing import Any, Protocol
 
 from digest.app.rankers import Rankers
 from digest.editions import DEFAULT_TOO_LATE, outside_window, select_due, window_start
+from digest.errors import StoreError
 from digest.models import EditionInfo, Ranking, Schedule, Subscriber
 from digest.store import Engine, history, ledger
 from digest.store.plan_locks import batch_lock
@@ -205,6 +207,7 @@ class Planner:
         built: list[Any] = []  # [pool, ranker], at the first batch with someone to rank
         windows: dict[tuple[datetime, bool], set[str]] = {}  # most readers share one window
         held: list[list[tuple[Schedule, int]]] = []
+        written = 0  # ledger rows this process added in this call
         if on_progress:
             on_progress(0, len(todo))
         for start in range(0, len(todo), PLAN_BATCH):
@@ -243,7 +246,11 @@ class Planner:
                         batch.append((reader, windows[key]))
                     rankings = (self.rankers.rank_many(ranker, batch, now=now) if ranker
                                 else [Ranking(quiet=True)] * len(ready))
-                    self._write(ready, rankings, now, report)
+                    written += self._write(ready, rankings, now, report)
+                    # PostgreSQL's estimates of the growing ledger (a failing database is
+                    # met, and reported, by the next batch's own reads and writes)
+                    with contextlib.suppress(StoreError):
+                        ledger.refresh_statistics(self.engine, written=written)
             if on_progress:
                 on_progress(start + len(chunk), len(todo))
         return held
@@ -265,7 +272,8 @@ class Planner:
         return ready
 
     def _write(self, chunk: list[tuple[Subscriber, int]], rankings: list[Ranking],
-               now: datetime, report: PlanReport) -> None:
+               now: datetime, report: PlanReport) -> int:
+        """Insert the batch's ledger rows; returns how many were added here."""
         rows, subs = [], []
         for (sub, edition_id), ranking in zip(chunk, rankings, strict=True):
             if not ranking.picks:
@@ -278,8 +286,8 @@ class Planner:
                 quiet=ranking.quiet, state="skipped" if skip else "pending",
                 note="quiet week, subscriber skips those" if skip else None))
             subs.append((sub, ranking, skip))
-        for (sub, ranking, skip), row, added in zip(
-                subs, rows, ledger.add_deliveries(self.engine, rows, now=now), strict=True):
+        outcomes = ledger.add_deliveries(self.engine, rows, now=now)
+        for (sub, ranking, skip), row, added in zip(subs, rows, outcomes, strict=True):
             if not added:
                 report.already += 1  # another node planned it between our check and insert
                 report.note(sub.email, "already planned")
@@ -288,3 +296,4 @@ class Planner:
             report.planned += not skip
             report.note(sub.email, f"{len(row.picks)} papers"
                         + (" (quiet)" if ranking.quiet else ""))
+        return sum(outcomes)

@@ -73,6 +73,33 @@ def test_planned_among_reads_a_whole_pass_in_one_query_past_the_parameter_limit(
     assert ledger.planned_among(engine, asked) == {(eid, sid)}
     assert ledger.planned_among(engine, set()) == set()
 
+def test_ledger_statistics_are_refreshed_when_they_lag_its_rows(engine: Engine) -> None:
+    # PostgreSQL plans the ledger's reads from its statistics: refreshed (ANALYZE) once the
+    # rows outgrow them, left alone once they are current; SQLite's planner needs none.
+    from sqlalchemy import insert, select
+
+    from digest.store.schema import subscribers
+
+    with engine.begin() as conn:
+        conn.execute(insert(subscribers), [
+            {"email": f"r{i}@example.org", "name": "", "interests": "x", "keywords": [],
+             "categories": [], "authors": [], "seed_papers": [], "popularity_weight": 1.0,
+             "status": "active", "frequency": "weekly", "weekday": 0, "hour": 8,
+             "timezone": "UTC", "papers_per_email": 10, "quiet_week": "send",
+             "origin": "import", "created_at": NOW, "confirmed_at": NOW, "hard_bounces": 0}
+            for i in range(1200)])
+        ids = list(conn.execute(select(subscribers.c.id)).scalars())
+    assert not ledger.refresh_statistics(engine)  # an empty ledger: nothing to know
+    eid = ledger.ensure_edition(engine, EditionInfo("weekly:2026-W48", "weekly", NOW,
+                                                    NOW + timedelta(days=7)), now=NOW)
+    assert all(ledger.add_deliveries(engine, [
+        ledger.NewDelivery(edition_id=eid, subscriber_id=i, picks=[], quiet=False)
+        for i in ids], now=NOW))
+    postgres = engine.dialect.name == "postgresql"
+    assert ledger.refresh_statistics(engine, written=1200) is postgres  # never analyzed
+    assert not ledger.refresh_statistics(engine, written=1200)  # current now
+
+
 def sent(delivery_id: int) -> Outcome:
     return Outcome(delivery_id, "sent", message_id="<m>", reply="250", transport="smtp")
 
