@@ -207,7 +207,7 @@ class Planner:
         built: list[Any] = []  # [pool, ranker], at the first batch with someone to rank
         windows: dict[tuple[datetime, bool], set[str]] = {}  # most readers share one window
         held: list[list[tuple[Schedule, int]]] = []
-        written = 0  # ledger rows this process added in this call
+        written, check_at = 0, ledger.STATISTICS_FROM  # ledger rows added here; next look
         if on_progress:
             on_progress(0, len(todo))
         for start in range(0, len(todo), PLAN_BATCH):
@@ -247,10 +247,10 @@ class Planner:
                     rankings = (self.rankers.rank_many(ranker, batch, now=now) if ranker
                                 else [Ranking(quiet=True)] * len(ready))
                     written += self._write(ready, rankings, now, report)
-                    # PostgreSQL's estimates of the growing ledger (a failing database is
-                    # met, and reported, by the next batch's own reads and writes)
-                    with contextlib.suppress(StoreError):
-                        ledger.refresh_statistics(self.engine, written=written)
+                    if written >= check_at:  # as the rows double: a few looks a pass, not 500
+                        check_at = 2 * written  # (a failing database is met by the next batch)
+                        with contextlib.suppress(StoreError):
+                            ledger.refresh_statistics(self.engine, written=written)
             if on_progress:
                 on_progress(start + len(chunk), len(todo))
         return held
