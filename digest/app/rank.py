@@ -17,6 +17,7 @@ from digest.models import Paper, Profile, Ranking
 from digest.rank import Embedder, build_ranker
 from digest.rank.encoder import MiniLMEncoder
 from digest.rank.lexical import paper_text
+from digest.rank.semantic import title_text
 from digest.store.subscribers import get_subscriber
 from digest.store.vector_cache import default_path, read_vectors, text_key, write_vectors
 
@@ -66,20 +67,22 @@ def _embed(embedder: Embedder, texts: list[str], on_progress: Progress | None) -
 def cached_vectors(papers: Sequence[Paper], embedder: Embedder,
                    path: Path | None = None,
                    on_progress: Progress | None = None) -> dict[str, np.ndarray]:
-    """Paper id -> unit vector, from the local cache where the same text met the same model
-    before (``store.vector_cache``); the rest are encoded and cached, ``on_progress(done,
+    """Paper id -> its (2, d) unit rows (``rank.embed_papers``: title + abstract, then the
+    title alone), each text's vector from the local cache where the same text met the same
+    model before (``store.vector_cache``); the rest are encoded and cached, ``on_progress(done,
     total)`` hearing after each batch of texts encoded (not called when all were cached)."""
     path = path or default_path()
-    texts = [paper_text(p) for p in papers]
-    keys = [text_key(t) for t in texts]
-    stored = read_vectors(path, embedder.name, sorted(set(keys)))
-    missing = [i for i, k in enumerate(keys) if k not in stored]
+    pairs = [(paper_text(p), title_text(p)) for p in papers]
+    keys = {text: text_key(text) for pair in pairs for text in pair}
+    stored = read_vectors(path, embedder.name, sorted(set(keys.values())))
+    missing = [text for text, key in keys.items() if key not in stored]
     if missing:
-        fresh = _embed(embedder, [texts[i] for i in missing], on_progress)
-        new = {keys[i]: np.asarray(fresh[j], dtype=np.float32) for j, i in enumerate(missing)}
+        fresh = _embed(embedder, missing, on_progress)
+        new = {keys[t]: np.asarray(fresh[j], dtype=np.float32) for j, t in enumerate(missing)}
         write_vectors(path, embedder.name, new)
         stored.update(new)
-    return {p.id: stored[k] for p, k in zip(papers, keys, strict=True)}
+    return {p.id: np.stack([stored[keys[whole]], stored[keys[title]]])
+            for p, (whole, title) in zip(papers, pairs, strict=True)}
 
 
 def rank_papers(papers: Sequence[Paper], profile: Profile, *, now: datetime, top: int,

@@ -27,7 +27,7 @@ from digest.rank.lexical import LexicalIndex, paper_text
 from digest.rank.profile import PaperLookup, ParsedProfile, parse_profile
 from digest.rank.reasons import matched_in_doc, reader_words, reasons_for
 from digest.rank.select import pick_top, pick_top_many
-from digest.rank.semantic import paper_matrix
+from digest.rank.semantic import paper_matrix, row_of
 
 # The quiet-week floor, on the paper's own MiniLM cosine to what the reader wrote (never
 # lexical overlap or popularity). Measured on the tuning profiles of bench/data (issue 17,
@@ -67,9 +67,11 @@ class Ranker:
         history: Sequence[Paper] = (),
         history_vectors: np.ndarray | None = None,
         profile_store: VectorStore | None = None,
+        titles: np.ndarray | None = None,
     ) -> None:
         self.papers = tuple(papers)
         self.vectors = vectors
+        self.titles = titles if vectors is not None else None  # (papers, d): title rows
         self.embedder = embedder if vectors is not None else None
         self.lexical = LexicalIndex([paper_text(p) for p in self.papers])
         # Liked, disliked and seed papers are mostly from earlier weeks: they are looked up
@@ -134,7 +136,7 @@ class Ranker:
         queries = [self._query(p, pos, neg) for p, (pos, neg) in zip(batch, feedback, strict=True)]
         out = []
         for parsed, (pos, neg), cos, extra, cover, lexical in zip(
-                batch, feedback, cosines(queries, self.vectors), bonus, coverage, words,
+                batch, feedback, cosines(queries, self.vectors, self.titles), bonus, coverage, words,
                 strict=True):
             sem = cos.score + LR_WEIGHT * logistic(pos, neg, self.vectors)
             # The nearest liked paper: found for the picks only (_pick), 0.5 ms a reader less
@@ -279,7 +281,8 @@ def build_ranker(
     """Fit the lexical models and gather paper embeddings once for this corpus.
 
     ``embedder=None`` means the packaged default encoder; ``semantic=False`` ranks by BM25
-    alone. ``embeddings`` (paper id -> vector, e.g. from the store) skip re-encoding papers.
+    alone. ``embeddings`` (paper id -> its (2, d) rows from ``embed_papers``, e.g. from the
+    store; a (d,) vector is the whole-text row alone) skip re-encoding papers.
     ``history``: earlier papers that profiles may name as liked, disliked or seed papers
     (their vectors also come from ``embeddings`` when present); never picked.
     ``profile_store``: where profile texts' vectors are kept between editions.
@@ -290,11 +293,8 @@ def build_ranker(
         embedder = default_embedder()
     if not semantic:
         return Ranker(papers, None, None, history=history)
-    vectors = paper_matrix(papers, embedder, embeddings) if papers else None
-    current = {p.id for p in papers}
-    hist = [p for p in history if p.id not in current]
-    hist_vectors = None
-    if hist and vectors is not None:
-        hist_vectors = paper_matrix(hist, embedder, embeddings)
-    return Ranker(papers, vectors, embedder, history=hist, history_vectors=hist_vectors,
-                  profile_store=profile_store)
+    rows = paper_matrix(papers, embedder, embeddings) if papers else None
+    hist = [p for p in history if p.id not in {q.id for q in papers}]
+    old = paper_matrix(hist, embedder, embeddings, rows=1) if hist and rows is not None else None
+    return Ranker(papers, row_of(rows, 0), embedder, history=hist, history_vectors=row_of(old, 0),
+                  profile_store=profile_store, titles=row_of(rows, 1))

@@ -1,7 +1,8 @@
 """Paper embeddings kept with each paper, so a paper is encoded once, never per subscriber.
 
-Each blob is stored with the name of the encoder that made it; a different encoder (a new
-model) simply re-encodes instead of mixing vector spaces.
+Each blob is stored with the tag of the encoder that made it (and of the rows it holds: see
+``app.rankers.stored_model``); a different encoder (a new model) simply re-encodes instead of
+mixing vector spaces.
 """
 
 from __future__ import annotations

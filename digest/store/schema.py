@@ -84,8 +84,8 @@ papers = Table(
     Column("announce_type", String(40)),  # how arXiv announced it when digest first stored it
     Column("version", Integer),  # newest arXiv version seen (the 4 of 1905.07799v4)
     Column("content_hash", String(64), nullable=False),  # detects unchanged re-announcements
-    Column("embedding", LargeBinary),  # float32 vector, computed once per paper
-    Column("embedding_model", String(64)),  # the encoder that made it (see store.embeddings)
+    Column("embedding", LargeBinary),  # float32 rows (text, then title), once per paper
+    Column("embedding_model", String(64)),  # the encoder (and layout) that made it: store.embeddings
     Column("first_seen", UTCDateTime(), nullable=False),
     Column("last_seen", UTCDateTime(), nullable=False),
     Index("ix_papers_first_seen", "first_seen"),

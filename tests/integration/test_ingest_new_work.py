@@ -15,7 +15,7 @@ import pytest
 from sqlalchemy import Engine
 
 from digest.app.fetch import FeedResult, Fetcher, IngestRules
-from digest.app.rankers import Rankers, cached_embeddings
+from digest.app.rankers import Rankers, cached_embeddings, stored_model
 from digest.editions import FIRST_EDITION_LOOKBACK
 from digest.models import EditionInfo, Paper, Profile, Ranking, Subscriber, SubscriberInput
 from digest.rank import default_embedder
@@ -171,8 +171,8 @@ def test_embeddings_are_stored_as_computed(engine: Engine) -> None:
     upsert_papers(engine, papers, now=NOW)
     with pytest.raises(KeyboardInterrupt):
         cached_embeddings(engine, papers, FailingEmbedder(calls=2), batch=2)
-    kept = load_embeddings(engine, [p.id for p in papers], model=CountingEmbedder().name)
+    kept = load_embeddings(engine, [p.id for p in papers], model=stored_model(CountingEmbedder()))
     assert len(kept) == 4  # two batches of two were written before the interruption
     again = CountingEmbedder()
     vectors = cached_embeddings(engine, papers, again, batch=2)
-    assert len(vectors) == 5 and len(again.encoded) == 1  # only the missing one
+    assert len(vectors) == 5 and again.encoded == ["Paper 4. text 4", "Paper 4"]  # the missing one

@@ -7,9 +7,10 @@ from datetime import UTC, datetime, timedelta
 import numpy as np
 from sqlalchemy import Engine
 
-from digest.app.rankers import cached_embeddings, pool_ranker
+from digest.app.rankers import cached_embeddings, pool_ranker, stored_model
 from digest.models import Paper, Profile, Subscriber
-from digest.store.embeddings import load_embeddings
+from digest.rank import to_blob
+from digest.store.embeddings import load_embeddings, save_embeddings
 from digest.store.papers import get_papers, upsert_papers
 from tests.unit.rank_fixtures import CountingEmbedder
 
@@ -29,10 +30,12 @@ def test_each_paper_is_encoded_once_and_reused(engine: Engine) -> None:
     stored = list(get_papers(engine, ["p1", "p2", "p3"]).values())
     embedder = CountingEmbedder()
     first = cached_embeddings(engine, stored, embedder)
-    assert len(embedder.encoded) == 3 and set(first) == {"p1", "p2", "p3"}
-    assert set(load_embeddings(engine, ["p1", "p2", "p3"], model=embedder.name)) == {"p1", "p2", "p3"}
+    assert len(embedder.encoded) == 6 and set(first) == {"p1", "p2", "p3"}  # text and title each
+    assert first["p2"].shape == (2, 64)
+    model = stored_model(embedder)
+    assert set(load_embeddings(engine, ["p1", "p2", "p3"], model=model)) == {"p1", "p2", "p3"}
     again = cached_embeddings(engine, stored, embedder)
-    assert len(embedder.encoded) == 3  # nothing re-encoded
+    assert len(embedder.encoded) == 6  # nothing re-encoded
     assert np.allclose(again["p2"], first["p2"])
     # Another encoder never reads vectors from a different vector space.
     assert load_embeddings(engine, ["p1"], model="another-model") == {}
@@ -44,9 +47,31 @@ def test_changed_text_drops_the_stale_vector(engine: Engine) -> None:
     cached_embeddings(engine, list(get_papers(engine, ["p1", "p2", "p3"]).values()), embedder)
     revised = Paper(id="p2", title="Protein inverse folding, revised", abstract="new abstract")
     upsert_papers(engine, [revised], now=NOW + timedelta(days=1))
-    assert set(load_embeddings(engine, ["p1", "p2", "p3"], model=embedder.name)) == {"p1", "p3"}
+    assert set(load_embeddings(engine, ["p1", "p2", "p3"], model=stored_model(embedder))) == {"p1", "p3"}
     cached_embeddings(engine, list(get_papers(engine, ["p1", "p2", "p3"]).values()), embedder)
     assert embedder.encoded[-1].startswith("Protein inverse folding, revised")
+
+
+def test_a_vector_stored_before_title_rows_is_kept_and_only_its_title_encoded(
+        engine: Engine) -> None:
+    upsert_papers(engine, _papers(), now=NOW)
+    stored = list(get_papers(engine, ["p1", "p2", "p3"]).values())
+    embedder = CountingEmbedder()
+    # What digest stored before issue 17: the title + abstract row alone, tagged with the
+    # encoder's bare name.
+    whole = embedder.embed([f"{p.title}. {p.abstract}" for p in stored])
+    save_embeddings(engine, {p.id: to_blob(whole[i]) for i, p in enumerate(stored[:2])},
+                    model=embedder.name)
+    embedder.encoded.clear()
+    got = cached_embeddings(engine, stored, embedder)
+    titles = [p.title for p in stored[:2]]
+    assert sorted(embedder.encoded) == sorted([*titles, stored[2].title,
+                                               f"{stored[2].title}. {stored[2].abstract}"])
+    assert np.allclose(got["p1"][0], whole[0]) and np.allclose(got["p2"][0], whole[1])
+    assert np.allclose(got["p1"][1], embedder.embed([stored[0].title])[0])
+    embedder.encoded.clear()
+    cached_embeddings(engine, stored, embedder)
+    assert embedder.encoded == []  # all three now stored with their title rows
 
 
 def test_pool_ranker_brings_liked_papers_from_earlier_weeks(engine: Engine) -> None:

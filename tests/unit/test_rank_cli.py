@@ -160,4 +160,5 @@ def test_feed_ranking_keeps_paper_vectors_in_the_user_cache(
     assert first.exit_code == again.exit_code == 0
     assert json.loads(first.stdout) == json.loads(again.stdout)
     with sqlite3.connect(tmp_path / "cache" / "digest" / "embeddings.sqlite") as conn:
-        assert conn.execute("SELECT count(*) FROM vectors").fetchone() == (2,)
+        # two papers, each its title + abstract and its title alone
+        assert conn.execute("SELECT count(*) FROM vectors").fetchone() == (4,)

@@ -116,8 +116,8 @@ class CountingEmbedder:
 
 
 def test_stored_embeddings_are_used_instead_of_re_encoding(ranker: Ranker) -> None:
-    assert ranker.vectors is not None
-    stored = {p.id: ranker.vectors[i] for i, p in enumerate(CORPUS)}
+    assert ranker.vectors is not None and ranker.titles is not None
+    stored = {p.id: np.stack([ranker.vectors[i], ranker.titles[i]]) for i, p in enumerate(CORPUS)}
     counting = CountingEmbedder()
     again = build_ranker(CORPUS, embedder=counting, embeddings=stored)
     assert counting.texts == 0  # papers come from the store
@@ -147,19 +147,24 @@ def test_embed_papers_and_blobs_round_trip(ranker: Ranker) -> None:
 
     stored = embed_papers(CORPUS[:2])
     assert set(stored) == {"2601.00001", "2601.00002"}
+    assert stored["2601.00001"].shape == (2, 384)  # title + abstract, then the title alone
     blob = to_blob(stored["2601.00001"])
-    assert len(blob) == stored["2601.00001"].shape[0] * 4  # 384 floats, 1,152 with the extra
-    back = from_blob(blob)
+    assert len(blob) == 2 * 384 * 4
+    back = from_blob(blob).reshape(2, -1)
     assert back.dtype == np.float32 and np.array_equal(back, stored["2601.00001"])
-    assert ranker.vectors is not None
-    assert float(back @ ranker.vectors[0]) > 0.9999  # same text, same vector
+    assert ranker.vectors is not None and ranker.titles is not None
+    assert float(back[0] @ ranker.vectors[0]) > 0.9999  # same text, same vector
+    assert float(back[1] @ ranker.titles[0]) > 0.9999
+    encoder = default_embedder()
+    assert encoder is not None
+    assert float(back[1] @ encoder.embed([CORPUS[0].title])[0]) > 0.9999  # the title alone
 
 
 def test_feedback_on_papers_from_earlier_weeks_uses_history(ranker: Ranker) -> None:
     # Last week's liked paper is not a candidate now, but still steers and explains.
     last_week, this_week = CORPUS[6], CORPUS[:6]
-    assert ranker.vectors is not None
-    stored = {p.id: ranker.vectors[i] for i, p in enumerate(CORPUS)}
+    assert ranker.vectors is not None and ranker.titles is not None
+    stored = {p.id: np.stack([ranker.vectors[i], ranker.titles[i]]) for i, p in enumerate(CORPUS)}
     counting = CountingEmbedder()
     with_history = build_ranker(
         this_week, embedder=counting, embeddings=stored, history=[last_week]
@@ -177,6 +182,8 @@ def test_feedback_on_papers_from_earlier_weeks_uses_history(ranker: Ranker) -> N
 
 def test_embeddings_from_another_model_are_refused_clearly() -> None:
     stale = {p.id: np.ones(8, dtype=np.float32) for p in CORPUS}
-    ranker = build_ranker(CORPUS, embeddings=stale)
     with pytest.raises(ValueError, match="re-embed"):
-        ranker.rank(Profile(interests="protein design"), now=NOW)
+        build_ranker(CORPUS, embeddings=stale).rank(Profile(interests="protein design"), now=NOW)
+    rows = {p.id: np.ones((2, 8), dtype=np.float32) for p in CORPUS}
+    with pytest.raises(ValueError, match="re-embed"):
+        build_ranker(CORPUS, embeddings=rows).rank(Profile(interests="protein design"), now=NOW)

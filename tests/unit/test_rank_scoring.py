@@ -147,7 +147,7 @@ def _cases() -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
     from tests.unit.test_rank_batch import corpus
 
     week, _ = corpus()
-    vectors = np.array(list(embed_papers(week, CountingEmbedder()).values()))
+    vectors = np.array(list(embed_papers(week, CountingEmbedder()).values()))[:, 0]  # whole-text rows
     rng = np.random.default_rng(11)
     picks = [([0, 1, 2], [10, 11, 12]), ([3, 4, 5, 6, 7], [40, 41, 42])]
     for _ in range(8):  # balanced or not, up to a dozen of each
@@ -189,7 +189,7 @@ def test_logistic_with_more_labels_than_dimensions_is_still_the_optimum(
     from tests.unit.test_rank_batch import corpus
 
     week, old = corpus()
-    vectors = np.array(list(embed_papers(week + old, CountingEmbedder()).values()))
+    vectors = np.array(list(embed_papers(week + old, CountingEmbedder()).values()))[:, 0]  # whole-text rows
     rng = np.random.default_rng(5)
     for liked, disliked in ((80, 45), (15, 100), (40, 26), (33, 33)):
         rows = rng.choice(len(vectors), liked + disliked, replace=False)
@@ -232,7 +232,7 @@ def test_expansion_takes_each_rows_best_papers_as_partitioning_does_ties_include
     from tests.unit.test_rank_batch import corpus
 
     week, _ = corpus()
-    vectors = np.array(list(embed_papers(week, CountingEmbedder()).values()))
+    vectors = np.array(list(embed_papers(week, CountingEmbedder()).values()))[:, 0]  # whole-text rows
     vectors[[20, 30, 40]] = vectors[5]
     sims = np.vstack([vectors[:60], vectors[[5, 20]] + 0.01]) @ vectors.T
     sims = np.vstack([sims, np.round(sims[:20], 1)])  # and rows where most best ones tie

@@ -1,4 +1,7 @@
-"""The local vector cache behind `digest rank --feed`: encode each text once per model."""
+"""The local vector cache behind `digest rank --feed`: encode each text once per model.
+
+A paper is two encoder texts (``rank.embed_papers``): its title with its abstract, and its
+title alone."""
 
 from __future__ import annotations
 
@@ -22,12 +25,12 @@ def test_second_call_encodes_nothing_and_returns_the_same_vectors(tmp_path: Path
     path = tmp_path / "cache.sqlite"
     enc = CountingEmbedder()
     first = cached_vectors(PAPERS, enc, path)
-    assert len(enc.encoded) == 5
+    assert len(enc.encoded) == 10
     again = cached_vectors(PAPERS, enc, path)
-    assert len(enc.encoded) == 5
+    assert len(enc.encoded) == 10
     for p in PAPERS:
         assert np.array_equal(first[p.id], again[p.id])
-        assert np.array_equal(first[p.id], enc.embed([f"{p.title}. {p.abstract}"])[0])
+        assert np.array_equal(first[p.id], enc.embed([f"{p.title}. {p.abstract}", p.title]))
 
 
 def test_an_edited_abstract_or_another_model_is_a_miss(tmp_path: Path) -> None:
@@ -36,10 +39,10 @@ def test_an_edited_abstract_or_another_model_is_a_miss(tmp_path: Path) -> None:
     cached_vectors(PAPERS, enc, path)
     edited = [replace(PAPERS[0], abstract="A revised abstract."), *PAPERS[1:]]
     cached_vectors(edited, enc, path)
-    assert len(enc.encoded) == 6  # only the edited paper
+    assert enc.encoded[10:] == ["Paper 0. A revised abstract."]  # its title is cached
     other = CountingEmbedder(name="another-model")
     cached_vectors(PAPERS, other, path)
-    assert len(other.encoded) == 5
+    assert len(other.encoded) == 10
 
 
 def test_a_damaged_or_unwritable_cache_only_costs_time(tmp_path: Path) -> None:
@@ -47,11 +50,11 @@ def test_a_damaged_or_unwritable_cache_only_costs_time(tmp_path: Path) -> None:
     broken.write_bytes(b"this is not a database")
     enc = CountingEmbedder()
     got = cached_vectors(PAPERS, enc, broken)
-    assert set(got) == {p.id for p in PAPERS} and len(enc.encoded) == 5
+    assert set(got) == {p.id for p in PAPERS} and len(enc.encoded) == 10
     blocked = tmp_path / "file" / "cache.sqlite"
     (tmp_path / "file").write_text("a file where a folder should be")
     got = cached_vectors(PAPERS, enc, blocked)
-    assert set(got) == {p.id for p in PAPERS} and len(enc.encoded) == 10
+    assert set(got) == {p.id for p in PAPERS} and len(enc.encoded) == 20
 
 
 def test_default_path_follows_xdg_cache_home(tmp_path: Path, monkeypatch) -> None:
