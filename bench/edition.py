@@ -85,7 +85,8 @@ def real_papers() -> list[Paper]:
 def week(base: list[Paper], vectors: np.ndarray, n: int, now: datetime,
          rng: np.random.Generator) -> tuple[list[Paper], dict[str, np.ndarray]]:
     """``n`` papers from the real ones: copy i of paper j keeps its authors and categories,
-    takes another paper's abstract after its own, and a vector close to the original's."""
+    takes another paper's abstract after its own, and vectors close to the original's
+    (``vectors``: (papers, 2, d) rows of ``embed_papers``, whole text then title)."""
     papers, vecs = [], {}
     for i in range(n):
         j, k = i % len(base), int(rng.integers(0, len(base)))
@@ -94,8 +95,9 @@ def week(base: list[Paper], vectors: np.ndarray, n: int, now: datetime,
                               abstract=f"{p.abstract} {base[k].abstract[:200]}",
                               published=now - timedelta(hours=int(rng.integers(1, 160))),
                               upvotes=int(rng.zipf(1.8)) % 300, announce_type="new"))
-        v = vectors[j] + 0.35 * vectors[k] + 0.02 * rng.normal(size=vectors.shape[1])
-        vecs[papers[-1].id] = (v / np.linalg.norm(v)).astype(np.float32)
+        v = vectors[j, 0] + 0.35 * vectors[k, 0] + 0.02 * rng.normal(size=vectors.shape[2])
+        t = vectors[j, 1] + 0.02 * rng.normal(size=vectors.shape[2])
+        vecs[papers[-1].id] = np.stack([v / np.linalg.norm(v), t / np.linalg.norm(t)]).astype(np.float32)
     return papers, vecs
 
 
@@ -325,8 +327,9 @@ def main() -> None:
                         help="plan and deliver at once (digest.app.overlap.plan_and_deliver)")
     args = parser.parse_args()
 
+    from digest.app.rankers import stored_model
+    from digest.rank import embed_papers
     from digest.rank.encoder import load_encoder
-    from digest.rank.lexical import paper_text
 
     encoder = load_encoder()
     assert encoder is not None, "the shipped encoder is missing"
@@ -334,7 +337,7 @@ def main() -> None:
     now = datetime.now(UTC)
     base = real_papers()
     cpu = time.process_time()
-    base_vectors = encoder.embed([paper_text(p) for p in base])
+    base_vectors = np.stack(list(embed_papers(base, encoder).values()))  # the product's rows
     embed_ms = (time.process_time() - cpu) / len(base) * 1000
     papers, vecs = week(base, base_vectors, args.papers, now, rng)
     subs, feedback = subscriber_rows(args.subscribers, base, papers, now, rng)
@@ -352,13 +355,13 @@ def main() -> None:
             if args.old:
                 print(f"old path vs new, {args.old} subscribers, planning only:", flush=True)
                 with _database(Path(tmp), args.postgres) as url:
-                    build_world(url, papers, vecs, small, small_fb, encoder.name, now)
+                    build_world(url, papers, vecs, small, small_fb, stored_model(encoder), now)
                     old = old_plan(url, Path(tmp))
                 print(f"  old: wall {old['wall_s']:.1f} s, CPU {old['cpu_s']:.1f} s "
                       f"({old['code']})", flush=True)
                 (Path(tmp) / "bench.db").unlink(missing_ok=True)
                 with _database(Path(tmp), args.postgres) as url:
-                    build_world(url, papers, vecs, small, small_fb, encoder.name, now)
+                    build_world(url, papers, vecs, small, small_fb, stored_model(encoder), now)
                     new = run_edition(url, port, args.old, False, Path(tmp))
                 result["old_path"] = {"subscribers": args.old, "plan_wall_s": round(old["wall_s"], 2),
                                       "plan_cpu_s": round(old["cpu_s"], 2),
@@ -373,7 +376,7 @@ def main() -> None:
                 (Path(tmp) / "bench.db").unlink(missing_ok=True)
             print(f"whole edition, {args.subscribers} subscribers:", flush=True)
             with _database(Path(tmp), args.postgres) as url:
-                build_world(url, papers, vecs, subs, feedback, encoder.name, now)
+                build_world(url, papers, vecs, subs, feedback, stored_model(encoder), now)
                 result["edition"] = run_edition(url, port, args.subscribers,
                                                 not args.no_deliver, Path(tmp), count,
                                                 args.overlap, args.workers,

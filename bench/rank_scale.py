@@ -46,7 +46,10 @@ def corpus(rng: np.random.Generator, n: int) -> tuple[list[Paper], dict[str, np.
                     categories=(f"cs.T{t % 20}",), upvotes=int(rng.zipf(1.8)) % 500,
                     published=NOW)
               for i, t in enumerate(topic)]
-    return papers, {p.id: v for p, v in zip(papers, vecs, strict=True)}, words
+    # each paper's two rows as the store keeps them (whole text, then title: a title's vector
+    # stands close to its paper's)
+    titles = unit(vecs + 0.3 * rng.normal(size=vecs.shape) / np.sqrt(DIM))
+    return papers, {p.id: np.stack([v, t]) for p, v, t in zip(papers, vecs, titles, strict=True)}, words
 
 
 def profiles(rng: np.random.Generator, n: int, words: list[list[str]],
