@@ -355,7 +355,9 @@ def main() -> None:
             if args.old:
                 print(f"old path vs new, {args.old} subscribers, planning only:", flush=True)
                 with _database(Path(tmp), args.postgres) as url:
-                    build_world(url, papers, vecs, small, small_fb, stored_model(encoder), now)
+                    # the old code reads one whole-text row per paper, tagged with the bare name
+                    whole = {pid: rows[0] for pid, rows in vecs.items()}
+                    build_world(url, papers, whole, small, small_fb, encoder.name, now)
                     old = old_plan(url, Path(tmp))
                 print(f"  old: wall {old['wall_s']:.1f} s, CPU {old['cpu_s']:.1f} s "
                       f"({old['code']})", flush=True)
