@@ -60,3 +60,20 @@ def test_a_damaged_or_unwritable_cache_only_costs_time(tmp_path: Path) -> None:
 def test_default_path_follows_xdg_cache_home(tmp_path: Path, monkeypatch) -> None:
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
     assert default_path() == tmp_path / "digest" / "embeddings.sqlite"
+
+
+def test_progress_counts_papers_not_texts(tmp_path: Path) -> None:
+    # `digest rank --feed` shows "encoding papers n/N": N is the papers to encode, though each
+    # is two encoder texts (titles go first, uncounted: a tenth of the time).
+    from digest.rank import default_embedder
+
+    encoder = default_embedder()
+    assert encoder is not None
+    heard: list[tuple[int, int]] = []
+    got = cached_vectors(PAPERS, encoder, tmp_path / "cache.sqlite",
+                         on_progress=lambda done, total: heard.append((done, total)))
+    assert heard and heard[-1] == (5, 5) and {t for _, t in heard} == {5}
+    assert all(got[p.id].shape == (2, 384) for p in PAPERS)
+    heard.clear()
+    cached_vectors(PAPERS, encoder, tmp_path / "cache.sqlite", on_progress=lambda d, t: heard.append((d, t)))
+    assert heard == []
