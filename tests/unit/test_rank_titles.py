@@ -68,3 +68,34 @@ def test_title_rows_lift_the_judged_order_on_the_seed_papers(ranker: Ranker) -> 
     finally:
         ranker.titles = titles
     assert with_titles >= without + 0.01
+
+
+def test_title_evidence_keeps_scores_in_cosine_units() -> None:
+    # The floor, the word bonus (at most 0.1) and the priors are all on the cosine scale, so
+    # the order's cosine must stay one: a paper whose text and title both point exactly where
+    # the reader does scores 1, not 1 + TITLE_WEIGHT.
+    from digest.rank.cosine import Query, cosines
+
+    v = np.zeros(8, np.float32)
+    v[0] = 1.0
+    got = cosines([Query(v, v[None], False)], v[None], titles=v[None])[0]
+    assert float(got.score[0]) == pytest.approx(1.0) and float(got.own[0]) == pytest.approx(1.0)
+
+
+def test_stored_whole_rows_get_their_titles_beside_papers_encoded_whole() -> None:
+    # A batch mixing a paper stored before title rows (whole row only) and a new paper: each
+    # row lands with its own paper (hashing encoder: a row is its text's own vector).
+    from digest.models import Paper
+    from digest.rank.semantic import paper_matrix
+    from tests.unit.rank_fixtures import CountingEmbedder
+
+    old = Paper(id="old", title="Protein inverse folding", abstract="design amino acid sequences")
+    new = Paper(id="new", title="KV cache offloading", abstract="long context inference memory")
+    enc = CountingEmbedder()
+    stored = enc.embed(["Protein inverse folding. design amino acid sequences"])[0]
+    rows = paper_matrix([new, old], enc, {"old": stored})
+    assert rows is not None and rows.shape == (2, 2, 64)
+    expect = enc.embed(["KV cache offloading. long context inference memory",
+                        "KV cache offloading", "Protein inverse folding"])
+    assert np.allclose(rows[0, 0], expect[0]) and np.allclose(rows[0, 1], expect[1])
+    assert np.allclose(rows[1, 0], stored) and np.allclose(rows[1, 1], expect[2])
