@@ -81,6 +81,8 @@ def paper_matrix(
     only (history papers, never scored by their titles).
 
     Returns None when some paper has no vector at all and there is no embedder to make one.
+    Raises ValueError ("re-embed the papers") when the given vectors' dimension is not the
+    embedder's (vectors from another model).
     """
     given = {pid: np.atleast_2d(np.asarray(v, dtype=np.float32)) for pid, v in
              (embeddings or {}).items()}
