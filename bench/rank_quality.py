@@ -29,7 +29,8 @@ from pathlib import Path
 import numpy as np
 from typer.testing import CliRunner
 
-from digest.app.rank import cached_vectors, rank_papers, read_feed_files
+from digest.app.rank import rank_papers, read_feed_files
+from digest.app.vectors import cached_vectors
 from digest.cli import app
 from digest.models import Paper, Profile
 from digest.rank.lexical import LexicalIndex, paper_text

@@ -133,10 +133,11 @@ class Runtime:
     @cached_property
     def rankers(self) -> Rankers:
         from digest.app.rankers import Rankers
+        from digest.store.vector_cache import default_path
 
         s = self.settings
         return Rankers(self.engine, self.embedder, pool_max=s.rank_pool_max,
-                       include_revisions=s.include_revisions)
+                       include_revisions=s.include_revisions, vector_cache=default_path())
 
     @cached_property
     def fetcher(self) -> Fetcher:

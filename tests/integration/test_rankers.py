@@ -86,3 +86,25 @@ def test_pool_ranker_brings_liked_papers_from_earlier_weeks(engine: Engine) -> N
     assert "old" not in {p.paper.id for p in ranking.picks}  # history is never picked
     reasons = [r for p in ranking.picks for r in p.reasons]
     assert any("Draft model speculative sampling" in r for r in reasons), reasons
+
+
+def test_a_fresh_database_on_the_same_machine_reuses_the_local_vector_cache(
+        tmp_path, engine: Engine) -> None:
+    from digest.app.rankers import Rankers
+    from digest.store.db import open_store
+
+    upsert_papers(engine, _papers(), now=NOW)
+    cache = tmp_path / "xdg" / "digest" / "embeddings.sqlite"
+    embedder = CountingEmbedder()
+    first = Rankers(engine, embedder, vector_cache=cache).over(
+        list(get_papers(engine, ["p1", "p2", "p3"]).values()))
+    assert len(embedder.encoded) == 6  # each paper's text and title
+    again = open_store(f"sqlite:///{tmp_path / 'second.db'}")  # a database made afresh
+    upsert_papers(again, _papers(), now=NOW)
+    second = Rankers(again, embedder, vector_cache=cache).over(
+        list(get_papers(again, ["p1", "p2", "p3"]).values()))
+    assert len(embedder.encoded) == 6  # nothing encoded again
+    assert first.vectors is not None and second.vectors is not None
+    assert np.allclose(first.vectors, second.vectors)
+    assert set(load_embeddings(again, ["p1", "p2", "p3"], model=stored_model(embedder))) == {
+        "p1", "p2", "p3"}  # and the new database keeps them

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
-from digest.app.rank import cached_vectors
+from digest.app.vectors import cached_vectors
 from digest.models import Paper
 from digest.store.vector_cache import default_path
 from tests.unit.rank_fixtures import CountingEmbedder
