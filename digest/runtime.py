@@ -12,6 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cached_property
+from pathlib import Path
 from typing import TYPE_CHECKING, cast
 
 from digest.config import Settings
@@ -136,8 +137,12 @@ class Runtime:
         from digest.store.vector_cache import default_path
 
         s = self.settings
+        try:
+            cache: Path | None = default_path()
+        except RuntimeError:  # no home directory (a container's arbitrary user): no local cache
+            cache = None
         return Rankers(self.engine, self.embedder, pool_max=s.rank_pool_max,
-                       include_revisions=s.include_revisions, vector_cache=default_path())
+                       include_revisions=s.include_revisions, vector_cache=cache)
 
     @cached_property
     def fetcher(self) -> Fetcher:

@@ -108,3 +108,21 @@ def test_a_fresh_database_on_the_same_machine_reuses_the_local_vector_cache(
     assert np.allclose(first.vectors, second.vectors)
     assert set(load_embeddings(again, ["p1", "p2", "p3"], model=stored_model(embedder))) == {
         "p1", "p2", "p3"}  # and the new database keeps them
+
+
+def test_no_home_directory_means_no_local_cache_not_a_crash(
+        tmp_path, monkeypatch) -> None:
+    # A container's arbitrary user may have neither $HOME nor a passwd entry: Path.home()
+    # raises RuntimeError there (CPython's pathlib), and the main job must still run.
+    from pathlib import Path
+
+    from digest.config import Settings
+    from digest.runtime import Runtime
+
+    def no_home() -> Path:
+        raise RuntimeError("Could not determine home directory.")
+
+    monkeypatch.delenv("XDG_CACHE_HOME", raising=False)
+    monkeypatch.setattr(Path, "home", staticmethod(no_home))
+    rt = Runtime(Settings(database_url=f"sqlite:///{tmp_path / 'x.db'}"))
+    assert rt.rankers.vector_cache is None
