@@ -34,17 +34,22 @@ def cached_vectors(papers: Sequence[Paper], embedder: Embedder,
     model before (``store.vector_cache``); the rest are encoded and cached, ``on_progress(done,
     total)`` hearing after each batch of papers' texts encoded (not called when all were
     cached; titles, a tenth of the time, are encoded first and not counted)."""
-    path = path or default_path()
+    if path is None:
+        try:
+            path = default_path()
+        except RuntimeError:  # no home directory (a container's arbitrary user): no cache
+            path = None
     pairs = [(paper_text(p), title_text(p)) for p in papers]
     keys = {text: text_key(text) for pair in pairs for text in pair}
-    stored = read_vectors(path, embedder.name, sorted(set(keys.values())))
+    stored = read_vectors(path, embedder.name, sorted(set(keys.values()))) if path else {}
     titles = list(dict.fromkeys(t for _, t in pairs if keys[t] not in stored))
     wholes = list(dict.fromkeys(w for w, _ in pairs if keys[w] not in stored and w not in titles))
     for texts, progress in ((titles, None), (wholes, on_progress)):
         if texts:
             fresh = _embed(embedder, texts, progress)
             new = {keys[t]: np.asarray(fresh[j], dtype=np.float32) for j, t in enumerate(texts)}
-            write_vectors(path, embedder.name, new)
+            if path is not None:
+                write_vectors(path, embedder.name, new)
             stored.update(new)
     return {p.id: np.stack([stored[keys[whole]], stored[keys[title]]])
             for p, (whole, title) in zip(papers, pairs, strict=True)}

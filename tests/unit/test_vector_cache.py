@@ -77,3 +77,16 @@ def test_progress_counts_papers_not_texts(tmp_path: Path) -> None:
     heard.clear()
     cached_vectors(PAPERS, encoder, tmp_path / "cache.sqlite", on_progress=lambda d, t: heard.append((d, t)))
     assert heard == []
+
+
+def test_no_home_directory_only_costs_time(monkeypatch) -> None:
+    # No $HOME, no passwd entry (a container's arbitrary user), no XDG_CACHE_HOME:
+    # Path.home() raises RuntimeError (CPython's pathlib); `digest rank --feed` still ranks.
+    def no_home() -> Path:
+        raise RuntimeError("Could not determine home directory.")
+
+    monkeypatch.delenv("XDG_CACHE_HOME", raising=False)
+    monkeypatch.setattr(Path, "home", staticmethod(no_home))
+    enc = CountingEmbedder()
+    got = cached_vectors(PAPERS, enc)
+    assert set(got) == {p.id for p in PAPERS} and len(enc.encoded) == 10
