@@ -43,7 +43,8 @@ def cached_vectors(papers: Sequence[Paper], embedder: Embedder,
     keys = {text: text_key(text) for pair in pairs for text in pair}
     stored = read_vectors(path, embedder.name, sorted(set(keys.values()))) if path else {}
     titles = list(dict.fromkeys(t for _, t in pairs if keys[t] not in stored))
-    wholes = list(dict.fromkeys(w for w, _ in pairs if keys[w] not in stored and w not in titles))
+    pending = set(titles)
+    wholes = list(dict.fromkeys(w for w, _ in pairs if keys[w] not in stored and w not in pending))
     for texts, progress in ((titles, None), (wholes, on_progress)):
         if texts:
             fresh = _embed(embedder, texts, progress)

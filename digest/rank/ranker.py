@@ -27,7 +27,7 @@ from digest.rank.lexical import LexicalIndex, paper_text
 from digest.rank.profile import PaperLookup, ParsedProfile, parse_profile
 from digest.rank.reasons import matched_in_doc, reader_words, reasons_for
 from digest.rank.select import pick_top, pick_top_many
-from digest.rank.semantic import paper_matrix, row_of
+from digest.rank.semantic import default_embedder, paper_matrix, row_of
 
 # The quiet-week floor, on the paper's own MiniLM cosine to what the reader wrote (never
 # lexical overlap or popularity). Measured on the tuning profiles of bench/data (issue 17,
@@ -288,13 +288,12 @@ def build_ranker(
     ``profile_store``: where profile texts' vectors are kept between editions.
     """
     if semantic and embedder is None:
-        from digest.rank.semantic import default_embedder
-
         embedder = default_embedder()
     if not semantic:
         return Ranker(papers, None, None, history=history)
     rows = paper_matrix(papers, embedder, embeddings) if papers else None
-    hist = [p for p in history if p.id not in {q.id for q in papers}]
+    current = {p.id for p in papers}
+    hist = [p for p in history if p.id not in current]
     old = paper_matrix(hist, embedder, embeddings, rows=1) if hist and rows is not None else None
     return Ranker(papers, row_of(rows, 0), embedder, history=hist, history_vectors=row_of(old, 0),
                   profile_store=profile_store, titles=row_of(rows, 1))
