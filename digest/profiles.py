@@ -10,6 +10,7 @@ from typing import Any
 from digest.addresses import normalize_address
 from digest.errors import AddressError, DigestError
 from digest.models import SubscriberInput
+from digest.rank.interests import clean_interests
 from digest.zones import check_zone
 
 IMPORT_COLUMNS = ("email", "interests", "frequency", "timezone")  # a CSV row, in this order
@@ -46,7 +47,8 @@ def validate_profile(data: Mapping[str, Any]) -> SubscriberInput:
         email = normalize_address(str(data.get("email", "")))
     except AddressError as exc:
         raise ProfileError(f"email: {exc}") from exc
-    interests = " ".join(str(data.get("interests", "")).split())
+    # Stored as text: escape sequences, markup and control characters from a paste go here.
+    interests = " ".join(clean_interests(str(data.get("interests", ""))).split())
     if not interests:
         raise ProfileError("interests: required (a few words about what you read)")
     if len(interests) > MAX_INTERESTS:

@@ -17,6 +17,7 @@ from digest.app.digest_mail import DigestMail
 from digest.app.rankers import Pool, Rankers
 from digest.editions import FIRST_EDITION_LOOKBACK, edition_for
 from digest.models import Profile, Ranking, Subscriber
+from digest.rank.interests import clean_interests
 from digest.render.types import RenderedEmail
 from digest.store import Engine
 from digest.store.subscribers import get_subscriber, list_subscribers
@@ -40,7 +41,7 @@ class Previews:
         ``on_pool`` hears the candidate pool (how many papers, whether the cap cut it)."""
         if interests is not None:
             subs = [Subscriber(id=0, email="preview@example.org", name="Preview",
-                               profile=Profile(interests=interests))]
+                               profile=Profile(interests=clean_interests(interests)))]
         elif subscriber_email is not None:
             found = get_subscriber(self.engine, email=subscriber_email)
             subs = [found] if found else []

@@ -14,6 +14,8 @@ import re
 
 from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
 
+from digest.text import markup_to_text
+
 MAX_ITEM_WORDS = 5  # a list item is a noun phrase ("linear-time sequence models"), not a clause
 MAX_INTERESTS = 8  # each one is embedded per subscriber: bounded cost, and a profile is not a corpus
 # Words that carry no topic in a sign-up sentence: a fragment made only of these and stop
@@ -46,6 +48,14 @@ _EXAMPLE_LEAD = re.compile(r"\b(?:like|such as|e\.g\.?|for example|for instance|
                            r"especially)\s+([^.;:()\[\]]+)", re.IGNORECASE)
 _IN_BRACKETS = re.compile(r"[(\[]([^()\[\]]+)[)\]]")
 MAX_EXAMPLE_WORDS = 4
+# Terminal escape sequences (ECMA-48 CSI and OSC, and two-character escapes): pasted from a
+# coloured terminal, their letters ("[31m") would otherwise read as words.
+_ANSI = re.compile(r"\x1b(?:\[[0-?]*[ -/]*[@-~]|\][^\x07\x1b]*(?:\x07|\x1b\\)?|[@-Z\\-_])")
+# A list marker opening an item: "1." / "2)" / "*" / "•" / "-" at the start of a line or of
+# the text, or after a space when the form put the whole list on one line.
+_MARKER = re.compile(r"(?:^|(?<=[\s;]))(?:\d{1,2}[.)]|[*\u2022\u00b7\u2023\u25aa\u2043+-])\s+(?=\S)")
+# A sentence that opens with a connective ("And code generation.") is cited without it.
+_LEAD = re.compile(r"^(?:and|or|plus|but)\s+(?=\S)", re.IGNORECASE)
 _WORD = re.compile(r"[\w][\w\-+.']*\w|\w")
 _STRIP = " .,:;-\t\"'\u201c\u201d\u2018\u2019!?"  # ASCII and typographic quotes
 
@@ -62,6 +72,15 @@ def meaningful(fragment: str) -> bool:
 
 def _clean(fragment: str) -> str:
     return " ".join(fragment.split()).strip(_STRIP)
+
+
+def clean_interests(text: str | None) -> str:
+    """What a reader typed, as text: terminal escape sequences, markup (nh3: a script goes
+    with its content), control and bidi characters and undecodable bytes (PEP 383 lone
+    surrogates from a non-UTF-8 command line) removed; line breaks kept, other runs of space
+    made one. "p < 0.05" is not markup and stays (:func:`digest.text.markup_to_text`)."""
+    lines = _ANSI.sub("", text or "").splitlines()
+    return "\n".join(c for c in (markup_to_text(line) for line in lines) if c)
 
 
 def _list_items(segment: str) -> list[str] | None:
@@ -95,13 +114,16 @@ def sub_interests(text: str) -> tuple[str, ...]:
     design'); a sentence with clauses is one sub-interest; 'Two things: (1) X; (2) Y' -> (X, Y).
     At most MAX_INTERESTS, first ones first, duplicates (any case) dropped.
     """
-    protected = _ABBREVIATIONS.sub(lambda m: m.group(0).replace(".", "\x01"), text or "")
+    listed = _MARKER.sub("; ", clean_interests(text))
+    protected = _ABBREVIATIONS.sub(lambda m: m.group(0).replace(".", "\x01"), listed)
     out: dict[str, str] = {}
     for sentence in _SENTENCES.split(protected):
         # A colon joins a lead-in and what it introduces; each is a sub-interest if it means
         # something alone ("Two things:" does not).
         for segment in sentence.split(":"):
             segment = _clean(segment.replace("\x01", "."))
+            lead = _LEAD.sub("", segment)
+            segment = lead if meaningful(lead) else segment
             if not meaningful(segment):
                 continue
             for item in _list_items(segment) or [segment]:
@@ -115,8 +137,9 @@ def examples(text: str) -> tuple[str, ...]:
     'models like Mamba or RWKV' -> ('Mamba', 'RWKV'). Each is a short noun phrase; a clause
     after "like" ("like to read about...") is not an example."""
     found: dict[str, str] = {}
-    spans = [m.group(1) for m in _EXAMPLE_LEAD.finditer(text or "")]
-    spans += [m.group(1) for m in _IN_BRACKETS.finditer(text or "")]
+    text = clean_interests(text)
+    spans = [m.group(1) for m in _EXAMPLE_LEAD.finditer(text)]
+    spans += [m.group(1) for m in _IN_BRACKETS.finditer(text)]
     for span in spans:
         for item in _LIST.split(span):
             item = _clean(item)

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from digest.models import Paper, Profile
-from digest.rank.interests import examples, sub_interests
+from digest.rank.interests import clean_interests, examples, sub_interests
 
 _ARXIV_ID = re.compile(
     r"^(?:arxiv:)?(\d{4}\.\d{4,5}|[a-z\-]+(?:\.[A-Z]{2})?/\d{7})(?:v\d+)?$", re.IGNORECASE
@@ -91,7 +91,7 @@ def parse_profile(profile: Profile, papers: Sequence[Paper],
     phrases = split_interests(profile.interests) + tuple(
         k.strip() for k in profile.keywords if k.strip()
     )
-    text = " ".join([profile.interests.strip(), *profile.keywords]).strip()
+    text = " ".join([clean_interests(profile.interests), *profile.keywords]).strip()
     liked = resolve_papers(profile.liked, papers, lookup)
     return ParsedProfile(
         text=text,
