@@ -25,7 +25,7 @@ from digest.rank.interests import FILLER
 from digest.rank.learned import LR_WEIGHT, logistic, rocchio
 from digest.rank.lexical import LexicalIndex, paper_text
 from digest.rank.profile import PaperLookup, ParsedProfile, parse_profile
-from digest.rank.reasons import matched_in_doc, reader_words, reasons_for
+from digest.rank.reasons import CITE_SHARE, matched_in_doc, reader_words, reasons_for
 from digest.rank.select import pick_top, pick_top_many
 from digest.rank.semantic import default_embedder, paper_matrix, row_of
 
@@ -225,11 +225,11 @@ class Ranker:
 
     def _ranking(self, k: int, parsed: ParsedProfile, rel: Relevance, score: np.ndarray,
                  chosen: list[int]) -> Ranking:
-        # The channel whose words each pick shares most (None: none): 4 us a reader, not 35.
+        # The channel whose words each pick shares most (None: too little, CITE_SHARE): 4 us a reader
         shared: list[int | None] = [None] * len(chosen)
         if len(rel.coverage) and chosen:
             cover = rel.coverage[:, chosen]
-            shared = [int(c) if top > 0 else None
+            shared = [int(c) if top >= CITE_SHARE else None
                       for c, top in zip(cover.argmax(axis=0), cover.max(axis=0), strict=True)]
         picks = tuple(self._pick(i, float(score[i]), parsed, rel, channel)
                       for i, channel in zip(chosen, shared, strict=True))
@@ -248,7 +248,7 @@ class Ranker:
         channels = parsed.phrases + parsed.examples
         words: list[str] = []
         if channel is not None:
-            words = reader_words(channels[channel], self.lexical, i)
+            words = reader_words(channels[channel], self.lexical, i, text=paper_text(self.papers[i]))
         reasons = reasons_for(
             self.papers[i],
             parsed,

@@ -16,6 +16,11 @@ TRENDING_MIN = 10  # upvotes; below this "trending" would be noise
 LIKED_MIN = 0.4  # cosine to a liked paper before "because you liked" (same-topic pairs: 0.4-0.65)
 TITLE_CHARS = 70
 INTEREST_CHARS = 80
+# A pick's reason cites the reader's words only when the paper holds at least this share of a
+# sub-interest's IDF mass (LexicalIndex.coverage); else it names the sub-interest it is
+# closest to. From a breaker's report (issue 17): "matches: build" for a paper sharing one
+# everyday word with a sentence about leaked benchmarks.
+CITE_SHARE = 0.5
 # (phrase, paper) answers kept per corpus: readers who share a phrase get the same papers
 # picked, and each pick asked again (a regex over the abstract, a run over the phrase's
 # words): 38 us a pick, 1.9 s of 13 s planning 5,000 bench/edition.py readers under
@@ -98,37 +103,49 @@ def _phrase_words(phrase: str, lexical: LexicalIndex) -> list[Word]:
     return out
 
 
-def reader_words(phrase: str, lexical: LexicalIndex, doc: int, limit: int = 3) -> list[str]:
-    """The reader's own words from ``phrase``, as they wrote them, that paper ``doc`` contains.
+def reader_words(phrase: str, lexical: LexicalIndex, doc: int, limit: int = 3, *,
+                 text: str) -> list[str]:
+    """The reader's own words from ``phrase``, as they wrote them, that paper ``doc`` (whose
+    title and abstract are ``text``) contains.
 
-    Consecutive matching words stay together ("KV cache", not "kv", "cache"); a word that one
-    paper in five or more contains says little about this one and is not cited
-    (``LexicalIndex.specific_idf``). Most specific first.
+    Consecutive words of the reader's stay together ("KV cache", not "kv", "cache") where the
+    paper holds them together too; words it holds apart are cited one by one, so a claimed
+    phrase is one a reader can find. A word that one paper in five or more contains says
+    little about this one and is not cited (``LexicalIndex.specific_idf``). Most specific
+    first.
     """
     if lexical.empty:
         return []
     cache: dict[tuple[str, int, int], list[str]] = lexical.memo.setdefault("words_in_doc", {})
     found = cache.get((phrase, doc, limit))
     if found is None:
-        found = _reader_words(phrase, lexical, doc, limit)
+        found = _reader_words(phrase, lexical, doc, limit, text)
         if len(cache) < PER_PAPER_CACHE:
             cache[(phrase, doc, limit)] = found
     return list(found)
 
 
-def _reader_words(phrase: str, lexical: LexicalIndex, doc: int, limit: int) -> list[str]:
+def _reader_words(phrase: str, lexical: LexicalIndex, doc: int, limit: int,
+                  text: str) -> list[str]:
     present = lexical.doc_terms(doc)
     runs: list[tuple[str, float]] = []
-    run: list[str] = []
-    mass = 0.0
+    run: list[tuple[str, float]] = []
+
+    def close() -> None:
+        together = " ".join(w for w, _ in run)
+        if len(run) == 1 or phrase_in(together, text):
+            runs.append((together, sum(idf for _, idf in run)))
+        else:  # the paper holds these words apart: each is a match of its own
+            runs.extend(run)
+        run.clear()
+
     for word, terms, idf, specific in _phrase_words(phrase, lexical):
         if terms and specific and all(t in present for t in terms):
-            run.append(word)
-            mass += idf
-            continue
-        if run:
-            runs.append((" ".join(run), mass))
-        run, mass = [], 0.0
+            run.append((word, idf))
+        elif run:
+            close()
+    if run:
+        close()
     runs.sort(key=lambda r: -r[1])
     return list(dict.fromkeys(r for r, _ in runs))[:limit]
 
@@ -158,6 +175,8 @@ def reasons_for(
     out: list[str] = []
     if matched is None:
         matched = matched_phrases(parsed.phrases + parsed.examples, paper)
+    # a keyword that is also a named example ("Mamba") is one match, cited as first written
+    matched = list({m.lower(): m for m in reversed(matched)}.values())[::-1]
     if matched:
         out.append("matches: " + ", ".join(matched))
     elif words:
