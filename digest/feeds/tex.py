@@ -29,6 +29,7 @@ _TEXISH = re.compile(r"[\\~{}]|--|``|''")
 # TeX's reserved characters that prose uses literally; escaped before decoding.
 _RESERVED = re.compile(r"(?<!\\)([%&#$])")
 # Macros pylatexenc knows but that would turn a link or reference into something else.
+_FONTS = ("textsf", "texttt", "textnormal", "textup", "textmd", "textsl")
 _KEEP = frozenset({"url", "href", "cite", "citep", "citet", "ref", "eqref", "label",
                    "footnote", "includegraphics"})
 
@@ -49,6 +50,10 @@ logging.getLogger("pylatexenc.latexwalker").addFilter(_UnlessDebugging())
 @lru_cache(maxsize=1)
 def _converter() -> tuple[LatexNodes2Text, frozenset[str]]:
     db = get_default_latex_context_db()
+    # Font switches pylatexenc lacks (it has \\textbf, \\textit, \\emph): the argument is the
+    # text ("we introduce \\textsf{TS-Agent}", arXiv cs.AI, 2025-08-20).
+    db.add_context_category("digest-fonts", prepend=True, macros=[
+        MacroTextSpec(name, "%s") for name in _FONTS])
     known = frozenset(spec.macroname for spec in db.iter_macro_specs()) - _KEEP
     db.set_unknown_macro_spec(MacroTextSpec("", simplify_repl=lambda node: node.latex_verbatim()))
     return LatexNodes2Text(latex_context=db, math_mode="verbatim", keep_comments=True,

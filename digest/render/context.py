@@ -13,6 +13,7 @@ from digest.editions import local_dates
 from digest.errors import RenderError
 from digest.models import EditionInfo, Paper, Pick, Ranking, Subscriber
 from digest.render.fields import excerpt, short_authors
+from digest.render.mathtext import typeset_math
 from digest.render.types import Branding, DigestLinks
 from digest.text import display_line, http_url, shorten
 
@@ -94,7 +95,7 @@ def paper_fields(paper: Paper) -> PaperView:
     code = http_url(paper.code_url)
     return PaperView(
         id=paper.id,
-        title=display_line(paper.title, limit=TITLE_LIMIT) or "(untitled)",
+        title=display_line(typeset_math(display_line(paper.title)), limit=TITLE_LIMIT) or "(untitled)",
         url=url,
         authors=short_authors(paper.authors),
         excerpt=excerpt(paper.abstract, paper.summary),

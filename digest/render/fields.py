@@ -9,19 +9,33 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 
+from digest.render.mathtext import typeset_math
 from digest.text import display_line, shorten
 
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9\"'(\[])")
+# Abbreviations whose period ends no sentence ("96.01% vs. 55.68%", "Fig. 2", "et al. 2020"):
+# their periods are hidden from the splitter, then put back.
+_ABBREVIATION = re.compile(r"\b(?:vs|e\.g|i\.e|et al|cf|Fig|Figs|Eq|Eqs|Sec|Ref|Refs|No|approx|"
+                           r"resp|w\.r\.t|etc|Tab|Thm|Prop|Def|Corr|Lem)\.", re.IGNORECASE)
+_HIDDEN = "\x00"
+# Sentence-ending punctuation (a closing bracket or quote may follow): an excerpt that ends
+# without it was cut short by the source (arXiv's RSS and some HF mirrors truncate), so it
+# ends with an ellipsis rather than mid-phrase.
+_ENDED = re.compile(r"[.!?…][\"')\]\u201d\u2019]*$")
 # What an abstract's sentences do, read from their wording (the usual moves of an abstract:
 # background, then "we propose / we show", then results with numbers).
 _WE = (r"\b(?:we|this (?:paper|work|study|note|article)|our (?:work|paper|method|approach|"
        r"framework|model|system|results?|experiments?|analysis))\b")
-_MAKES = re.compile(_WE + r"[^.;]{0,60}?\b(?:propose|present|introduce|develop|design|build|"
-                    r"release|refer to|call)|\b(?:is|are) (?:proposed|presented|introduced|developed)\b",
-                    re.IGNORECASE)
-_FINDS = re.compile(_WE + r"[^.;]{0,60}?\b(?:show|demonstrate|find|found|prove|establish|reveal|"
-                    r"achieve|obtain|outperform|improve|reduce|confirm)", re.IGNORECASE)
-_STUDIES = re.compile(_WE + r"[^.;]{0,60}?\b(?:study|investigate|analy[sz]e|examine|explore|"
+# Up to 120 characters between the subject and its verb: "we model partially observable
+# geometry as a continuous energy field induced by geometric evidence and propose EnerGS".
+_MAKES = re.compile(_WE + r"[^.;]{0,120}?\b(?:propos(?:e|es|ing)|present(?:s|ing)?|"
+                    r"introduc(?:e|es|ing)|develop(?:s|ing)?|design|build|release|refer to|call)\b"
+                    r"|\b(?:is|are) (?:proposed|presented|introduced|developed)\b", re.IGNORECASE)
+_FINDS = re.compile(_WE + r"[^.;]{0,120}?\b(?:show|demonstrate|find|found|prove|establish|reveal|"
+                    r"achieve|obtain|outperform|improve|reduce|confirm)"
+                    r"|\b(?:experiments|evaluations?|results)\b[^.;]{0,120}?\b(?:show|demonstrate|"
+                    r"confirm|indicate)", re.IGNORECASE)
+_STUDIES = re.compile(_WE + r"[^.;]{0,120}?\b(?:study|investigate|analy[sz]e|examine|explore|"
                       r"identify|characteri[sz]e|consider|evaluate)", re.IGNORECASE)
 _NUMBERS = re.compile(r"\d(?:\.\d+)?\s*(?:%|x\b|\u00d7|times\b|-?fold\b|points?\b|pp\b)|"
                       r"\b(?:AUC|F1|BLEU|accuracy)\s*(?:=|of)\s*\d", re.IGNORECASE)
@@ -54,13 +68,14 @@ def excerpt(abstract: str, summary: str | None = None, *, limit: int = 420) -> s
     such sentence gives its first two sentences. Abstracts usually open with background
     ("Large Language Models have revolutionized..."), which says nothing about the paper.
     """
-    chosen = display_line(summary) if summary else ""
+    chosen = typeset_math(display_line(summary)) if summary else ""
     if chosen:
-        return shorten(chosen, limit)
-    text = display_line(abstract)
+        return _ended(shorten(chosen, limit))
+    text = typeset_math(display_line(abstract))
     if not text:
         return ""
-    sentences = _SENTENCE_END.split(text)
+    hidden = _ABBREVIATION.sub(lambda m: m.group(0).replace(".", _HIDDEN), text)
+    sentences = [s.replace(_HIDDEN, ".") for s in _SENTENCE_END.split(hidden)]
     says = [_says(s) for s in sentences]
     numbers = [_NUMBERS.search(s) is not None and says[i] >= 0 for i, s in enumerate(sentences)]
     best = max(range(len(sentences)), key=lambda i: (says[i], -i))
@@ -76,7 +91,12 @@ def excerpt(abstract: str, summary: str | None = None, *, limit: int = 420) -> s
                 picked.append(i)
                 break
     out = " ".join(sentences[i] for i in sorted(picked))
-    return out if len(out) <= limit else shorten(sentences[picked[0]], limit)
+    return _ended(out if len(out) <= limit else shorten(sentences[picked[0]], limit))
+
+
+def _ended(text: str) -> str:
+    """``text``, with an ellipsis when it stops mid-sentence (see ``_ENDED``)."""
+    return text if not text or _ENDED.search(text) else text.rstrip(" ,;:-") + "…"
 
 
 @lru_cache(maxsize=8192)
