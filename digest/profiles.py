@@ -10,7 +10,7 @@ from typing import Any
 from digest.addresses import normalize_address
 from digest.errors import AddressError, DigestError
 from digest.models import SubscriberInput
-from digest.rank.interests import clean_interests
+from digest.text import clean_interests, names_something
 from digest.zones import check_zone
 
 IMPORT_COLUMNS = ("email", "interests", "frequency", "timezone")  # a CSV row, in this order
@@ -49,7 +49,7 @@ def validate_profile(data: Mapping[str, Any]) -> SubscriberInput:
         raise ProfileError(f"email: {exc}") from exc
     # Stored as text: escape sequences, markup and control characters from a paste go here.
     interests = " ".join(clean_interests(str(data.get("interests", ""))).split())
-    if not interests:
+    if not names_something(interests):  # "???" or bare markup would rank nothing
         raise ProfileError("interests: required (a few words about what you read)")
     if len(interests) > MAX_INTERESTS:
         raise ProfileError(f"interests: at most {MAX_INTERESTS} characters")

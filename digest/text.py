@@ -12,6 +12,12 @@ What a feed says is stored as plain text, by what the feed says the field *is*:
 - ``display_line``: any value as one line of displayable text, optionally capped.
 - ``http_url``: a link, only if it is absolute http(s) that cannot break out of an attribute.
 
+What a reader types (interests) is kept as text too:
+
+- ``clean_interests``: escape sequences, markup and control characters from a paste removed.
+- ``references``: the arXiv papers a text links to, and the text without links.
+- ``names_something``: whether a text holds a word or a paper at all ("???" does not).
+
 Pure and total: any value in, a str (or None for a rejected URL) out.
 """
 
@@ -51,6 +57,17 @@ _REFERENCE = re.compile(r"&(?:#[0-9]{1,7}|#[xX][0-9a-fA-F]{1,6}|[A-Za-z][A-Za-z0
 # Elements HTML parses as raw text (an iframe's fallback, noscript): unwrapped first, so what
 # they hold is read as markup like the rest (as feedparser's sanitizer did), not kept as tags.
 _RAW_TEXT_TAGS = re.compile(r"</?(?:iframe|noembed|noframes|noscript|xmp)\b[^>]*>", re.IGNORECASE)
+
+
+# Terminal escape sequences (ECMA-48 CSI and OSC, and two-character escapes): pasted from a
+# coloured terminal, their letters ("[31m") would otherwise read as words.
+_ANSI = re.compile(r"\x1b(?:\[[0-?]*[ -/]*[@-~]|\][^\x07\x1b]*(?:\x07|\x1b\\)?|[@-Z\\-_])")
+# A paper named by arXiv link or id ("https://arxiv.org/abs/2301.13615v2", "arXiv:2301.13615",
+# "2301.13615"): a seed paper, not words. Other links are no topic either.
+_ARXIV_REF = re.compile(r"(?:(?:https?://)?(?:www\.|export\.)?arxiv\.org/(?:abs|pdf)/|\barXiv:\s*)?"
+                        r"(?<![\d.])(\d{4}\.\d{4,5})(?:v\d+)?(?:\.pdf)?(?![\d.]*\d)", re.IGNORECASE)
+_LINK = re.compile(r"(?:https?://|www\.)[^\s()\[\]]+", re.IGNORECASE)
+_EMPTY_BRACKETS = re.compile(r"\(\s*\)|\[\s*\]")
 
 
 def _unescape(match: re.Match[str]) -> str:
@@ -128,3 +145,32 @@ def http_url(value: object) -> str | None:
     if len(url) > 2048 or _URL.fullmatch(url) is None:
         return None
     return url
+
+
+def clean_interests(text: str | None) -> str:
+    """What a reader typed, as text: terminal escape sequences, markup (nh3: a script goes
+    with its content), control and bidi characters and undecodable bytes (PEP 383 lone
+    surrogates from a non-UTF-8 command line) removed; line breaks kept, other runs of space
+    made one. "p < 0.05" is not markup and stays (:func:`digest.text.markup_to_text`)."""
+    lines = _ANSI.sub("", text or "").splitlines()
+    return "\n".join(c for c in (markup_to_text(line) for line in lines) if c)
+
+
+def references(text: str | None) -> tuple[tuple[str, ...], str]:
+    """(the arXiv ids ``text`` names, in order; ``text`` without them and without links).
+
+    A reader who pastes a paper's link means "papers like this one" (its id becomes a seed
+    paper, :func:`digest.rank.profile.parse_profile`); "https", "arxiv.org" and "abs" are
+    not interests.
+    """
+    ids = tuple(dict.fromkeys(m.group(1) for m in _ARXIV_REF.finditer(text or "")))
+    rest = _EMPTY_BRACKETS.sub(" ", _LINK.sub(" ", _ARXIV_REF.sub(" ", text or "")))
+    return ids, "\n".join(" ".join(line.split()) for line in rest.splitlines() if line.strip())
+
+
+def names_something(text: str | None) -> bool:
+    """True when ``text`` holds a word (a letter or digit) or an arXiv reference: what a
+    profile needs before anything can rank for it. Stop words are the ranker's business
+    (``digest.rank.interests.has_topic``); this stays light for the web process."""
+    ids, rest = references(clean_interests(text))
+    return bool(ids) or any(c.isalnum() for c in rest)

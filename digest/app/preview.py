@@ -17,10 +17,10 @@ from digest.app.digest_mail import DigestMail
 from digest.app.rankers import Pool, Rankers
 from digest.editions import FIRST_EDITION_LOOKBACK, edition_for
 from digest.models import Profile, Ranking, Subscriber
-from digest.rank.interests import clean_interests
 from digest.render.types import RenderedEmail
 from digest.store import Engine
 from digest.store.subscribers import get_subscriber, list_subscribers
+from digest.text import clean_interests
 
 PreviewItem = tuple[Subscriber, RenderedEmail, EmailMessage]
 

@@ -41,6 +41,12 @@ def preview_command(
     if subscriber and interests:
         err_console.print("give --subscriber or --interests, not both")
         raise typer.Exit(EXIT_USAGE)
+    from digest.rank.interests import has_topic  # not at import: `digest --help` stays light
+
+    if interests is not None and not has_topic(interests):
+        say_error("cannot preview:", "--interests has nothing to rank by: write a few words "
+                  "about what you read (or an arXiv link)")
+        raise typer.Exit(EXIT_USAGE)
     if not serve and out.exists() and not out.is_dir():
         say_error("cannot write the preview:", f"--out {out} is a file, not a folder")
         raise typer.Exit(EXIT_USAGE)

@@ -71,8 +71,11 @@ def register(app: typer.Typer) -> None:
         With --feed, the papers in those files (no store needed); otherwise the papers stored
         in the last 30 days (or, on an empty store, the configured feed files).
         """
-        if interests is not None and not interests.strip():
-            typer.echo("error: --interests must not be empty", err=True)
+        from digest.rank.interests import has_topic  # not at import: `digest --help` stays light
+
+        if interests is not None and not has_topic(interests):
+            typer.echo("error: --interests has nothing to rank by: write a few words about what "
+                       "you read (or an arXiv link)", err=True)
             raise typer.Exit(2)
         if interests is None and subscriber is None:
             typer.echo("error: give --interests TEXT (or --subscriber EMAIL)", err=True)

@@ -14,7 +14,7 @@ import re
 
 from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
 
-from digest.text import markup_to_text
+from digest.text import clean_interests, references
 
 MAX_ITEM_WORDS = 5  # a list item is a noun phrase ("linear-time sequence models"), not a clause
 MAX_INTERESTS = 8  # each one is embedded per subscriber: bounded cost, and a profile is not a corpus
@@ -48,9 +48,6 @@ _EXAMPLE_LEAD = re.compile(r"\b(?:like|such as|e\.g\.?|for example|for instance|
                            r"especially)\s+([^.;:()\[\]]+)", re.IGNORECASE)
 _IN_BRACKETS = re.compile(r"[(\[]([^()\[\]]+)[)\]]")
 MAX_EXAMPLE_WORDS = 4
-# Terminal escape sequences (ECMA-48 CSI and OSC, and two-character escapes): pasted from a
-# coloured terminal, their letters ("[31m") would otherwise read as words.
-_ANSI = re.compile(r"\x1b(?:\[[0-?]*[ -/]*[@-~]|\][^\x07\x1b]*(?:\x07|\x1b\\)?|[@-Z\\-_])")
 # A list marker opening an item: "1." / "2)" / "*" / "•" / "-" at the start of a line or of
 # the text, or after a space when the form put the whole list on one line.
 _MARKER = re.compile(r"(?:^|(?<=[\s;]))(?:\d{1,2}[.)]|[*\u2022\u00b7\u2023\u25aa\u2043+-])\s+(?=\S)")
@@ -74,13 +71,11 @@ def _clean(fragment: str) -> str:
     return " ".join(fragment.split()).strip(_STRIP)
 
 
-def clean_interests(text: str | None) -> str:
-    """What a reader typed, as text: terminal escape sequences, markup (nh3: a script goes
-    with its content), control and bidi characters and undecodable bytes (PEP 383 lone
-    surrogates from a non-UTF-8 command line) removed; line breaks kept, other runs of space
-    made one. "p < 0.05" is not markup and stays (:func:`digest.text.markup_to_text`)."""
-    lines = _ANSI.sub("", text or "").splitlines()
-    return "\n".join(c for c in (markup_to_text(line) for line in lines) if c)
+def has_topic(text: str | None) -> bool:
+    """True when ``text`` names something to rank by: a topic word or an arXiv paper (not
+    "???", "the and of", bare markup or escape codes)."""
+    ids, rest = references(clean_interests(text))
+    return bool(ids) or meaningful(rest)
 
 
 def _list_items(segment: str) -> list[str] | None:

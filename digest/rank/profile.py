@@ -11,7 +11,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from digest.models import Paper, Profile
-from digest.rank.interests import clean_interests, examples, sub_interests
+from digest.rank.interests import examples, meaningful, sub_interests
+from digest.text import clean_interests, references
 
 _ARXIV_ID = re.compile(
     r"^(?:arxiv:)?(\d{4}\.\d{4,5}|[a-z\-]+(?:\.[A-Z]{2})?/\d{7})(?:v\d+)?$", re.IGNORECASE
@@ -88,16 +89,21 @@ def resolve_papers(refs: Sequence[str], papers: Sequence[Paper],
 def parse_profile(profile: Profile, papers: Sequence[Paper],
                   lookup: PaperLookup | None = None) -> ParsedProfile:
     """Normalize a Profile against the corpus being ranked (``lookup``: the corpus indexed)."""
-    phrases = split_interests(profile.interests) + tuple(
-        k.strip() for k in profile.keywords if k.strip()
-    )
-    text = " ".join([clean_interests(profile.interests), *profile.keywords]).strip()
+    named, words = references(clean_interests(profile.interests))
+    keywords = tuple(k.strip() for k in profile.keywords if k.strip())
+    phrases = split_interests(words) + keywords
+    text = " ".join([words, *keywords]).strip()
+    seeds = resolve_papers((*profile.seed_papers, *named), papers, lookup)
+    if not meaningful(text):  # only links typed: the papers they name are the interests
+        linked = resolve_papers(named, papers, lookup)
+        phrases = tuple(p.title for p in linked)
+        text = "; ".join(phrases)
     liked = resolve_papers(profile.liked, papers, lookup)
     return ParsedProfile(
         text=text,
         phrases=tuple({p.lower(): p for p in reversed(phrases)}.values())[::-1],
-        examples=examples(profile.interests),
-        seeds=resolve_papers(profile.seed_papers, papers, lookup),
+        examples=examples(words),
+        seeds=seeds,
         liked=liked,
         disliked=tuple(p for p in resolve_papers(profile.disliked, papers, lookup)
                        if p not in liked),

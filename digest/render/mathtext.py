@@ -13,9 +13,10 @@ from __future__ import annotations
 import re
 import unicodedata
 from functools import lru_cache
+from typing import TYPE_CHECKING
 
-from pylatexenc.latex2text import LatexNodes2Text, MacroTextSpec, get_default_latex_context_db
-from pylatexenc.latexwalker import get_default_latex_context_db as walker_macros
+if TYPE_CHECKING:  # imported when math first shows up: the service's parent stays light
+    from pylatexenc.latex2text import LatexNodes2Text
 
 _MATH = re.compile(
     r"\$\$(?P<display>.+?)\$\$"
@@ -35,6 +36,12 @@ _SPACED_MACRO = re.compile(r"\\([A-Za-z]+)(?=\s)")
 
 @lru_cache(maxsize=1)
 def _converter() -> LatexNodes2Text:
+    from pylatexenc.latex2text import (
+        LatexNodes2Text,
+        MacroTextSpec,
+        get_default_latex_context_db,
+    )
+
     db = get_default_latex_context_db()
     # Delimiter sizing prints nothing itself: "\\left( x \\right)" reads "( x )".
     db.add_context_category("digest-sizing", prepend=True, macros=[
@@ -43,9 +50,16 @@ def _converter() -> LatexNodes2Text:
     return LatexNodes2Text(latex_context=db, math_mode="text")
 
 
+@lru_cache(maxsize=1)
+def _walker_macros() -> object:
+    from pylatexenc.latexwalker import get_default_latex_context_db
+
+    return get_default_latex_context_db()
+
+
 @lru_cache(maxsize=1024)
 def _takes_arguments(macro: str) -> bool:
-    spec = walker_macros().get_macro_spec(macro)
+    spec = _walker_macros().get_macro_spec(macro)  # type: ignore[attr-defined]
     return spec is not None and bool(spec.args_parser.argspec)
 
 

@@ -162,3 +162,25 @@ def test_feed_ranking_keeps_paper_vectors_in_the_user_cache(
     with sqlite3.connect(tmp_path / "cache" / "digest" / "embeddings.sqlite") as conn:
         # two papers, each its title + abstract and its title alone
         assert conn.execute("SELECT count(*) FROM vectors").fetchone() == (4,)
+
+
+@pytest.mark.parametrize("text", ["???", "the and of", "   ", "<b></b>", "\x1b[31m\x1b[0m"])
+def test_interests_without_a_topic_word_are_a_usage_error(app: typer.Typer, text: str) -> None:
+    result = CliRunner().invoke(app, ["rank", "--interests", text, "--feed", str(HF), "--json"])
+    assert result.exit_code == 2
+    assert result.stderr.startswith("error: --interests")
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert result.stdout == ""
+
+
+def test_an_arxiv_link_in_the_interests_means_papers_like_that_one(app: typer.Typer) -> None:
+    papers = read_feed_files([HF]).papers
+    liked = papers[0]
+    result = CliRunner().invoke(app, ["rank", "--interests", f"https://arxiv.org/abs/{liked.id}v2",
+                                      "--feed", str(HF), "--json"])
+    assert result.exit_code == 0, result.output
+    picks = json.loads(result.stdout)
+    assert picks and liked.id not in [p["id"] for p in picks]  # it is the query, not a pick
+    for pick in picks:
+        assert not any(r in ("matches: https", "matches: arxiv.org") or "arxiv.org" in r
+                       for r in pick["reasons"])

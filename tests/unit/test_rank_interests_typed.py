@@ -9,8 +9,9 @@ import pytest
 
 from digest.models import Profile
 from digest.profiles import ProfileError, validate_profile
-from digest.rank.interests import clean_interests, sub_interests
+from digest.rank.interests import sub_interests
 from digest.rank.profile import parse_profile
+from digest.text import clean_interests
 
 ITEMS = ("mutation testing", "diffusion models", "reinforcement learning")
 
@@ -66,3 +67,5 @@ def test_stored_interests_are_cleaned_too() -> None:
     assert stored.interests == "KV cache Mamba"
     with pytest.raises(ProfileError):
         validate_profile({"email": "a@example.org", "interests": "\x1b[31m\x1b[0m <b></b>"})
+    with pytest.raises(ProfileError):
+        validate_profile({"email": "a@example.org", "interests": "???"})

@@ -57,3 +57,23 @@ def test_parse_profile_keeps_keywords_as_phrases_and_normalizes_authors() -> Non
     assert parsed.authors == frozenset({"ada lovelace"})
     # A paper both liked and disliked counts as liked: the later click wins upstream.
     assert [p.id for p in parsed.disliked] == ["2601.00005"]
+
+
+def test_arxiv_references_in_the_interests_are_seed_papers_not_words() -> None:
+    from digest.models import Paper
+
+    known = Paper(id="2301.13615", title="Mamba-like recurrences for long sequences",
+                  abstract="We study recurrences.")
+    other = Paper(id="2301.00001", title="Protein design", abstract="We design proteins.")
+    for text in ("https://arxiv.org/abs/2301.13615v2", "arXiv:2301.13615", "2301.13615",
+                 "http://arxiv.org/pdf/2301.13615.pdf"):
+        parsed = parse_profile(Profile(interests=text), [known, other])
+        assert parsed.seeds == (known,), text
+        assert parsed.phrases == ("Mamba-like recurrences for long sequences",), text
+    parsed = parse_profile(Profile(interests="KV cache; also like arxiv.org/abs/2301.13615"),
+                           [known, other])
+    assert parsed.seeds == (known,)
+    assert parsed.phrases == ("KV cache",)
+    assert "2301.13615" not in parsed.text
+    parsed = parse_profile(Profile(interests="KV cache (https://example.org/notes)"), [known])
+    assert (parsed.seeds, parsed.phrases, parsed.text) == ((), ("KV cache",), "KV cache")
