@@ -165,8 +165,8 @@ def import_rows(engine: Engine, rows: Iterable[tuple[int, Mapping[Any, Any]]], *
             if email in seen:
                 raise ProfileError(f"email: {email} already on line {seen[email]}")
             for other in store.case_variants(engine, email):
-                report.warnings.append((line, f"{email} differs only in case from the "
-                                              f"subscriber {other}: one person twice?"))
+                report.warnings.append((line, f"{email} is the subscriber {other} (only the "
+                                              "letter case differs): that one is updated"))
             address, said, created = _import_one(engine, row, now=now, activate=activate)
         except ProfileError as exc:
             report.bad.append((line, str(exc)))

@@ -67,8 +67,8 @@ def add_command(
         raise typer.Exit(EXIT_USAGE) from None
     with runtime(ready=True) as rt:
         for other in rt.subscribers.case_variants(data.email):
-            err_console.print(literal(f"warning: {data.email} differs only in case from the "
-                                      f"subscriber {other}: one person twice?"),
+            err_console.print(literal(f"note: {data.email} is the subscriber {other} (only "
+                                      "the letter case differs): that one is updated"),
                               highlight=False)
         if confirmed:
             try:

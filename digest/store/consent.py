@@ -13,6 +13,7 @@ from sqlalchemy import Engine, func, select, update
 from digest.addresses import address_hash, spellings
 from digest.store.guard import reading, writing
 from digest.store.schema import subscribers, suppressions
+from digest.store.subscribers import exact_first, same_mailbox
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,15 +82,15 @@ def set_consent(engine: Engine, email: str, *, status: str, confirmed_at: dateti
                               "unsubscribed_at": unsubscribed_at}
     with writing(engine) as conn:
         result = conn.execute(update(subscribers)
-                              .where(subscribers.c.email.in_(spellings(email)))
+                              .where(same_mailbox(subscribers.c.email, email))
                               .values(**values))
         return result.rowcount > 0
 
 
 def case_variants(engine: Engine, email: str) -> list[str]:
     """Stored addresses that differ from ``email`` only in the case of the local part
-    ("Bob@example.org" for "bob@example.org"): RFC 5321 lets a server treat them as two
-    mailboxes, and nearly none do, so such a pair is most likely one person twice."""
+    ("Bob@example.org" for "bob@example.org"): one mailbox, so the stored row is the one an
+    add or import updates (``subscribers.same_mailbox``); the caller says so."""
     forms = [form.lower() for form in spellings(email)]
     with reading(engine) as conn:
         rows = conn.execute(select(subscribers.c.email)
@@ -104,7 +105,8 @@ def consent_of(engine: Engine, email: str) -> ConsentRecord | None:
     with reading(engine) as conn:
         row = conn.execute(select(c.email, c.status, c.created_at, c.confirmed_at,
                                   c.unsubscribed_at)
-                           .where(c.email.in_(spellings(email))).order_by(c.id)).first()
+                           .where(same_mailbox(c.email, email))
+                           .order_by(exact_first(c.email, email), c.id)).first()
         if row is None:
             return None
         hashed = address_hash(str(row.email))

@@ -26,6 +26,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    func,
     text,
 )
 from sqlalchemy.types import TypeDecorator
@@ -139,6 +140,10 @@ subscribers = Table(
     Index("ix_subscribers_status", "status"),
     Index("ux_subscribers_public_id", "public_id", unique=True),
 )
+# An address is looked up in any letter case (store.subscribers.same_mailbox): one mailbox,
+# however its owner (or an attacker) types it. Not unique: a database from before 0016 may
+# hold two cases of one address, and both rows must keep working.
+Index("ix_subscribers_email_lower", func.lower(subscribers.c.email))
 
 feedback = Table(
     "feedback",

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Engine, Row, delete, select, update
+from sqlalchemy import ColumnElement, Engine, Row, case, delete, func, select, update
 
 from digest.addresses import address_hash, spellings
 from digest.errors import StoreConflict, SuppressedError
@@ -52,6 +52,20 @@ def is_suppressed(engine: Engine, address_hash: str) -> bool:
         return conn.execute(query).first() is not None
 
 
+def same_mailbox(column: ColumnElement[str], email: str) -> ColumnElement[bool]:
+    """``column`` holds ``email`` in any letter case and either IDNA form of its domain: one
+    mailbox. RFC 5321 (2.4) lets a server tell "Bob@" from "bob@"; no big provider does, and a
+    case-sensitive lookup let 100 variants of one address each get a confirmation mail (an
+    attacker's report). Served by the lower(email) index (migration 0016)."""
+    return func.lower(column).in_([form.lower() for form in spellings(email)])
+
+
+def exact_first(column: ColumnElement[str], email: str) -> ColumnElement[int]:
+    """Ordering that puts the row spelled exactly as ``email`` first: a database from before
+    0016 may hold two letter cases of one address, and each keeps finding its own row."""
+    return case((column.in_(spellings(email)), 0), else_=1)
+
+
 def upsert_subscriber(engine: Engine, data: SubscriberInput, *, now: datetime, status: str,
                       origin: str) -> tuple[int, bool]:
     """Create or update by email; returns (id, created). An existing status is kept unless
@@ -63,8 +77,8 @@ def upsert_subscriber(engine: Engine, data: SubscriberInput, *, now: datetime, s
         # One mailbox is one subscriber, whichever IDNA form of its domain arrives.
         row = conn.execute(
             select(subscribers.c.id, subscribers.c.status)
-            .where(subscribers.c.email.in_(spellings(data.email)))
-            .order_by(subscribers.c.id)
+            .where(same_mailbox(subscribers.c.email, data.email))
+            .order_by(exact_first(subscribers.c.email, data.email), subscribers.c.id)
         ).first()
         if row is None:
             hashed = conn.execute(select(suppressions.c.address_hash).where(
@@ -130,9 +144,10 @@ def get_subscriber(engine: Engine, *, email: str | None = None,
                    public_id: str | None = None) -> Subscriber | None:
     """The subscriber with this address (any spelling of its domain), integer id or public
     id; None when there is none. Raises ValueError when given none of the three."""
-    query = select(subscribers).order_by(subscribers.c.id)
+    query = select(subscribers)
     if email is not None:
-        query = query.where(subscribers.c.email.in_(spellings(email)))
+        query = query.where(same_mailbox(subscribers.c.email, email)).order_by(
+            exact_first(subscribers.c.email, email), subscribers.c.id)
     elif subscriber_id is not None:
         query = query.where(subscribers.c.id == subscriber_id)
     elif public_id is not None:

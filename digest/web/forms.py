@@ -47,7 +47,8 @@ def lines(value: str, field: str, *, max_items: int = 50, max_len: int = 300) ->
 
 
 def number(value: str, field: str, *, low: int, high: int) -> int:
-    if not value.isdigit() or not low <= int(value) <= high:
+    # ASCII digits only: str.isdigit() also takes "²" (which int() refuses) and "٣"
+    if not (value.isascii() and value.isdigit()) or not low <= int(value) <= high:
         raise FormError(f"{field}: a whole number from {low} to {high}")
     return int(value)
 

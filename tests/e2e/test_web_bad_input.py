@@ -151,6 +151,10 @@ def test_line_breaks_in_preference_fields(rt: Runtime, web: TestClient, field: s
     ("papers_per_email", "51"), ("timezone", "Mars/Olympus"), ("frequency", "hourly"),
     ("weekday", "someday"), ("quiet_week", "maybe"), ("seed_papers", "x\n" * 51),
     ("seed_papers", "y" * 301), ("interests", "  "), ("seed_papers", "ok\x00"),
+    # digits str.isdigit() accepts and int() refuses (a 500 in an attacker's report), and
+    # other scripts' digits that int() would read: a form field takes ASCII digits only
+    ("hour", "\u00b2"), ("papers_per_email", "\u00b2"), ("hour", "\u0663"),
+    ("interests", "???"),
 ])
 def test_bad_preferences(rt: Runtime, web: TestClient, field: str, value: str) -> None:
     sid = active(rt, web)

@@ -209,3 +209,20 @@ def test_rate_limit_windows(engine: Engine) -> None:
     assert 0 < wait <= 51
     assert hit(engine, "ip:b", limit=2, window=60, now=t0) == 0  # keys are independent
     assert hit(engine, "ip:a", limit=2, window=60, now=t0 + timedelta(seconds=61)) == 0
+
+
+def test_one_mailbox_in_any_letter_case_is_one_subscriber(rt: Runtime, web: TestClient) -> None:
+    # Every provider delivers "Victim@", "VICTIM@" and "victim@" to one mailbox (RFC 5321
+    # 2.4 lets the local part be case-sensitive; none of the big ones is). An attacker who
+    # types 100 case variants must not get 100 confirmation mails into it (an attacker's
+    # report: 100 mails in 10 s, and two digests a week once one variant was confirmed).
+    for variant in ("victim@example.org", "Victim@example.org", "VICTIM@Example.org",
+                    "vIctim@example.org"):
+        assert subscribe_page_answer(web, variant) == 200
+    assert len(outbox(rt)) == 1
+    rows = [s for s in rt.subscribers.all() if s.email.lower() == "victim@example.org"]
+    assert [s.email for s in rows] == ["victim@example.org"]
+    assert get_subscriber(rt.engine, email="VICTIM@example.org") is not None
+    data = validate_profile({"email": "Victim@example.org", "interests": "robots"})
+    sid, created = upsert_subscriber(rt.engine, data, now=NOW, status="active", origin="cli")
+    assert not created and sid == rows[0].id
