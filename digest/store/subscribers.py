@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Engine, Row, case, delete, func, select, update
+from sqlalchemy import ColumnElement, Engine, Row, case, delete, func, or_, select, update
 
 from digest.addresses import address_hash, spellings
 from digest.errors import StoreConflict, SuppressedError
@@ -56,8 +56,10 @@ def same_mailbox(column: ColumnElement[str], email: str) -> ColumnElement[bool]:
     """``column`` holds ``email`` in any letter case and either IDNA form of its domain: one
     mailbox. RFC 5321 (2.4) lets a server tell "Bob@" from "bob@"; no big provider does, and a
     case-sensitive lookup let 100 variants of one address each get a confirmation mail (an
-    attacker's report). Served by the lower(email) index (migration 0016)."""
-    return func.lower(column).in_([form.lower() for form in spellings(email)])
+    attacker's report). Served by the email and lower(email) indexes (migration 0016); the
+    exact spellings are asked too, since SQLite's lower() folds ASCII letters only."""
+    forms = spellings(email)
+    return or_(column.in_(forms), func.lower(column).in_([form.lower() for form in forms]))
 
 
 def exact_first(column: ColumnElement[str], email: str) -> ColumnElement[int]:
