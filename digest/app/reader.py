@@ -26,6 +26,11 @@ log = logging.getLogger("digest.reader")
 
 FEED_EDITIONS = 20  # entries in a reader's Atom feed
 CHECK_TTL = timedelta(minutes=15)  # how long "this week's picks" for one text are reused
+# At most this many requests wait for the picker (one ranks at a time, about 3 s each here)
+# and this many background rankings are pending: past them a page says "busy" at once. An
+# attacker's report: 100 concurrent checks held every server thread, /healthz took 192 s.
+CHECKS_AT_ONCE = 3
+BACKGROUND_AT_ONCE = 4
 
 
 def frozen_ranking(engine: Engine, picks: list[dict[str, Any]], quiet: bool) -> Ranking:
@@ -67,6 +72,7 @@ class Reader:
     _cache: dict[tuple[Any, ...], tuple[datetime, list[PaperView]]] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _busy: set[tuple[Any, ...]] = field(default_factory=set)
+    _checking: int = 0
 
     def view(self, subscriber: Subscriber, edition_key: str) -> RenderedEmail | None:
         """Edition ``edition_key`` exactly as this subscriber's email carried it (None when it
@@ -125,15 +131,35 @@ class Reader:
         return picks
 
 
+    def this_week_or_busy(self, subscriber: Subscriber, interests: str, *, now: datetime,
+                          limit: int = 5) -> list[PaperView] | None:
+        """``this_week``, or None at once when CHECKS_AT_ONCE requests already wait for the
+        picker: a flood of checks gets "busy" answers instead of every server thread."""
+        key = (subscriber.id, interests, limit)
+        with self._lock:
+            hit = self._cache.get(key)
+            if hit is not None and now - hit[0] < CHECK_TTL:
+                return hit[1]
+            if self._checking >= CHECKS_AT_ONCE:
+                return None
+            self._checking += 1
+        try:
+            return self.this_week(subscriber, interests, now=now, limit=limit)
+        finally:
+            with self._lock:
+                self._checking -= 1
+
     def this_week_soon(self, subscriber: Subscriber, interests: str, *, now: datetime,
                        limit: int = 5) -> list[PaperView] | None:
         """``this_week`` without waiting: the cached picks (even stale ones), else None while
-        a background thread ranks them. A page view never waits for the encoder to load."""
+        a background thread ranks them (at most BACKGROUND_AT_ONCE threads; past that, None
+        and no thread: the next page view asks again). A page view never waits for the
+        encoder to load."""
         key = (subscriber.id, interests, limit)
         with self._lock:
             hit = self._cache.get(key)
             fresh = hit is not None and now - hit[0] < CHECK_TTL
-            if fresh or key in self._busy:
+            if fresh or key in self._busy or len(self._busy) >= BACKGROUND_AT_ONCE:
                 return hit[1] if hit is not None else None
             self._busy.add(key)
 

@@ -12,8 +12,8 @@ from sqlalchemy import Engine, func, select, update
 
 from digest.addresses import address_hash, spellings
 from digest.store.guard import reading, writing
+from digest.store.mailbox import exact_first, same_mailbox
 from digest.store.schema import subscribers, suppressions
-from digest.store.subscribers import exact_first, same_mailbox
 
 
 @dataclass(frozen=True, slots=True)

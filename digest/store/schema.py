@@ -1,8 +1,6 @@
 """The database schema as SQLAlchemy Core tables (the Alembic migrations mirror it).
-
 Portable across SQLite and PostgreSQL: JSON columns, timezone-aware timestamps stored as
-UTC, integer surrogate keys where rows are many, natural keys where they are not.
-"""
+UTC, integer surrogate keys where rows are many, natural keys where they are not."""
 
 from __future__ import annotations
 
@@ -133,17 +131,14 @@ subscribers = Table(
     Column("unsubscribed_at", UTCDateTime()),
     Column("last_confirmation_sent_at", UTCDateTime()),
     Column("hard_bounces", Integer, nullable=False, default=0),
-    # Every link names the subscriber by this random id, never reused (an integer id can be,
-    # on SQLite): a link whose subscriber is gone cannot act on whoever gets the number next.
-    # Always set on insert; rows older than migration 0011_trust were backfilled there.
+    # Links name the subscriber by this random id, never reused (an integer id can be, on
+    # SQLite); set on insert, backfilled by migration 0011_trust.
     Column("public_id", String(43), default=new_public_id),
     Index("ix_subscribers_status", "status"),
     Index("ux_subscribers_public_id", "public_id", unique=True),
 )
-# An address is looked up in any letter case (store.subscribers.same_mailbox): one mailbox,
-# however its owner (or an attacker) types it. Not unique: a database from before 0016 may
-# hold two cases of one address, and both rows must keep working.
-Index("ix_subscribers_email_lower", func.lower(subscribers.c.email))
+Index(  # lookups in any letter case (store.mailbox); older databases may hold two cases
+    "ix_subscribers_email_lower", func.lower(subscribers.c.email))
 
 feedback = Table(
     "feedback",

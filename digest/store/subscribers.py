@@ -6,12 +6,13 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Engine, Row, case, delete, func, or_, select, update
+from sqlalchemy import Engine, Row, delete, select, update
 
-from digest.addresses import address_hash, spellings
+from digest.addresses import address_hash
 from digest.errors import StoreConflict, SuppressedError
 from digest.models import Profile, Subscriber, SubscriberInput
 from digest.store.guard import reading, writing
+from digest.store.mailbox import exact_first, same_mailbox
 from digest.store.schema import deliveries, editions, feedback, subscribers, suppressions
 
 
@@ -50,22 +51,6 @@ def is_suppressed(engine: Engine, address_hash: str) -> bool:
             suppressions.c.address_hash == address_hash
         )
         return conn.execute(query).first() is not None
-
-
-def same_mailbox(column: ColumnElement[str], email: str) -> ColumnElement[bool]:
-    """``column`` holds ``email`` in any letter case and either IDNA form of its domain: one
-    mailbox. RFC 5321 (2.4) lets a server tell "Bob@" from "bob@"; no big provider does, and a
-    case-sensitive lookup let 100 variants of one address each get a confirmation mail (an
-    attacker's report). Served by the email and lower(email) indexes (migration 0016); the
-    exact spellings are asked too, since SQLite's lower() folds ASCII letters only."""
-    forms = spellings(email)
-    return or_(column.in_(forms), func.lower(column).in_([form.lower() for form in forms]))
-
-
-def exact_first(column: ColumnElement[str], email: str) -> ColumnElement[int]:
-    """Ordering that puts the row spelled exactly as ``email`` first: a database from before
-    0016 may hold two letter cases of one address, and each keeps finding its own row."""
-    return case((column.in_(spellings(email)), 0), else_=1)
 
 
 def upsert_subscriber(engine: Engine, data: SubscriberInput, *, now: datetime, status: str,
@@ -234,7 +219,12 @@ def unsubscribe(engine: Engine, subscriber_id: int, *, now: datetime) -> bool:
 
 def record_feedback(engine: Engine, subscriber_id: int, paper_id: str, signal: int, *,
                     now: datetime) -> None:
+    """Record a reader's "more" (``signal`` > 0) or "less" about one paper: one row per
+    (reader, paper), the latest signal replacing the earlier one (all that ranking reads),
+    so a replayed link cannot grow the table."""
     with writing(engine) as conn:
+        conn.execute(delete(feedback).where(feedback.c.subscriber_id == subscriber_id,
+                                            feedback.c.paper_id == paper_id))
         conn.execute(feedback.insert().values(subscriber_id=subscriber_id, paper_id=paper_id,
                                               signal=1 if signal > 0 else -1, created_at=now))
 

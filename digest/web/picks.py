@@ -55,11 +55,14 @@ def preferences_context(request: Request, sub: Subscriber, interests: str, zone:
     if checking:
         limit, window = CHECK_LIMIT
         wait = rt.subscriptions.throttle(f"check:{sub.id}", limit=limit, window=window, now=now)
+    busy = False
     if wait:
         picks: list[Any] | None = []
     elif checking:
-        picks = rt.reader.this_week(sub, interests, now=now, limit=5)
+        picks = rt.reader.this_week_or_busy(sub, interests, now=now, limit=5)
+        busy = picks is None
     else:
         picks = rt.reader.this_week_soon(sub, interests, now=now, limit=5)
-    return {"picks": picks, "check_wait": wait, "checked": checking and not wait,
+    return {"picks": picks, "check_wait": wait, "check_busy": busy,
+            "checked": checking and not wait and not busy,
             "feed_url": rt.reader.feed_url(sub, now=now), "zones": zones_for(zone)}

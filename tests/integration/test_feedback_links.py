@@ -68,10 +68,20 @@ def test_digest_feedback_links_record_on_post_only(rt: Runtime, web: TestClient)
     assert web.post(path_of(first_more)).status_code == 200
     assert web.post(path_of(second_more)).status_code == 200
     assert web.post(path_of(first_less)).status_code == 200
-    assert recorded(rt) == [(sub.id, papers[0], 1), (sub.id, papers[1], 1),
-                            (sub.id, papers[0], -1)]
+    # one row per (reader, paper): the later "less" replaced the first paper's "more"
+    assert recorded(rt) == [(sub.id, papers[1], 1), (sub.id, papers[0], -1)]
     profile = get_subscriber(rt.engine, subscriber_id=sub.id).profile  # type: ignore[union-attr]
     assert (profile.liked, profile.disliked) == ((papers[1],), (papers[0],))
+
+
+def test_a_replayed_feedback_link_keeps_one_row(rt: Runtime, web: TestClient) -> None:
+    # An attacker's report: 1,000 POSTs of one forwarded link made 1,000 rows, all read
+    # again each time the reader is loaded. The latest signal is all that counts.
+    sub = member(rt, "reader@example.org")
+    text, _ = digest_links(rt, sub)
+    for _ in range(50):
+        assert web.post(path_of(text[0])).status_code == 200
+    assert recorded(rt) == [(sub.id, sample_papers()[0].id, 1)]
 
 
 def test_feedback_link_works_for_its_own_reader_paper_and_signal_only(
