@@ -125,8 +125,8 @@ def test_export_is_emailed_to_the_subscriber(rt: Runtime, web: TestClient) -> No
     data = json.loads(attachment.get_content())
     assert data["subscriber"]["email"] == EMAIL
     assert data["subscriber"]["interests"] == "graph neural networks"
-    assert [(f["paper"], f["signal"]) for f in data["feedback"]] == [
-        ("2401.00004", "more"), ("2401.00004", "less")]
+    # "more" then "less" on one paper: what is kept (and sent) is the latest, "less"
+    assert [(f["paper"], f["signal"]) for f in data["feedback"]] == [("2401.00004", "less")]
     # A forwarded link cannot turn into an inbox flood: one export per window.
     assert web.post(f"{preferences}/export").status_code == 429
     assert len(outbox(rt)) == 1
