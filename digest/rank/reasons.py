@@ -181,7 +181,8 @@ def reasons_for(
         out.append("matches: " + ", ".join(matched))
     elif words:
         out.append("matches: " + ", ".join(words[:3]))
-    elif closest_interest:
+    elif closest_interest and not (liked is not None and closest_interest == liked.title):
+        # (interests that are a linked paper's title say "because you liked" below instead)
         out.append(f"close to your interest: {_short_interest(closest_interest)}")
     if liked is not None and liked_sim >= LIKED_MIN and liked.id != paper.id:
         out.append(f"because you liked {_short(liked.title)}")

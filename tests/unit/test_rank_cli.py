@@ -184,3 +184,5 @@ def test_an_arxiv_link_in_the_interests_means_papers_like_that_one(app: typer.Ty
     for pick in picks:
         assert not any(r in ("matches: https", "matches: arxiv.org") or "arxiv.org" in r
                        for r in pick["reasons"])
+        # said once: "because you liked <title>", not also "close to your interest: <title>"
+        assert sum(liked.title[:40] in r for r in pick["reasons"]) <= 1
