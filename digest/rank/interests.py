@@ -38,7 +38,8 @@ CLAUSE = frozenset(
         "so", "than", "how", "why", "what", "without"
     }
 )
-_ABBREVIATIONS = re.compile(r"\b(e\.g|i\.e|etc|vs|cf|approx|incl|resp|al)\.", re.IGNORECASE)
+_ABBREVIATIONS = re.compile(r"\b(e\.g|i\.e|etc|vs|cf|approx|incl|resp|al|dr|prof|mr|ms|mrs|st)\.",
+                            re.IGNORECASE)
 _SENTENCES = re.compile(r"(?<=[.!?])\s+|[\n;•]+|\s+-\s+|\(\d+\)|\b\d+\)\s")
 _LIST = re.compile(r"\s*,\s*(?:(?:and|or)\s+)?|\s*/\s*|\s+(?:and|or|&|and/or)\s+", re.IGNORECASE)
 _BRACKETS = re.compile(r"\([^()]*\)|\[[^\[\]]*\]")
@@ -51,8 +52,16 @@ MAX_EXAMPLE_WORDS = 4
 # A list marker opening an item: "1." / "2)" / "*" / "•" / "-" at the start of a line or of
 # the text, or after a space when the form put the whole list on one line.
 _MARKER = re.compile(r"(?:^|(?<=[\s;]))(?:\d{1,2}[.)]|[*\u2022\u00b7\u2023\u25aa\u2043+-])\s+(?=\S)")
-# A sentence that opens with a connective ("And code generation.") is cited without it.
-_LEAD = re.compile(r"^(?:and|or|plus|but)\s+(?=\S)", re.IGNORECASE)
+# What a reader does not want ("What I don't want: crypto", "not interested in blockchains",
+# "robotics, but not self-driving cars", "No more LLM benchmarks please"): an encoder reads no
+# negation, so such a part would pull in exactly those papers. It is dropped. Not "avoid" or
+# "other than": "robots that avoid obstacles", "languages other than English" are topics.
+_NEGATION = (r"(?:(?:i|we)\s+)?(?:don'?t|do\s+not|never)\s+(?:want|care|need)|(?:i'?m\s+|i\s+am\s+)?"
+             r"not\s+(?:interested|into)|no\s+more|nothing\s+(?:on|about)|please\s+no|"
+             r"excluding|except(?:\s+for)?|but\s+not")
+_NOT_WANTED_START = re.compile(rf"^\s*(?:(?:but|and|also)\s+)?(?:{_NEGATION})\b", re.IGNORECASE)
+_NEGATION_ANYWHERE = re.compile(rf"\b(?:{_NEGATION})\b", re.IGNORECASE)
+_NOT_WANTED_TAIL = re.compile(rf"[\s,;]*\b(?:{_NEGATION})\b.*$", re.IGNORECASE | re.DOTALL)
 _WORD = re.compile(r"[\w][\w\-+.']*\w|\w")
 _STRIP = " .,:;-\t\"'\u201c\u201d\u2018\u2019!?"  # ASCII and typographic quotes
 
@@ -102,6 +111,33 @@ def _list_items(segment: str) -> list[str] | None:
     return [_clean(re.sub(r"\x00(\d+)\x00", lambda m: held[int(m.group(1))], i)) for i in items]
 
 
+def _sentences(text: str | None) -> list[str]:
+    """The sentences (and list parts) of what the reader wants, periods of abbreviations kept
+    as "\x01", what they do not want dropped (``_NEGATION``)."""
+    listed = _MARKER.sub("; ", clean_interests(text))
+    protected = _ABBREVIATIONS.sub(lambda m: m.group(0).replace(".", "\x01"), listed)
+    out = []
+    for sentence in _SENTENCES.split(protected):
+        if _NOT_WANTED_START.match(sentence):
+            continue
+        lead, colon, _ = sentence.partition(":")
+        if colon and _NOT_WANTED_TAIL.search(lead):
+            sentence = ""  # "What I don't want: crypto"
+        sentence = _NOT_WANTED_TAIL.sub("", sentence)
+        if sentence.strip():
+            out.append(sentence)
+    return out
+
+
+def wanted(text: str | None) -> str:
+    """``text`` as the reader wrote it, less what they said they do not want: the whole-text
+    query (an encoder would read "not interested in crypto" as crypto). Text that says no
+    such thing comes back as written."""
+    if not _NEGATION_ANYWHERE.search(text or ""):
+        return text or ""
+    return " ".join(s.replace("\x01", ".").strip() for s in _sentences(text))
+
+
 def sub_interests(text: str) -> tuple[str, ...]:
     """The reader's sub-interests, each as written: list items, or whole sentences.
 
@@ -109,16 +145,12 @@ def sub_interests(text: str) -> tuple[str, ...]:
     design'); a sentence with clauses is one sub-interest; 'Two things: (1) X; (2) Y' -> (X, Y).
     At most MAX_INTERESTS, first ones first, duplicates (any case) dropped.
     """
-    listed = _MARKER.sub("; ", clean_interests(text))
-    protected = _ABBREVIATIONS.sub(lambda m: m.group(0).replace(".", "\x01"), listed)
     out: dict[str, str] = {}
-    for sentence in _SENTENCES.split(protected):
+    for sentence in _sentences(text):
         # A colon joins a lead-in and what it introduces; each is a sub-interest if it means
         # something alone ("Two things:" does not).
         for segment in sentence.split(":"):
             segment = _clean(segment.replace("\x01", "."))
-            lead = _LEAD.sub("", segment)
-            segment = lead if meaningful(lead) else segment
             if not meaningful(segment):
                 continue
             for item in _list_items(segment) or [segment]:

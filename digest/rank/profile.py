@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from digest.models import Paper, Profile
-from digest.rank.interests import examples, meaningful, sub_interests
+from digest.rank.interests import examples, meaningful, sub_interests, wanted
 from digest.text import clean_interests, references
 
 _ARXIV_ID = re.compile(
@@ -92,7 +92,7 @@ def parse_profile(profile: Profile, papers: Sequence[Paper],
     named, words = references(clean_interests(profile.interests))
     keywords = tuple(k.strip() for k in profile.keywords if k.strip())
     phrases = split_interests(words) + keywords
-    text = " ".join([words, *keywords]).strip()
+    text = " ".join([wanted(words), *keywords]).strip()
     seeds = resolve_papers((*profile.seed_papers, *named), papers, lookup)
     if not meaningful(text):  # only links typed: the papers they name are the interests
         linked = resolve_papers(named, papers, lookup)

@@ -150,8 +150,13 @@ def _reader_words(phrase: str, lexical: LexicalIndex, doc: int, limit: int,
     return list(dict.fromkeys(r for r, _ in runs))[:limit]
 
 
+# A sub-interest that opens with a connective ("And code generation.") is cited without it;
+# the encoder still reads it as typed (dropping the word moved a judged profile's picks).
+_LEAD = re.compile(r"^(?:and|or|plus|but)\s+(?=\S)", re.IGNORECASE)
+
+
 def _short_interest(text: str) -> str:
-    text = " ".join(text.split())
+    text = _LEAD.sub("", " ".join(text.split()))
     return text if len(text) <= INTEREST_CHARS else text[: INTEREST_CHARS - 1].rstrip() + "…"
 
 

@@ -7,10 +7,11 @@ from __future__ import annotations
 
 import pytest
 
-from digest.models import Profile
+from digest.models import Paper, Profile
 from digest.profiles import ProfileError, validate_profile
 from digest.rank.interests import sub_interests
 from digest.rank.profile import parse_profile
+from digest.rank.reasons import reasons_for
 from digest.text import clean_interests
 
 ITEMS = ("mutation testing", "diffusion models", "reinforcement learning")
@@ -58,7 +59,11 @@ def test_undecodable_bytes_from_the_command_line_are_dropped() -> None:
 def test_a_sentence_opening_with_a_conjunction_is_cited_without_it() -> None:
     text = ("I want papers on speculative decoding. Also state space models like Mamba. "
             "And code generation.")
-    assert sub_interests(text)[-1] == "code generation"
+    assert sub_interests(text)[-1] == "And code generation"  # read as typed
+    parsed = parse_profile(Profile(interests=text), [])
+    paper = Paper(id="2601.00001", title="Writing code", abstract="We write programs.")
+    assert reasons_for(paper, parsed, closest_interest=sub_interests(text)[-1]) == (
+        "close to your interest: code generation",)
 
 
 def test_stored_interests_are_cleaned_too() -> None:
@@ -69,3 +74,30 @@ def test_stored_interests_are_cleaned_too() -> None:
         validate_profile({"email": "a@example.org", "interests": "\x1b[31m\x1b[0m <b></b>"})
     with pytest.raises(ProfileError):
         validate_profile({"email": "a@example.org", "interests": "???"})
+
+
+@pytest.mark.parametrize(("text", "wanted"), [
+    ("Graph neural networks. What I don't want: crypto", ("Graph neural networks",)),
+    ("graph neural networks; not interested in crypto or blockchains",
+     ("graph neural networks",)),
+    ("Robotics, but not self-driving cars", ("Robotics",)),
+    ("protein design. No more LLM benchmarks please.", ("protein design",)),
+    ("training without labels", ("training without labels",)),  # "without" is a topic here
+    ("robots that avoid obstacles", ("robots that avoid obstacles",)),
+    ("NLP for languages other than English", ("NLP for languages other than English",)),
+    ("exception handling in Python", ("exception handling in Python",)),
+])
+def test_what_a_reader_does_not_want_is_no_sub_interest(text: str, wanted: tuple[str, ...]) -> None:
+    assert sub_interests(text) == wanted
+
+
+def test_titles_before_names_end_no_sentence() -> None:
+    assert sub_interests("Dr. Smith's work on protein folding") == (
+        "Dr. Smith's work on protein folding",)
+
+
+def test_the_whole_text_query_leaves_out_what_is_not_wanted() -> None:
+    parsed = parse_profile(Profile(interests="Graph neural networks. What I don't want: crypto"), [])
+    assert "crypto" not in parsed.text and "Graph neural networks" in parsed.text
+    plain = "I want my LLM to respond faster. Also (1) KV cache; (2) Mamba"
+    assert parse_profile(Profile(interests=plain), []).text == plain  # nothing dropped: as typed
