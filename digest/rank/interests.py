@@ -52,16 +52,6 @@ MAX_EXAMPLE_WORDS = 4
 # A list marker opening an item: "1." / "2)" / "*" / "•" / "-" at the start of a line or of
 # the text, or after a space when the form put the whole list on one line.
 _MARKER = re.compile(r"(?:^|(?<=[\s;]))(?:\d{1,2}[.)]|[*\u2022\u00b7\u2023\u25aa\u2043+-])\s+(?=\S)")
-# What a reader does not want ("What I don't want: crypto", "not interested in blockchains",
-# "robotics, but not self-driving cars", "No more LLM benchmarks please"): an encoder reads no
-# negation, so such a part would pull in exactly those papers. It is dropped. Not "avoid" or
-# "other than": "robots that avoid obstacles", "languages other than English" are topics.
-_NEGATION = (r"(?:(?:i|we)\s+)?(?:don'?t|do\s+not|never)\s+(?:want|care|need)|(?:i'?m\s+|i\s+am\s+)?"
-             r"not\s+(?:interested|into)|no\s+more|nothing\s+(?:on|about)|please\s+no|"
-             r"excluding|except(?:\s+for)?|but\s+not")
-_NOT_WANTED_START = re.compile(rf"^\s*(?:(?:but|and|also)\s+)?(?:{_NEGATION})\b", re.IGNORECASE)
-_NEGATION_ANYWHERE = re.compile(rf"\b(?:{_NEGATION})\b", re.IGNORECASE)
-_NOT_WANTED_TAIL = re.compile(rf"[\s,;]*\b(?:{_NEGATION})\b.*$", re.IGNORECASE | re.DOTALL)
 _WORD = re.compile(r"[\w][\w\-+.']*\w|\w")
 _STRIP = " .,:;-\t\"'\u201c\u201d\u2018\u2019!?"  # ASCII and typographic quotes
 
@@ -118,12 +108,6 @@ def _sentences(text: str | None) -> list[str]:
     protected = _ABBREVIATIONS.sub(lambda m: m.group(0).replace(".", "\x01"), listed)
     out = []
     for sentence in _SENTENCES.split(protected):
-        if _NOT_WANTED_START.match(sentence):
-            continue
-        lead, colon, _ = sentence.partition(":")
-        if colon and _NOT_WANTED_TAIL.search(lead):
-            sentence = ""  # "What I don't want: crypto"
-        sentence = _NOT_WANTED_TAIL.sub("", sentence)
         if sentence.strip():
             out.append(sentence)
     return out
@@ -133,9 +117,9 @@ def wanted(text: str | None) -> str:
     """``text`` as the reader wrote it, less what they said they do not want: the whole-text
     query (an encoder would read "not interested in crypto" as crypto). Text that says no
     such thing comes back as written."""
-    if not _NEGATION_ANYWHERE.search(text or ""):
-        return text or ""
-    return " ".join(s.replace("\x01", ".").strip() for s in _sentences(text))
+    # Negations are not read yet (a first rule, cutting from "not"/"except" to the end of the
+    # sentence, erased wanted topics in a breaker's tests): the text is the query as typed.
+    return text or ""
 
 
 def sub_interests(text: str) -> tuple[str, ...]:

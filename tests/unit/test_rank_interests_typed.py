@@ -76,28 +76,6 @@ def test_stored_interests_are_cleaned_too() -> None:
         validate_profile({"email": "a@example.org", "interests": "???"})
 
 
-@pytest.mark.parametrize(("text", "wanted"), [
-    ("Graph neural networks. What I don't want: crypto", ("Graph neural networks",)),
-    ("graph neural networks; not interested in crypto or blockchains",
-     ("graph neural networks",)),
-    ("Robotics, but not self-driving cars", ("Robotics",)),
-    ("protein design. No more LLM benchmarks please.", ("protein design",)),
-    ("training without labels", ("training without labels",)),  # "without" is a topic here
-    ("robots that avoid obstacles", ("robots that avoid obstacles",)),
-    ("NLP for languages other than English", ("NLP for languages other than English",)),
-    ("exception handling in Python", ("exception handling in Python",)),
-])
-def test_what_a_reader_does_not_want_is_no_sub_interest(text: str, wanted: tuple[str, ...]) -> None:
-    assert sub_interests(text) == wanted
-
-
 def test_titles_before_names_end_no_sentence() -> None:
     assert sub_interests("Dr. Smith's work on protein folding") == (
         "Dr. Smith's work on protein folding",)
-
-
-def test_the_whole_text_query_leaves_out_what_is_not_wanted() -> None:
-    parsed = parse_profile(Profile(interests="Graph neural networks. What I don't want: crypto"), [])
-    assert "crypto" not in parsed.text and "Graph neural networks" in parsed.text
-    plain = "I want my LLM to respond faster. Also (1) KV cache; (2) Mamba"
-    assert parse_profile(Profile(interests=plain), []).text == plain  # nothing dropped: as typed
